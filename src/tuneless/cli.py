@@ -1,0 +1,56 @@
+"""The ``tuneless`` command. Each feature registers its subcommands from its own ``cli`` module.
+
+Errors the user can fix (bad specs, bad files, bad arguments) are ``ValueError``s: printed as one line on stderr,
+no traceback, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each module has ``register(subparsers)``; the handler it sets returns an exit status (or None for 0).
+COMMAND_MODULES = [
+    "tuneless.schedules.cli",
+    "tuneless.refine.cli",
+    "tuneless.laws.cli",
+    "tuneless.bench.cli",
+    "tuneless.demo",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tuneless",
+        description="Learning-rate schedules with a reason: linear decay, refinement from gradient norms, "
+        "loss-curve laws, and a benchmark to compare them.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # a feature not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.handler(args)
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        print(f"tuneless {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

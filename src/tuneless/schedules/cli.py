@@ -1,0 +1,64 @@
+"""``tuneless schedules list | values | plot``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._base import REQUIRED, registry
+from .spec import load_schedule
+
+SPEC_HELP = "a schedule spec such as 'wsd(cooldown=0.2,shape=1-sqrt)' or a JSON file written by 'tuneless refine'"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("schedules", help="list, print and plot schedules", description="List, print and plot schedules.")
+    s = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    lst = s.add_parser("list", help="the schedules and their arguments")
+    lst.set_defaults(handler=_list)
+
+    val = s.add_parser(
+        "values",
+        help="print step,multiplier CSV",
+        description="Print 'step,multiplier' for steps 0..T (the final value is reached at step T).",
+    )
+    val.add_argument("schedule", help=SPEC_HELP)
+    val.add_argument("--steps", "-T", type=int, required=True, help="total steps T")
+    val.set_defaults(handler=_values)
+
+    plot = s.add_parser("plot", help="draw schedules on one figure", description="Draw schedules on one figure.")
+    plot.add_argument("schedules", nargs="+", help=SPEC_HELP + " (several)")
+    plot.add_argument("--steps", "-T", type=int, required=True, help="total steps T")
+    plot.add_argument("-o", "--output", required=True, help="PNG (or PDF/SVG) file to write")
+    plot.add_argument("--title", default=None)
+    plot.set_defaults(handler=_plot)
+
+
+def _list(args: argparse.Namespace) -> int:
+    for name in sorted(registry):
+        cls = registry[name]
+        params = ", ".join(
+            p.name + ("" if p.default is REQUIRED else f"={p.default!r}") for p in cls.params
+        )
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"{name}({params})\n    {doc}")
+    return 0
+
+
+def _values(args: argparse.Namespace) -> int:
+    schedule = load_schedule(args.schedule)
+    values = schedule.values(args.steps, endpoint=True)
+    out = sys.stdout
+    out.write("step,multiplier\n")
+    out.writelines(f"{t},{v:.10g}\n" for t, v in enumerate(values))
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from ..plotting import plot_schedules
+
+    schedules = [load_schedule(s) for s in args.schedules]
+    path = plot_schedules(schedules, args.steps, args.output, title=args.title)
+    print(f"wrote {path}")
+    return 0
