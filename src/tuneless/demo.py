@@ -28,7 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     schedules = [parse_schedule(s) for s in DEMO_SPECS]
-    path = plot_schedules(schedules, args.steps, Path(args.out) / "schedules.png",
-                          title="tuneless: the schedules the benchmark compares")
+    path = plot_schedules(
+        schedules,
+        args.steps,
+        Path(args.out) / "schedules.png",
+        title="tuneless: the schedules the benchmark compares",
+    )
     print(f"wrote {path}")
     return 0

@@ -12,7 +12,9 @@ SPEC_HELP = "a schedule spec such as 'wsd(cooldown=0.2,shape=1-sqrt)' or a JSON 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("schedules", help="list, print and plot schedules", description="List, print and plot schedules.")
+    p = sub.add_parser(
+        "schedules", help="list, print and plot schedules", description="List, print and plot schedules."
+    )
     s = p.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     lst = s.add_parser("list", help="the schedules and their arguments")
@@ -38,9 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _list(args: argparse.Namespace) -> int:
     for name in sorted(registry):
         cls = registry[name]
-        params = ", ".join(
-            p.name + ("" if p.default is REQUIRED else f"={p.default!r}") for p in cls.params
-        )
+        params = ", ".join(p.name + ("" if p.default is REQUIRED else f"={p.default!r}") for p in cls.params)
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         print(f"{name}({params})\n    {doc}")
     return 0

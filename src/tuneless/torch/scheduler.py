@@ -1,0 +1,122 @@
+"""``ScheduleLR``: any tuneless schedule as a ``torch.optim.lr_scheduler.LRScheduler``.
+
+Each param group's lr is that group's own base lr (``initial_lr``) times ``schedule(step, total_steps)``: a closed
+form of the step number, so resuming is exact and per-group learning rates are never overwritten by each other.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from torch.optim.lr_scheduler import LRScheduler
+
+import torch
+
+from ..schedules import Schedule, as_schedule, from_dict
+from ..schedules._base import check_total_steps
+
+__all__ = ["ScheduleLR"]
+
+
+class ScheduleLR(LRScheduler):
+    """Sets ``group["lr"] = group["initial_lr"] * schedule(step, total_steps)`` for every param group.
+
+    Call ``scheduler.step()`` after ``optimizer.step()``, once per optimizer step. Optimizer step ``t``
+    (0-based) runs with ``m(t, T)``; after the ``T``-th ``scheduler.step()`` the lr is the schedule's final value.
+    Stepping past ``total_steps`` holds that final value and warns once; it never raises.
+
+    Resume: save ``optimizer.state_dict()`` and ``scheduler.state_dict()``; load the optimizer state into a fresh
+    optimizer, build the scheduler, then load its state. A scheduler built on an optimizer whose groups already
+    carry ``initial_lr`` (a restored optimizer) leaves the restored lrs untouched. The state dict holds only plain
+    data (the schedule as a dict), so ``torch.load(weights_only=True)`` reads it.
+
+    Args:
+        optimizer: any ``torch.optim.Optimizer``; its groups' ``lr`` are the peak learning rates.
+        schedule: a ``Schedule``, a spec string (``"warmup(linear,fraction=0.05)"``) or a schedule JSON path.
+        total_steps: the horizon ``T`` in optimizer steps.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, schedule: Schedule | str, total_steps: int) -> None:
+        self.schedule = as_schedule(schedule)
+        self.total_steps = check_total_steps(total_steps)
+        self.schedule(0, self.total_steps)  # horizon checks (e.g. warmup < T) fail here, not mid-run
+        self._warned_past_horizon = False
+        self._restored = all("initial_lr" in g for g in optimizer.param_groups)
+        super().__init__(optimizer, last_epoch=-1)
+
+    def _initial_step(self) -> None:
+        self._step_count = 0
+        self.last_epoch = 0
+        if self._restored:  # an optimizer restored from a checkpoint: keep its lrs until load_state_dict
+            self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
+        else:
+            self._apply()
+
+    def multiplier(self, step: int | None = None) -> float:
+        """The schedule's multiplier at ``step`` (default: the current step), held at ``total_steps``."""
+        t = self.last_epoch if step is None else step
+        return float(self.schedule(min(t, self.total_steps), self.total_steps))
+
+    def get_lr(self) -> list[float]:
+        m = self.multiplier()
+        return [float(base) * m for base in self.base_lrs]
+
+    _get_closed_form_lr = get_lr
+
+    def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
+        if epoch is not None:
+            raise ValueError("ScheduleLR.step() takes no epoch: it counts optimizer steps itself")
+        self._step_count += 1
+        self.last_epoch += 1
+        if self.last_epoch > self.total_steps and not self._warned_past_horizon:
+            self._warned_past_horizon = True
+            warnings.warn(
+                f"ScheduleLR stepped past total_steps={self.total_steps}: holding the final multiplier "
+                f"{self.multiplier():.6g} (this warning is shown once)",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._apply()
+
+    def _apply(self) -> None:
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+        self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "last_epoch": self.last_epoch,
+            "_step_count": self._step_count,
+            "total_steps": self.total_steps,
+            "schedule": self.schedule.to_dict(),
+            "base_lrs": [float(b) for b in self.base_lrs],
+            "_warned_past_horizon": self._warned_past_horizon,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        saved = from_dict(state_dict["schedule"])
+        if saved != self.schedule or state_dict["total_steps"] != self.total_steps:
+            warnings.warn(
+                f"resuming with schedule {self.schedule.spec} over {self.total_steps} steps; the checkpoint used "
+                f"{saved.spec} over {state_dict['total_steps']} steps (keeping the new one)",
+                UserWarning,
+                stacklevel=2,
+            )
+        if len(state_dict["base_lrs"]) != len(self.optimizer.param_groups):
+            raise ValueError(
+                f"scheduler state has {len(state_dict['base_lrs'])} param groups, the optimizer has "
+                f"{len(self.optimizer.param_groups)}"
+            )
+        self.last_epoch = int(state_dict["last_epoch"])
+        self._step_count = int(state_dict["_step_count"])
+        self.base_lrs = list(state_dict["base_lrs"])
+        self._warned_past_horizon = bool(state_dict["_warned_past_horizon"])
+        self._apply()
+
+
+def _plain(lr: Any) -> float:
+    return float(lr.item()) if isinstance(lr, torch.Tensor) else float(lr)

@@ -1,0 +1,62 @@
+"""`tuneless schedules ...` through the real console entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tuneless import schedules as S
+from tuneless.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "tuneless.cli", *args], capture_output=True, text=True)
+
+
+def test_values_prints_every_step_including_the_endpoint(capsys):
+    assert main(["schedules", "values", "wsd(cooldown=0.5,shape=1-sqrt)", "--steps", "8"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "step,multiplier"
+    steps, values = np.array([[float(x) for x in line.split(",")] for line in lines[1:]]).T
+    assert list(steps) == list(range(9))
+    np.testing.assert_allclose(values, S.wsd(cooldown=0.5, shape="1-sqrt").values(8, endpoint=True), rtol=1e-9)
+
+
+def test_values_accepts_a_tabulated_json_file(tmp_path, capsys):
+    path = S.Tabulated([0.0, 1.0, 0.0]).save(tmp_path / "refined.json")
+    assert main(["schedules", "values", str(path), "--steps", "4"]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[1:] == ["0,0", "1,0.5", "2,1", "3,0.5", "4,0"]
+
+
+def test_list_names_every_schedule(capsys):
+    assert main(["schedules", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in S.registry:
+        assert f"\n{name}(" in "\n" + out
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "s.png"
+    assert main(["schedules", "plot", "linear", "cosine", "--steps", "50", "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["schedules", "values", "wsd(cooldown=2)", "--steps", "10"], "wsd: cooldown=2.0 must be in (0, 1]"),
+        (["schedules", "values", "nope", "--steps", "10"], "unknown schedule 'nope'"),
+        (["schedules", "values", "linear", "--steps", "0"], "total_steps=0 must be an integer > 0"),
+        (["schedules", "values", "x.json", "--steps", "10"], "x.json: no such schedule file"),
+    ],
+)
+def test_errors_print_one_line_without_traceback(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
