@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as err:
-            if err.name == name:  # a feature not built yet
+            if err.name and name.startswith(err.name):  # a feature not built yet
                 continue
             raise
         module.register(sub)
