@@ -1,0 +1,255 @@
+"""The driver of ``tuneless bench``: plan a run's trials, run them with an executor, resume, report.
+
+Order: all trials of methods without a prior run first; then each method with a prior (``refined``) gets, per
+workload and seed, the best finished trial of its prior method (``runner.best_trial``), refines that trial's
+gradient-norm trace into a schedule (``tuneless.refine.refine``; L2 norms for SGD-type optimizers, L1 for Adam-type)
+and re-tunes its peak lr on the same grid. Trials already finished or failed in the store are never rerun; a trial
+left 'running' by an interrupted driver is rerun from the start (its rows are replaced step by step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .methods import Method, TrialConfig, resolve_methods
+from .runner import LocalExecutor, TrialSpec, best_trial, plan_trials
+from .spec import Workload
+from .store import Store
+from .suites import get_suite
+from .targets import load_targets, target_for
+from .workloads import resolve_workload
+
+__all__ = ["BenchConfig", "artifacts_dir", "run_benchmark"]
+
+
+@dataclasses.dataclass
+class BenchConfig:
+    """What a run is; stored as JSON in ``runs.config`` so that ``--resume`` replans the same trials."""
+
+    suite: str
+    workloads: list[str]
+    methods: list[str]
+    seeds: int
+    overrides: dict[str, dict[str, Any]]  # per workload reference, including the target used
+    use_targets: bool = True
+
+    @classmethod
+    def from_options(
+        cls,
+        suite: str,
+        workloads: Sequence[str] | None = None,
+        methods: Sequence[str] | None = None,
+        seeds: int | None = None,
+        use_targets: bool = True,
+    ) -> BenchConfig:
+        definition = get_suite(suite)
+        refs = list(workloads or definition.workloads)
+        overrides = {ref: dict(definition.workloads.get(ref, {})) for ref in refs}
+        if seeds is not None and seeds < 1:
+            raise ValueError(f"--seeds {seeds}: must be at least 1")
+        return cls(suite, refs, list(methods or definition.methods), seeds or definition.seeds, overrides, use_targets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def artifacts_dir(store_path: str | Path, run_id: str) -> Path:
+    """Gradient-norm traces and refined schedules of a run: ``<store>.artifacts/<run_id>/``."""
+    store_path = Path(store_path)
+    return store_path.with_name(store_path.name + ".artifacts") / run_id
+
+
+def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[tuple[str, dict[str, Any], Workload]]:
+    """Resolve the run's workloads, skip the unavailable ones (with the reason), fix each one's target."""
+    targets = load_targets(config.suite) if config.use_targets else {}
+    prepared = []
+    for ref in config.workloads:
+        overrides = dict(config.overrides.get(ref, {}))
+        workload = resolve_workload(ref, overrides)
+        reason = workload.unavailable_reason()
+        if reason:
+            say(f"skipping workload {workload.name}: {reason}")
+            continue
+        if not config.use_targets:
+            overrides["target"] = None
+        elif "target" not in overrides:
+            if workload.target is None:
+                overrides["target"] = target_for(config.suite, workload.name, workload.data_hash(), targets)
+            else:
+                overrides["target"] = workload.target
+        config.overrides[ref] = overrides
+        prepared.append((ref, overrides, workload.with_overrides(target=overrides["target"])))
+    if not prepared:
+        raise ValueError("no workload can run here (see the messages above)")
+    return prepared
+
+
+def method_levels(methods: Sequence[Method]) -> list[list[Method]]:
+    """Methods grouped so that each method's prior is in an earlier group."""
+    levels: list[list[Method]] = []
+    placed: dict[str, int] = {}
+    remaining = list(methods)
+    while remaining:
+        level = [m for m in remaining if m.prior is None or m.prior in placed]
+        for m in level:
+            placed[m.name] = len(levels)
+        levels.append(level)
+        remaining = [m for m in remaining if m not in level]
+    return levels
+
+
+def run_benchmark(
+    store_path: str | Path,
+    config: BenchConfig | None = None,
+    *,
+    resume: bool = False,
+    run_id: str | None = None,
+    workers: int | None = None,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    say: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
+) -> str:
+    """Run (or resume) a benchmark; returns its run id. Writes the report to ``out_dir`` when given."""
+    store = Store(store_path)
+    try:
+        if resume:
+            run_id = run_id or store.latest_run_id()
+            run = store.run(run_id)
+            config = BenchConfig(**run["config"])
+            say(f"resuming run {run_id} (suite {config.suite})")
+        else:
+            if config is None:
+                raise ValueError("run_benchmark: give a config or resume=True")
+            run_id = run_id or f"{config.suite}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        workloads = prepare_workloads(config, say)
+        methods = resolve_methods(config.methods)
+        if not resume:
+            store.create_run(run_id, config.suite, config.to_dict())
+        executor = LocalExecutor(workers)
+        for _, _, workload in workloads:
+            workload.prepare(list(range(config.seeds)))
+        _run_levels(store, run_id, workloads, methods, list(range(config.seeds)), executor, progress, say)
+    finally:
+        store.close()
+    if out_dir is not None:
+        write_outputs(store_path, run_id, out_dir, say)
+    return run_id
+
+
+def _run_levels(
+    store: Store,
+    run_id: str,
+    workloads: Sequence[tuple[str, dict[str, Any], Workload]],
+    methods: Sequence[Method],
+    seeds: Sequence[int],
+    executor: LocalExecutor,
+    progress: bool,
+    say: Callable[[str], None],
+) -> None:
+    levels = method_levels(methods)
+    total = len(plan_trials(run_id, workloads, methods, seeds))
+    artifacts = artifacts_dir(store.path, run_id)
+    finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
+    with _progress_bar(progress, total, len(finished)) as advance:
+        for level in levels:
+            specs = []
+            for ref, overrides, workload, method, config, seed, tid in plan_trials(run_id, workloads, level, seeds):
+                if tid in finished:
+                    continue
+                trace = str(artifacts / "traces" / f"{tid}.csv") if method.records_grad_norms else None
+                spec = TrialSpec(run_id, tid, ref, overrides, method.name, config, seed, str(store.path), trace,
+                                 executor.threads_per_trial())
+                if method.prior is not None:
+                    spec = _attach_prior(store, spec, workload, method, artifacts)
+                    if spec is None:
+                        advance(tid)
+                        continue
+                specs.append(spec)
+            executor.run(specs, store, lambda spec: advance(spec.trial_id))
+    failed = [t for t in store.trials(run_id) if t["status"] == "failed"]
+    if failed:
+        say(f"{len(failed)} trial(s) failed (recorded with infinite time), e.g. {failed[0]['workload']} / "
+            f"{failed[0]['method']} lr={failed[0]['peak_lr']}: {str(failed[0]['error']).splitlines()[0]}")
+
+
+def _attach_prior(
+    store: Store, spec: TrialSpec, workload: Workload, method: Method, artifacts: Path
+) -> TrialSpec | None:
+    """Fill in the refined schedule from the best prior trial of the same workload and seed; ``None`` (and a
+    failed trial in the store) when there is no usable prior."""
+    candidates = [t for t in store.trials(spec.run_id)
+                  if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == spec.seed]
+    prior = best_trial(candidates)
+    error = None
+    if prior is None:
+        error = f"no finished {method.prior} trial of {workload.name} seed {spec.seed} to refine"
+    else:
+        trace = artifacts / "traces" / f"{prior['trial_id']}.csv"
+        path = artifacts / "schedules" / f"refined-{prior['trial_id']}.json"
+        try:
+            if not path.is_file():
+                from ..refine import refine
+
+                path.parent.mkdir(parents=True, exist_ok=True)
+                refine(trace, method=workload.kind).save(path)
+        except (ValueError, OSError) as err:
+            error = f"refining the gradient norms of trial {prior['trial_id']} failed: {err}"
+    if error is not None:
+        store.start_trial({"trial_id": spec.trial_id, "run_id": spec.run_id, "workload": workload.name,
+                           "method": spec.method, "peak_lr": spec.config.peak_lr, "seed": spec.seed,
+                           "optimizer": spec.config.optimizer, "metric_name": workload.metric,
+                           "higher_is_better": int(workload.higher_is_better), "target": workload.target,
+                           "budget_steps": workload.budget_steps})
+        store.finish_trial(spec.trial_id, status="failed", error=error)
+        return None
+    config = TrialConfig(spec.config.peak_lr, spec.config.optimizer, str(path), spec.config.label)
+    return dataclasses.replace(spec, config=config, prior_trial_id=prior["trial_id"],
+                               prior_seconds=prior["train_seconds"] or 0.0, prior_steps=prior["budget_steps"])
+
+
+class _progress_bar:
+    """A rich progress bar over the run's trials (or nothing when ``enabled`` is false)."""
+
+    def __init__(self, enabled: bool, total: int, completed: int) -> None:
+        self.enabled, self.total, self.completed = enabled, total, completed
+        self.seen: set[str] = set()
+
+    def __enter__(self) -> Callable[[str], None]:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), transient=False)
+            self.progress.start()
+            self.task = self.progress.add_task("trials", total=self.total, completed=self.completed)
+        return self.advance
+
+    def advance(self, trial_id: str) -> None:
+        if trial_id not in self.seen and self.enabled:
+            self.progress.advance(self.task)
+        self.seen.add(trial_id)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+
+def write_outputs(store_path: str | Path, run_id: str, out_dir: str | Path, say: Callable[[str], None]) -> None:
+    """The report (bench-report's ``write_report``) and the terminal summary table."""
+    try:
+        from .report import summary_table, write_report
+    except ImportError as err:
+        say(f"report not written: tuneless.bench.report is not available ({err})")
+        return
+    write_report(store_path, run_id, out_dir)
+    from rich.console import Console
+
+    Console().print(summary_table(store_path, run_id))
+    say(f"report: {Path(out_dir) / 'report.html'}")

@@ -1,0 +1,139 @@
+"""``tuneless bench``: run the benchmark; ``bench export``, ``bench set-targets``, ``bench list``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_STORE = "out/bench.sqlite"
+DEFAULT_OUT = "out"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from .methods import METHODS
+    from .suites import SUITES
+
+    bench = sub.add_parser(
+        "bench",
+        help="compare schedules and optimizers on real workloads (AlgoPerf-style time to target)",
+        description="Run a benchmark suite: every method tuned on each workload's peak-lr grid, several seeds; "
+        "time and steps to the target, final metrics, performance profiles; report in --out.",
+    )
+    _run_options(bench, SUITES, METHODS)
+    bench.add_argument("--out", default=DEFAULT_OUT, help=f"report folder (default: {DEFAULT_OUT})")
+    bench.add_argument("--resume", action="store_true", help="continue the store's latest (or --run-id) run")
+    bench.add_argument("--run-id", help="with --resume: the run to continue")
+    bench.set_defaults(handler=run_command)
+    actions = bench.add_subparsers(dest="bench_command", metavar="ACTION")
+
+    export = actions.add_parser("export", help="write a table of the store to CSV")
+    export.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store (default: {DEFAULT_STORE})")
+    export.add_argument("-o", "--output", required=True, help="CSV file to write")
+    export.add_argument("--table", default="trials", choices=["runs", "trials", "measurements"])
+    export.add_argument("--run-id", help="only this run's rows (default: all runs)")
+    export.set_defaults(handler=export_command)
+
+    targets = actions.add_parser("set-targets", help="set the suite's targets by the documented procedure")
+    _run_options(targets, SUITES, None)
+    targets.add_argument("--output", help="targets JSON to write (default: the package's targets/<suite>.json)")
+    targets.set_defaults(handler=set_targets_command)
+
+    listing = actions.add_parser("list", help="workloads (with availability), methods and suites")
+    listing.set_defaults(handler=list_command)
+
+
+def _run_options(parser: argparse.ArgumentParser, suites: dict, methods: dict | None) -> None:
+    parser.add_argument("--suite", default="quick", help=f"one of {', '.join(suites)} (default: quick)")
+    parser.add_argument("--workload", action="extend", nargs="+", metavar="NAME|MODULE:CLASS",
+                        help="run these workloads instead of the suite's (built-in name, module:Class or "
+                        "file.py:Class)")
+    if methods is not None:
+        parser.add_argument("--methods", nargs="+", metavar="METHOD",
+                            help=f"methods to compare (default: all of {', '.join(methods)})")
+    parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store (default: {DEFAULT_STORE})")
+    parser.add_argument("--workers", type=int, help="trials run in parallel (default: all cores)")
+    parser.add_argument("--seeds", type=int, help="seeds per trial configuration (default: the suite's)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from .benchmark import BenchConfig, run_benchmark
+
+    if args.bench_command is not None:  # pragma: no cover - argparse dispatches subcommands to their handlers
+        raise ValueError(f"unknown bench action {args.bench_command!r}")
+    config = None if args.resume else BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds)
+    if args.run_id and not args.resume:
+        raise ValueError("--run-id is only for --resume")
+    run_benchmark(args.store, config, resume=args.resume, run_id=args.run_id, workers=args.workers,
+                  out_dir=args.out, progress=not args.no_progress)
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    if not Path(args.store).is_file():
+        raise ValueError(f"--store {args.store!r}: no such file")
+    with Store(args.store) as store:
+        count = store.export_csv(args.table, args.output, args.run_id)
+    print(f"wrote {count} {args.table} rows to {args.output}")
+    return 0
+
+
+def set_targets_command(args: argparse.Namespace) -> int:
+    from .benchmark import BenchConfig, run_benchmark
+    from .targets import TARGET_METHOD, compute_targets, load_targets, targets_path, write_targets
+    from .workloads import resolve_workload
+
+    config = BenchConfig.from_options(args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False)
+    run_id = run_benchmark(args.store, config, workers=args.workers, progress=not args.no_progress)
+    hashes = {}
+    for ref in config.workloads:
+        workload = resolve_workload(ref, config.overrides[ref])
+        if workload.unavailable_reason() is None:
+            hashes[workload.name] = workload.data_hash()
+    from .store import Store
+
+    with Store(args.store) as store:
+        computed = compute_targets(store, run_id, hashes)
+    output = Path(args.output) if args.output else targets_path(args.suite)
+    merged = {**(load_targets(args.suite) if output == targets_path(args.suite) else {}), **computed}
+    write_targets(output, args.suite, run_id, merged, list(range(config.seeds)))
+    for name, entry in sorted(computed.items()):
+        print(f"{name}: {entry['metric']} target {entry['target']:.6g} (data {entry['data_hash']})")
+    print(f"wrote {output}")
+    return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .methods import METHODS
+    from .suites import SUITES
+    from .workloads import BUILTIN_WORKLOADS
+
+    workloads = Table(title="workloads")
+    for column in ("name", "metric", "budget", "batch", "optimizer", "available"):
+        workloads.add_column(column)
+    for name, factory in BUILTIN_WORKLOADS.items():
+        w = factory()
+        reason = w.unavailable_reason()
+        direction = "max" if w.higher_is_better else "min"
+        workloads.add_row(name, f"{w.metric} ({direction})", str(w.budget_steps), str(w.batch_size), w.optimizer,
+                          "yes" if reason is None else f"no: {reason}")
+    methods = Table(title="methods")
+    methods.add_column("name")
+    methods.add_column("description")
+    for method in METHODS.values():
+        methods.add_row(method.name, method.description)
+    suites = Table(title="suites")
+    suites.add_column("name")
+    suites.add_column("description")
+    for suite in SUITES.values():
+        suites.add_row(suite.name, suite.description)
+    console = Console(file=sys.stdout)
+    for table in (workloads, methods, suites):
+        console.print(table)
+    return 0

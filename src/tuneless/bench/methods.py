@@ -1,0 +1,219 @@
+"""Methods compared by the benchmark: an optimizer, a schedule and the list of trials tuned on each workload.
+
+A :class:`Method` is data: a name, the optimizer spec per optimizer family (or the workload's own optimizer),
+a schedule spec, which trials it runs (the workload's peak-lr grid, or a fixed list of configurations with its own
+count), and optionally a prior method whose best trial it builds on (refinement). ``register_method`` adds one;
+nothing in the runner branches on a method's name.
+
+Optimizer specs are ``"name(key=value, ...)"`` with names from ``OPTIMIZERS``; ``register_optimizer`` adds one
+(Mechanic, NAdamW). Every factory is called as ``factory(params, lr=..., total_steps=..., **spec_kwargs)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .spec import Workload
+
+__all__ = [
+    "METHODS",
+    "OPTIMIZERS",
+    "Method",
+    "TrialConfig",
+    "make_optimizer",
+    "parse_optimizer_spec",
+    "register_method",
+    "register_optimizer",
+    "resolve_methods",
+]
+
+# Warmup shared by every scheduled method: a linear ramp over the first 5% of the budget (the paper's runs and the
+# AlgoPerf NAdamW baseline use a short warmup; no method gets an advantage from it).
+WARMUP_FRACTION = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialConfig:
+    """One trial of a method on a workload (the seed is added by the runner).
+
+    ``schedule`` is a schedule spec or a schedule JSON path; ``None`` means "derived from the prior trial"
+    (refinement fills it in). ``label`` tells apart fixed configurations that share a peak lr.
+    """
+
+    peak_lr: float | None
+    optimizer: str
+    schedule: str | None
+    label: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """A benchmarked method.
+
+    Attributes:
+        name: short name used on the command line, in the store and in the report.
+        description: one sentence for ``tuneless bench list`` and the report.
+        schedule: schedule spec (``tuneless schedules list``); ``None`` = computed from the prior run.
+        optimizer: optimizer spec per optimizer family (``"sgd"``/``"adam"``, see ``spec.optimizer_kind``);
+            ``None`` = the workload's own optimizer.
+        configs: ``configs(workload) -> [TrialConfig, ...]`` for a method with a fixed list of trials
+            (e.g. an ordered hyperparameter list, or a single self-tuning run); ``None`` = one trial per peak lr of
+            the workload's grid.
+        prior: the method whose best trial (per workload and seed) this method starts from; its trials run after
+            all of the prior's trials.
+        records_grad_norms: record the gradient-norm trace of every trial (the prior of refinement needs it).
+    """
+
+    name: str
+    description: str
+    schedule: str | None = None
+    optimizer: Mapping[str, str] | None = None
+    configs: Callable[[Workload], Sequence[TrialConfig]] | None = None
+    prior: str | None = None
+    records_grad_norms: bool = False
+
+    def optimizer_for(self, workload: Workload) -> str:
+        if self.optimizer is None:
+            return workload.optimizer
+        if workload.kind not in self.optimizer:
+            raise ValueError(
+                f"method {self.name!r} has no optimizer for {workload.kind}-type workloads like {workload.name!r}"
+            )
+        return self.optimizer[workload.kind]
+
+    def trials(self, workload: Workload) -> list[TrialConfig]:
+        if self.configs is not None:
+            return list(self.configs(workload))
+        optimizer = self.optimizer_for(workload)
+        return [TrialConfig(float(lr), optimizer, self.schedule) for lr in workload.peak_lrs]
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register_method(method: Method) -> Method:
+    if method.prior is not None and method.prior not in METHODS:
+        raise ValueError(f"method {method.name!r}: prior method {method.prior!r} is not registered")
+    METHODS[method.name] = method
+    return method
+
+
+def resolve_methods(names: Sequence[str]) -> list[Method]:
+    """The methods named, in registry order, plus the priors they need."""
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise ValueError(f"--methods: unknown method(s) {unknown}; known: {list(METHODS)}")
+    wanted = set(names)
+    for name in names:
+        prior = METHODS[name].prior
+        while prior is not None:
+            wanted.add(prior)
+            prior = METHODS[prior].prior
+    return [m for name, m in METHODS.items() if name in wanted]
+
+
+def _warmup(spec: str) -> str:
+    return f"warmup({spec},fraction={WARMUP_FRACTION})"
+
+
+for _method in (
+    Method("constant", "constant peak lr after warmup", schedule=_warmup("constant")),
+    Method("cosine", "cosine decay to zero after warmup (the common default)", schedule=_warmup("cosine")),
+    Method(
+        "linear",
+        "linear decay to zero after warmup (worst-case optimal for the last iterate, Defazio et al. 2023)",
+        schedule=_warmup("linear"),
+        records_grad_norms=True,
+    ),
+    Method(
+        "wsd",
+        "warmup-stable-decay with a 1-sqrt cooldown over the last 20% (Hagele et al. 2024)",
+        schedule=_warmup("wsd(cooldown=0.2,shape=1-sqrt)"),
+    ),
+    Method("rex", "REX decay (1-p)/(1-p/2) after warmup (Chen et al. 2021)", schedule=_warmup("rex")),
+    Method(
+        "refined",
+        "schedule refined from the gradient norms of the best linear-decay run, peak lr re-tuned on the grid "
+        "(Defazio et al. 2023); its cost includes that prior run",
+        schedule=None,
+        prior="linear",
+    ),
+    Method(
+        "schedulefree",
+        "schedule-free SGD / AdamW (Defazio et al. 2024, package schedulefree), warmup 5%, no decay",
+        schedule="constant",
+        optimizer={
+            "sgd": f"schedulefree_sgd(momentum=0.9,warmup_fraction={WARMUP_FRACTION})",
+            "adam": f"schedulefree_adamw(warmup_fraction={WARMUP_FRACTION})",
+        },
+    ),
+):
+    register_method(_method)
+
+
+# --- optimizers ------------------------------------------------------------------------------------------------
+OPTIMIZERS: dict[str, Callable[..., Any]] = {}
+
+
+def register_optimizer(name: str, factory: Callable[..., Any]) -> None:
+    """``factory(params, lr=..., total_steps=..., **kwargs) -> torch.optim.Optimizer``."""
+    OPTIMIZERS[name] = factory
+
+
+_SPEC = re.compile(r"^\s*([A-Za-z_][\w]*)\s*(?:\((.*)\))?\s*$", re.S)
+
+
+def parse_optimizer_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"sgd(momentum=0.9)"`` -> ``("sgd", {"momentum": 0.9})``; values are Python literals or bare words."""
+    match = _SPEC.match(spec)
+    if match is None:
+        raise ValueError(f"optimizer spec {spec!r}: expected name or name(key=value, ...)")
+    name, body = match.group(1), match.group(2)
+    kwargs: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in (body or "").split(","))):
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise ValueError(f"optimizer spec {spec!r}: argument {part!r} is not key=value")
+        try:
+            kwargs[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            kwargs[key.strip()] = value.strip()
+    return name, kwargs
+
+
+def make_optimizer(spec: str, params: Any, lr: float, total_steps: int) -> Any:
+    """Build the optimizer a trial uses from its spec (the peak lr goes into the param groups)."""
+    name, kwargs = parse_optimizer_spec(spec)
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer {name!r} (spec {spec!r}) is unknown; known: {sorted(OPTIMIZERS)}")
+    return OPTIMIZERS[name](params, lr=lr, total_steps=total_steps, **kwargs)
+
+
+def _torch_optimizer(class_name: str) -> Callable[..., Any]:
+    def factory(params: Any, lr: float, total_steps: int, **kwargs: Any) -> Any:
+        import torch
+
+        return getattr(torch.optim, class_name)(params, lr=lr, **kwargs)
+
+    return factory
+
+
+def _schedulefree(class_name: str) -> Callable[..., Any]:
+    def factory(params: Any, lr: float, total_steps: int, warmup_fraction: float = 0.0, **kwargs: Any) -> Any:
+        import schedulefree
+
+        warmup_steps = round(warmup_fraction * total_steps)
+        return getattr(schedulefree, class_name)(params, lr=lr, warmup_steps=warmup_steps, **kwargs)
+
+    return factory
+
+
+register_optimizer("sgd", _torch_optimizer("SGD"))
+register_optimizer("adam", _torch_optimizer("Adam"))
+register_optimizer("adamw", _torch_optimizer("AdamW"))
+register_optimizer("schedulefree_sgd", _schedulefree("SGDScheduleFree"))
+register_optimizer("schedulefree_adamw", _schedulefree("AdamWScheduleFree"))

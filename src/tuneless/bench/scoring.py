@@ -1,0 +1,304 @@
+"""Scoring of a benchmark run, AlgoPerf-style (Dahl et al. 2023, arXiv 2306.07179, section 4; REFERENCES.md 5).
+
+Pure functions over plain trial records (dicts with the columns of the store's ``trials`` table; a pandas
+DataFrame ``df`` works as ``df.to_dict("records")``). Nothing here reads a file or trains anything.
+
+The steps, for each of the two measures of time (``"steps"``: optimizer steps, ``"seconds"``: training seconds,
+evaluation untimed), each computed from the store's ``steps_to_target`` / ``seconds_to_target``:
+
+1. Per (workload, method, seed) the best trial of the tuning grid: the one with the smallest time to target, a
+   miss (NULL) counting as +inf; ties broken by the better final metric (by the metric's direction). AlgoPerf's
+   external tuning: "per study, the best of the trials".
+2. Per (workload, method) the median over seeds of that best time, ``t_{m,w}`` (+inf when the median is +inf).
+3. Performance ratio ``r_{m,w} = t_{m,w} / min_{m'} t_{m',w}`` (+inf for a miss, and for every method on a
+   workload that all methods miss).
+4. Performance profile ``rho_m(tau) = |{w : r_{m,w} <= tau}| / |W|``.
+5. Benchmark score ``B_m = 1/(r_max - 1) * integral_1^{r_max} rho_m(tau) dtau`` with ``r_max = 4``: ratios above
+   ``r_max`` count as failures (they never enter the integral).
+
+Besides time to target, the paper's comparison (Defazio et al. 2023): the final validation metric at the budget,
+per seed the grid's best final metric (max or min by direction), then mean and sample standard deviation over seeds.
+
+Trials with status ``'running'`` (unfinished: an interrupted or ongoing run) are ignored; ``'failed'`` trials
+count as misses with no final metric.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "MEASURES",
+    "R_MAX",
+    "MethodResult",
+    "RunScores",
+    "benchmark_scores",
+    "best_trials",
+    "final_metric_stats",
+    "median_times_to_target",
+    "performance_profile",
+    "performance_ratios",
+    "score_trials",
+    "time_to_target",
+]
+
+R_MAX = 4.0
+MEASURES = ("steps", "seconds")  # store columns steps_to_target, seconds_to_target
+
+Trial = Mapping[str, Any]
+Table = Mapping[str, Mapping[str, float]]  # workload -> method -> value
+
+
+def _check_measure(measure: str) -> str:
+    if measure not in MEASURES:
+        raise ValueError(f"measure {measure!r} is not a measure of time to target; choose one of {list(MEASURES)}")
+    return measure
+
+
+def time_to_target(trial: Trial, measure: str) -> float:
+    """The trial's ``steps_to_target`` or ``seconds_to_target``; +inf when the target was missed (NULL)."""
+    value = trial[f"{_check_measure(measure)}_to_target"]
+    return math.inf if value is None else float(value)
+
+
+def _final_metric_badness(trial: Trial) -> float:
+    """Smaller is better: ``final_metric`` (lower is better) or ``-final_metric`` (higher is better); +inf if
+    the trial has none (failed)."""
+    value = trial["final_metric"]
+    if value is None or math.isnan(value):
+        return math.inf
+    return -float(value) if trial["higher_is_better"] else float(value)
+
+
+def _finished(trials: Iterable[Trial]) -> list[Trial]:
+    return [t for t in trials if t["status"] != "running"]
+
+
+def _group(trials: Iterable[Trial], keys: Sequence[str]) -> dict[tuple, list[Trial]]:
+    groups: dict[tuple, list[Trial]] = {}
+    for trial in trials:
+        groups.setdefault(tuple(trial[k] for k in keys), []).append(trial)
+    return groups
+
+
+def best_trials(trials: Iterable[Trial], measure: str) -> dict[tuple[str, str, int], Trial]:
+    """Per ``(workload, method, seed)``: the grid's trial with the smallest time to target (a miss = +inf), ties
+    broken by the better final metric; the first such trial in input order when both tie."""
+    _check_measure(measure)
+    groups = _group(_finished(trials), ("workload", "method", "seed"))
+    return {
+        key: min(group, key=lambda t: (time_to_target(t, measure), _final_metric_badness(t)))
+        for key, group in groups.items()
+    }
+
+
+def median_times_to_target(trials: Iterable[Trial], measure: str) -> dict[str, dict[str, float]]:
+    """``t_{m,w}``: per workload and method, the median over seeds of the best trial's time to target
+    (``best_trials``). ``numpy.median`` keeps +inf: the median of (3, inf) is inf, of (3, 5, inf) is 5."""
+    times: dict[str, dict[str, list[float]]] = {}
+    for (workload, method, _seed), trial in best_trials(trials, measure).items():
+        times.setdefault(workload, {}).setdefault(method, []).append(time_to_target(trial, measure))
+    return {w: {m: float(np.median(ts)) for m, ts in row.items()} for w, row in times.items()}
+
+
+def _methods(table: Table) -> list[str]:
+    """The methods of a workload x method table, in order of first appearance."""
+    return list(dict.fromkeys(m for row in table.values() for m in row))
+
+
+def performance_ratios(times: Table) -> dict[str, dict[str, float]]:
+    """``r_{m,w} = t_{m,w} / min_{m'} t_{m',w}`` (Dahl et al. 2023, section 4.5).
+
+    ``times`` maps workload -> method -> time to target (+inf = missed). A method absent from a workload's row
+    counts as a miss there. The ratio is 1 for every method tied at the minimum (also when the minimum is 0), +inf
+    for a miss, and +inf for every method on a workload that all methods miss (nobody reached the target).
+    """
+    methods = _methods(times)
+    ratios: dict[str, dict[str, float]] = {}
+    for workload, row in times.items():
+        for method, value in row.items():
+            if value is None or math.isnan(value) or value < 0:
+                raise ValueError(
+                    f"time to target of method {method!r} on workload {workload!r} is {value!r}: "
+                    "expected a number >= 0 (or inf for a miss)"
+                )
+        t = {m: float(row.get(m, math.inf)) for m in methods}
+        best = min(t.values())
+        ratios[workload] = {m: _ratio(value, best) for m, value in t.items()}
+    return ratios
+
+
+def _ratio(t: float, best: float) -> float:
+    if math.isinf(t):
+        return math.inf
+    if t == best:
+        return 1.0
+    return math.inf if best == 0 else t / best
+
+
+def performance_profile(ratios: Table, taus: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
+    """``rho_m(tau) = |{w : r_{m,w} <= tau}| / |W|`` at each ``tau`` (Dahl et al. 2023, eq. in section 4.5)."""
+    taus = np.asarray(taus, dtype=float)
+    methods = _methods(ratios)
+    if not ratios:
+        return {}
+    matrix = np.array([[row.get(m, math.inf) for m in methods] for row in ratios.values()])  # workloads x methods
+    return {m: (matrix[:, j][None, :] <= taus[:, None]).mean(axis=1) for j, m in enumerate(methods)}
+
+
+def benchmark_scores(ratios: Table, r_max: float = R_MAX) -> dict[str, float]:
+    """``B_m = 1/(r_max - 1) * integral_1^{r_max} rho_m(tau) dtau`` (Dahl et al. 2023, section 4.5), exactly.
+
+    ``rho_m`` is a mean of step functions ``[r_{m,w} <= tau]``; each integrates over ``[1, r_max]`` to
+    ``max(0, r_max - r_{m,w})`` (ratios are >= 1; a ratio above ``r_max``, or +inf, gives 0). Hence
+    ``B_m = mean_w max(0, r_max - r_{m,w}) / (r_max - 1)``, in [0, 1], and 1 exactly when the method is the fastest
+    on every workload.
+    """
+    if not r_max > 1:
+        raise ValueError(f"r_max={r_max!r}: the score integrates the profile over [1, r_max], so r_max must be > 1")
+    methods = _methods(ratios)
+    if not ratios:
+        return {}
+    return {
+        m: float(np.mean([max(0.0, r_max - row.get(m, math.inf)) for row in ratios.values()]) / (r_max - 1))
+        for m in methods
+    }
+
+
+def final_metric_stats(trials: Iterable[Trial]) -> dict[str, dict[str, tuple[float | None, float | None]]]:
+    """Per workload and method ``(mean, std)`` over seeds of the grid's best final metric (max when higher is
+    better, else min), the paper's comparison. Seeds whose trials all failed are left out; the mean is ``None``
+    when no seed has a final metric, the std (sample, ``ddof=1``) is ``None`` with fewer than two seeds."""
+    per_seed: dict[str, dict[str, list[float]]] = {}
+    for (workload, method, _seed), group in _group(_finished(trials), ("workload", "method", "seed")).items():
+        best = min(group, key=_final_metric_badness)
+        row = per_seed.setdefault(workload, {}).setdefault(method, [])
+        if math.isfinite(_final_metric_badness(best)):
+            row.append(float(best["final_metric"]))
+    return {
+        w: {
+            m: (
+                float(np.mean(values)) if values else None,
+                float(np.std(values, ddof=1)) if len(values) > 1 else None,
+            )
+            for m, values in row.items()
+        }
+        for w, row in per_seed.items()
+    }
+
+
+@dataclasses.dataclass
+class MethodResult:
+    """Everything the report says about one method on one workload (times: +inf = missed).
+
+    ``*_with_prior``: for a method built on a prior run (refinement), the median over seeds of the best trial's
+    time plus the prior run's cost (``prior_steps`` / ``prior_seconds``); ``None`` for other methods.
+    ``peak_lr``: the median (lower middle value) over seeds of the peak lr of the best trial by steps.
+    ``trials``: trials per seed on this workload (the most any seed had). ``chosen``: seed -> best trial by steps.
+    """
+
+    workload: str
+    method: str
+    steps_to_target: float
+    seconds_to_target: float
+    steps_with_prior: float | None
+    seconds_with_prior: float | None
+    final_metric_mean: float | None
+    final_metric_std: float | None
+    peak_lr: float | None
+    trials: int
+    seeds: int
+    chosen: dict[int, Trial]
+
+
+@dataclasses.dataclass
+class RunScores:
+    """The scored run: per-workload results, ratios, profiles' scores for both measures, trial counts."""
+
+    workloads: list[str]
+    methods: list[str]
+    workload_info: dict[str, dict[str, Any]]  # metric, higher_is_better, target, budget_steps
+    results: dict[str, dict[str, MethodResult]]  # workload -> method -> result
+    ratios: dict[str, dict[str, dict[str, float]]]  # measure -> workload -> method -> r
+    scores: dict[str, dict[str, float]]  # measure -> method -> B
+    trials_per_workload: dict[str, float]  # method -> mean over workloads of trials per seed
+    r_max: float
+
+
+def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
+    """Score a run's trial rows: times to target, ratios and benchmark scores for both measures, final metrics,
+    chosen peak lrs, trial counts and (for refinement) the cost including the prior run."""
+    trials = _finished(trials)
+    if not trials:
+        raise ValueError("no finished trials to score (every trial is missing or still 'running')")
+    workloads = list(dict.fromkeys(t["workload"] for t in trials))
+    methods = list(dict.fromkeys(t["method"] for t in trials))
+    info = {}
+    for t in trials:
+        info.setdefault(
+            t["workload"],
+            {k: t[k] for k in ("metric_name", "higher_is_better", "target", "budget_steps")},
+        )
+    times = {m: median_times_to_target(trials, m) for m in MEASURES}
+    best = {m: best_trials(trials, m) for m in MEASURES}
+    with_prior = {m: _median_with_prior(best[m].values(), m) for m in MEASURES}
+    finals = final_metric_stats(trials)
+    counts = _group(trials, ("workload", "method", "seed"))
+
+    results: dict[str, dict[str, MethodResult]] = {}
+    for workload in workloads:
+        for method in methods:
+            if method not in times["steps"].get(workload, {}):
+                continue
+            chosen = {s: t for (w, m, s), t in best["steps"].items() if (w, m) == (workload, method)}
+            lrs = [t["peak_lr"] for t in chosen.values() if t["peak_lr"] is not None]
+            mean, std = finals[workload][method]
+            results.setdefault(workload, {})[method] = MethodResult(
+                workload=workload,
+                method=method,
+                steps_to_target=times["steps"][workload][method],
+                seconds_to_target=times["seconds"][workload][method],
+                steps_with_prior=with_prior["steps"].get((workload, method)),
+                seconds_with_prior=with_prior["seconds"].get((workload, method)),
+                final_metric_mean=mean,
+                final_metric_std=std,
+                peak_lr=statistics.median_low(sorted(lrs)) if lrs else None,
+                trials=max(len(counts[(workload, method, s)]) for s in chosen),
+                seeds=len(chosen),
+                chosen=dict(sorted(chosen.items())),
+            )
+    ratios = {m: performance_ratios(times[m]) for m in MEASURES}
+    trials_per_workload = {
+        method: float(np.mean([results[w][method].trials for w in workloads if method in results.get(w, {})]))
+        for method in methods
+    }
+    return RunScores(
+        workloads=workloads,
+        methods=methods,
+        workload_info=info,
+        results=results,
+        ratios=ratios,
+        scores={m: benchmark_scores(ratios[m], r_max) for m in MEASURES},
+        trials_per_workload=trials_per_workload,
+        r_max=r_max,
+    )
+
+
+def _median_with_prior(best: Iterable[Trial], measure: str) -> dict[tuple[str, str], float]:
+    """Per (workload, method) of a method built on a prior run (any of its trials has a ``prior_trial_id``): the
+    median over seeds of the best trial's time plus its prior run's cost (``prior_steps`` / ``prior_seconds``)."""
+    best = list(best)
+    with_prior = {(t["workload"], t["method"]) for t in best if t.get("prior_trial_id") is not None}
+    totals: dict[tuple[str, str], list[float]] = {}
+    for trial in best:
+        key = (trial["workload"], trial["method"])
+        if key in with_prior:
+            prior_cost = float(trial.get(f"prior_{measure}") or 0)
+            totals.setdefault(key, []).append(time_to_target(trial, measure) + prior_cost)
+    return {key: float(np.median(values)) for key, values in totals.items()}

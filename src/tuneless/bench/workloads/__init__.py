@@ -1,0 +1,35 @@
+"""Built-in workloads by name, and ``resolve_workload`` for names and user ``module:Class`` references."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..spec import Workload, load_workload_class
+from .fashion_mnist import FashionCNN, FashionMLP
+from .logreg import DATASETS, LogisticRegression
+from .text_lm import KJVLanguageModel, StdlibLanguageModel
+
+__all__ = ["BUILTIN_WORKLOADS", "resolve_workload"]
+
+BUILTIN_WORKLOADS: dict[str, Callable[[], Workload]] = {
+    **{f"logreg-{name}": (lambda name=name: LogisticRegression(name)) for name in DATASETS},
+    "fashion-mlp": FashionMLP,
+    "fashion-cnn": FashionCNN,
+    "lm-stdlib": StdlibLanguageModel,
+    "lm-kjv": KJVLanguageModel,
+}
+
+
+def resolve_workload(reference: str, overrides: Mapping[str, Any] | None = None) -> Workload:
+    """A built-in workload by name or a user's ``module:Class`` / ``file.py:Class``, with suite overrides."""
+    if reference in BUILTIN_WORKLOADS:
+        workload = BUILTIN_WORKLOADS[reference]()
+    elif ":" in reference:
+        workload = load_workload_class(reference)()
+    else:
+        raise ValueError(
+            f"--workload {reference!r} is neither a built-in workload ({', '.join(BUILTIN_WORKLOADS)}) "
+            "nor MODULE:CLASS"
+        )
+    return (workload.with_overrides(**overrides) if overrides else workload).validate()
