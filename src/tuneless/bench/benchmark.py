@@ -1,7 +1,8 @@
 """The driver of ``tuneless bench``: plan a run's trials, run them with an executor, resume, report.
 
 Order: all trials of methods without a prior run first; then each method with a prior (``refined``) gets, per
-workload and seed, the best finished trial of its prior method (``runner.best_trial``), refines that trial's
+workload and seed, the best trial of its prior method (``scoring.best_trials``: fewest steps to target, ties broken
+by the final metric), refines that trial's
 gradient-norm trace into a schedule (``tuneless.refine.refine``; L2 norms for SGD-type optimizers, L1 for Adam-type)
 and re-tunes its peak lr on the same grid. Trials already finished or failed in the store are never rerun; a trial
 left 'running' by an interrupted driver is rerun from the start (its rows are replaced step by step).
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .methods import Method, TrialConfig, resolve_methods
-from .runner import LocalExecutor, TrialSpec, best_trial, plan_trials
+from .runner import LocalExecutor, TrialSpec, plan_trials
+from .scoring import best_trials
 from .spec import Workload
 from .store import Store
 from .suites import get_suite
@@ -127,8 +129,8 @@ def run_benchmark(
             if config is None:
                 raise ValueError("run_benchmark: give a config or resume=True")
             run_id = run_id or f"{config.suite}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-        workloads = prepare_workloads(config, say)
         methods = resolve_methods(config.methods)
+        workloads = prepare_workloads(config, say)
         if not resume:
             store.create_run(run_id, config.suite, config.to_dict())
         executor = LocalExecutor(workers)
@@ -163,8 +165,18 @@ def _run_levels(
                 if tid in finished:
                     continue
                 trace = str(artifacts / "traces" / f"{tid}.csv") if method.records_grad_norms else None
-                spec = TrialSpec(run_id, tid, ref, overrides, method.name, config, seed, str(store.path), trace,
-                                 executor.threads_per_trial())
+                spec = TrialSpec(
+                    run_id,
+                    tid,
+                    ref,
+                    overrides,
+                    method.name,
+                    config,
+                    seed,
+                    str(store.path),
+                    trace,
+                    executor.threads_per_trial(),
+                )
                 if method.prior is not None:
                     spec = _attach_prior(store, spec, workload, method, artifacts)
                     if spec is None:
@@ -174,8 +186,10 @@ def _run_levels(
             executor.run(specs, store, lambda spec: advance(spec.trial_id))
     failed = [t for t in store.trials(run_id) if t["status"] == "failed"]
     if failed:
-        say(f"{len(failed)} trial(s) failed (recorded with infinite time), e.g. {failed[0]['workload']} / "
-            f"{failed[0]['method']} lr={failed[0]['peak_lr']}: {str(failed[0]['error']).splitlines()[0]}")
+        say(
+            f"{len(failed)} trial(s) failed (recorded with infinite time), e.g. {failed[0]['workload']} / "
+            f"{failed[0]['method']} lr={failed[0]['peak_lr']}: {str(failed[0]['error']).splitlines()[0]}"
+        )
 
 
 def _attach_prior(
@@ -183,11 +197,14 @@ def _attach_prior(
 ) -> TrialSpec | None:
     """Fill in the refined schedule from the best prior trial of the same workload and seed; ``None`` (and a
     failed trial in the store) when there is no usable prior."""
-    candidates = [t for t in store.trials(spec.run_id)
-                  if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == spec.seed]
-    prior = best_trial(candidates)
+    candidates = [
+        t
+        for t in store.trials(spec.run_id)
+        if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == spec.seed
+    ]
+    prior = next(iter(best_trials(candidates, "steps").values()), None)  # scoring's rule: fewest steps to target
     error = None
-    if prior is None:
+    if prior is None or prior["status"] != "done":
         error = f"no finished {method.prior} trial of {workload.name} seed {spec.seed} to refine"
     else:
         trace = artifacts / "traces" / f"{prior['trial_id']}.csv"
@@ -201,16 +218,31 @@ def _attach_prior(
         except (ValueError, OSError) as err:
             error = f"refining the gradient norms of trial {prior['trial_id']} failed: {err}"
     if error is not None:
-        store.start_trial({"trial_id": spec.trial_id, "run_id": spec.run_id, "workload": workload.name,
-                           "method": spec.method, "peak_lr": spec.config.peak_lr, "seed": spec.seed,
-                           "optimizer": spec.config.optimizer, "metric_name": workload.metric,
-                           "higher_is_better": int(workload.higher_is_better), "target": workload.target,
-                           "budget_steps": workload.budget_steps})
+        store.start_trial(
+            {
+                "trial_id": spec.trial_id,
+                "run_id": spec.run_id,
+                "workload": workload.name,
+                "method": spec.method,
+                "peak_lr": spec.config.peak_lr,
+                "seed": spec.seed,
+                "optimizer": spec.config.optimizer,
+                "metric_name": workload.metric,
+                "higher_is_better": int(workload.higher_is_better),
+                "target": workload.target,
+                "budget_steps": workload.budget_steps,
+            }
+        )
         store.finish_trial(spec.trial_id, status="failed", error=error)
         return None
     config = TrialConfig(spec.config.peak_lr, spec.config.optimizer, str(path), spec.config.label)
-    return dataclasses.replace(spec, config=config, prior_trial_id=prior["trial_id"],
-                               prior_seconds=prior["train_seconds"] or 0.0, prior_steps=prior["budget_steps"])
+    return dataclasses.replace(
+        spec,
+        config=config,
+        prior_trial_id=prior["trial_id"],
+        prior_seconds=prior["train_seconds"] or 0.0,
+        prior_steps=prior["budget_steps"],
+    )
 
 
 class _progress_bar:
@@ -222,11 +254,24 @@ class _progress_bar:
 
     def __enter__(self) -> Callable[[str], None]:
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-            from rich.progress import TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self.progress = Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), transient=False)
+            self.progress = Progress(
+                TextColumn("[bold]trials"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
             self.progress.start()
             self.task = self.progress.add_task("trials", total=self.total, completed=self.completed)
         return self.advance

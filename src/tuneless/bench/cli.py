@@ -45,12 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run_options(parser: argparse.ArgumentParser, suites: dict, methods: dict | None) -> None:
     parser.add_argument("--suite", default="quick", help=f"one of {', '.join(suites)} (default: quick)")
-    parser.add_argument("--workload", action="extend", nargs="+", metavar="NAME|MODULE:CLASS",
-                        help="run these workloads instead of the suite's (built-in name, module:Class or "
-                        "file.py:Class)")
+    parser.add_argument(
+        "--workload",
+        action="extend",
+        nargs="+",
+        metavar="NAME|MODULE:CLASS",
+        help="run these workloads instead of the suite's (built-in name, module:Class or file.py:Class)",
+    )
     if methods is not None:
-        parser.add_argument("--methods", nargs="+", metavar="METHOD",
-                            help=f"methods to compare (default: all of {', '.join(methods)})")
+        parser.add_argument(
+            "--methods", nargs="+", metavar="METHOD", help=f"methods to compare (default: all of {', '.join(methods)})"
+        )
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store (default: {DEFAULT_STORE})")
     parser.add_argument("--workers", type=int, help="trials run in parallel (default: all cores)")
     parser.add_argument("--seeds", type=int, help="seeds per trial configuration (default: the suite's)")
@@ -65,8 +70,15 @@ def run_command(args: argparse.Namespace) -> int:
     config = None if args.resume else BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds)
     if args.run_id and not args.resume:
         raise ValueError("--run-id is only for --resume")
-    run_benchmark(args.store, config, resume=args.resume, run_id=args.run_id, workers=args.workers,
-                  out_dir=args.out, progress=not args.no_progress)
+    run_benchmark(
+        args.store,
+        config,
+        resume=args.resume,
+        run_id=args.run_id,
+        workers=args.workers,
+        out_dir=args.out,
+        progress=not args.no_progress,
+    )
     return 0
 
 
@@ -121,8 +133,14 @@ def list_command(args: argparse.Namespace) -> int:
         w = factory()
         reason = w.unavailable_reason()
         direction = "max" if w.higher_is_better else "min"
-        workloads.add_row(name, f"{w.metric} ({direction})", str(w.budget_steps), str(w.batch_size), w.optimizer,
-                          "yes" if reason is None else f"no: {reason}")
+        workloads.add_row(
+            name,
+            f"{w.metric} ({direction})",
+            str(w.budget_steps),
+            str(w.batch_size),
+            w.optimizer,
+            "yes" if reason is None else f"no: {reason}",
+        )
     methods = Table(title="methods")
     methods.add_column("name")
     methods.add_column("description")

@@ -35,7 +35,7 @@ from .spec import Workload
 from .store import Store
 from .workloads import resolve_workload
 
-__all__ = ["LocalExecutor", "TrialSpec", "best_trial", "run_trial", "trial_id"]
+__all__ = ["LocalExecutor", "TrialSpec", "run_trial", "trial_id"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,14 +90,29 @@ def run_trial(spec: TrialSpec) -> list[dict[str, Any]]:
 
     workload = resolve_workload(spec.workload_ref, spec.workload_overrides)
     budget = workload.budget_steps
-    emit({"kind": "start", "fields": {
-        "trial_id": spec.trial_id, "run_id": spec.run_id, "workload": workload.name, "method": spec.method,
-        "peak_lr": spec.config.peak_lr, "seed": spec.seed, "schedule": spec.config.schedule,
-        "optimizer": spec.config.optimizer, "metric_name": workload.metric,
-        "higher_is_better": int(workload.higher_is_better), "target": workload.target, "budget_steps": budget,
-        "prior_trial_id": spec.prior_trial_id, "prior_seconds": spec.prior_seconds, "prior_steps": spec.prior_steps,
-        "started": time.time(),
-    }})
+    emit(
+        {
+            "kind": "start",
+            "fields": {
+                "trial_id": spec.trial_id,
+                "run_id": spec.run_id,
+                "workload": workload.name,
+                "method": spec.method,
+                "peak_lr": spec.config.peak_lr,
+                "seed": spec.seed,
+                "schedule": spec.config.schedule,
+                "optimizer": spec.config.optimizer,
+                "metric_name": workload.metric,
+                "higher_is_better": int(workload.higher_is_better),
+                "target": workload.target,
+                "budget_steps": budget,
+                "prior_trial_id": spec.prior_trial_id,
+                "prior_seconds": spec.prior_seconds,
+                "prior_steps": spec.prior_steps,
+                "started": time.time(),
+            },
+        }
+    )
     train_seconds = 0.0
     result: dict[str, Any] = {"steps_to_target": None, "seconds_to_target": None, "final_metric": None}
     recorder = None
@@ -125,16 +140,27 @@ def run_trial(spec: TrialSpec) -> list[dict[str, Any]]:
             if hasattr(optimizer, "train"):
                 optimizer.train()
             if workload.metric not in metrics:
-                raise ValueError(f"workload {workload.name!r}: evaluate() returned {sorted(metrics)}, "
-                                 f"without its metric {workload.metric!r}")
+                raise ValueError(
+                    f"workload {workload.name!r}: evaluate() returned {sorted(metrics)}, "
+                    f"without its metric {workload.metric!r}"
+                )
             value = metrics.pop(workload.metric)
             if not math.isfinite(value):
                 raise _Diverged(f"diverged: {workload.metric}={value} at step {step}")
-            emit({"kind": "measurement", "fields": {
-                "trial_id": spec.trial_id, "step": step, "train_seconds": train_seconds,
-                "train_loss": sum(losses) / len(losses) if losses else None, "metric": value,
-                "lr": float(optimizer.param_groups[0]["lr"]), "extra": metrics,
-            }})
+            emit(
+                {
+                    "kind": "measurement",
+                    "fields": {
+                        "trial_id": spec.trial_id,
+                        "step": step,
+                        "train_seconds": train_seconds,
+                        "train_loss": sum(losses) / len(losses) if losses else None,
+                        "metric": value,
+                        "lr": float(optimizer.param_groups[0]["lr"]),
+                        "extra": metrics,
+                    },
+                }
+            )
             losses.clear()
             if result["steps_to_target"] is None and _met(value, workload.target, workload.higher_is_better):
                 result["steps_to_target"], result["seconds_to_target"] = step, train_seconds
@@ -170,26 +196,16 @@ def run_trial(spec: TrialSpec) -> list[dict[str, Any]]:
             recorder.close()
     if status == "failed":
         result = {"steps_to_target": None, "seconds_to_target": None, "final_metric": None}
-    emit({"kind": "finish", "trial_id": spec.trial_id,
-          "fields": {"status": status, "error": error, "train_seconds": train_seconds, **result}})
+    emit(
+        {
+            "kind": "finish",
+            "trial_id": spec.trial_id,
+            "fields": {"status": status, "error": error, "train_seconds": train_seconds, **result},
+        }
+    )
     if store is not None:
         store.close()
     return rows
-
-
-def best_trial(trials: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The tuning grid's best finished trial: fewest steps to target (a miss is infinite), ties broken by the
-    better final metric (AlgoPerf's rule, as in scoring). ``None`` when no trial finished."""
-    done = [t for t in trials if t["status"] == "done" and t["final_metric"] is not None]
-    if not done:
-        return None
-
-    def key(t: Mapping[str, Any]) -> tuple[float, float]:
-        steps = math.inf if t["steps_to_target"] is None else t["steps_to_target"]
-        metric = t["final_metric"]
-        return steps, (-metric if t["higher_is_better"] else metric)
-
-    return min(done, key=key)
 
 
 # --- executors -------------------------------------------------------------------------------------------------
@@ -272,13 +288,23 @@ class LocalExecutor:
 def _record_crash(store: Store, spec: TrialSpec, error: str) -> None:
     row = store.trial(spec.trial_id)
     if row is None:
-        store.start_trial({"trial_id": spec.trial_id, "run_id": spec.run_id, "workload": spec.workload_ref,
-                           "method": spec.method, "peak_lr": spec.config.peak_lr, "seed": spec.seed,
-                           "schedule": spec.config.schedule, "optimizer": spec.config.optimizer})
+        store.start_trial(
+            {
+                "trial_id": spec.trial_id,
+                "run_id": spec.run_id,
+                "workload": spec.workload_ref,
+                "method": spec.method,
+                "peak_lr": spec.config.peak_lr,
+                "seed": spec.seed,
+                "schedule": spec.config.schedule,
+                "optimizer": spec.config.optimizer,
+            }
+        )
     elif row["status"] != "running":
         return
-    store.finish_trial(spec.trial_id, status="failed", error=error, steps_to_target=None, seconds_to_target=None,
-                       final_metric=None)
+    store.finish_trial(
+        spec.trial_id, status="failed", error=error, steps_to_target=None, seconds_to_target=None, final_metric=None
+    )
 
 
 def plan_trials(

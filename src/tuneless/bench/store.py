@@ -112,9 +112,7 @@ class Store:
             raise ValueError(f"finish_trial: unknown trial columns {sorted(unknown)}")
         fields.setdefault("finished", time.time())
         assignments = ", ".join(f"{k} = ?" for k in fields)
-        self.connection.execute(
-            f"UPDATE trials SET {assignments} WHERE trial_id = ?", [*fields.values(), trial_id]
-        )
+        self.connection.execute(f"UPDATE trials SET {assignments} WHERE trial_id = ?", [*fields.values(), trial_id])
 
     def trials(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.connection.execute("SELECT * FROM trials WHERE run_id = ? ORDER BY rowid", (run_id,))

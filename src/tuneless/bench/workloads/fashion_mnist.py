@@ -46,8 +46,10 @@ class _FashionMNIST(Workload):
     def unavailable_reason(self) -> str | None:
         missing = [f for f in FILES.values() if not (FASHION_MNIST_DIR / f).is_file()]
         if missing:
-            return (f"{self.name}: Fashion-MNIST not found in {FASHION_MNIST_DIR}: install the Debian package "
-                    f"{DEBIAN_PACKAGE} (apt-get install {DEBIAN_PACKAGE})")
+            return (
+                f"{self.name}: Fashion-MNIST not found in {FASHION_MNIST_DIR}: install the Debian package "
+                f"{DEBIAN_PACKAGE} (apt-get install {DEBIAN_PACKAGE})"
+            )
         return None
 
     def prepare(self, seeds: list[int]) -> None:
@@ -129,7 +131,12 @@ class FashionCNN(_FashionMNIST):
 
         nn = torch.nn
         return nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * 7 * 7, 10),
+            nn.Conv2d(1, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 7 * 7, 10),
         )

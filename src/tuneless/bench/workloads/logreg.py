@@ -135,7 +135,11 @@ def optimum(x: np.ndarray, y: np.ndarray, n_classes: int, key: str) -> float:
 
     start = np.zeros(x.shape[1] * n_classes + n_classes)
     result = minimize(
-        objective, start, args=(x, y, n_classes), jac=True, method="L-BFGS-B",
+        objective,
+        start,
+        args=(x, y, n_classes),
+        jac=True,
+        method="L-BFGS-B",
         options={"maxiter": 20000, "gtol": 1e-10, "ftol": 1e-15, "maxcor": 30},
     )
     gradient_norm = float(np.linalg.norm(result.jac))
@@ -217,5 +221,8 @@ class LogisticRegression(Workload):
         predictions = model(data["x_held_out"]).argmax(dim=1)
         accuracy = float((predictions == data["y_held_out"]).double().mean())
         gap = full_loss - data["f_star"]
-        return {"train_loss_gap": gap if math.isfinite(gap) else math.inf, "train_loss": full_loss,
-                "held_out_accuracy": accuracy}
+        return {
+            "train_loss_gap": gap if math.isfinite(gap) else math.inf,
+            "train_loss": full_loss,
+            "held_out_accuracy": accuracy,
+        }

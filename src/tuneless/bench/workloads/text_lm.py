@@ -102,7 +102,12 @@ def _ByteTransformer(context: int, width: int, layers: int, heads: int) -> Any:
             self.position = nn.Parameter(torch.zeros(context, width))
             nn.init.normal_(self.position, std=0.02)
             block = nn.TransformerEncoderLayer(
-                width, heads, dim_feedforward=4 * width, dropout=0.0, activation="gelu", batch_first=True,
+                width,
+                heads,
+                dim_feedforward=4 * width,
+                dropout=0.0,
+                activation="gelu",
+                batch_first=True,
                 norm_first=True,
             )
             self.blocks = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)

@@ -1,0 +1,137 @@
+"""The runner end to end on real (tiny) workloads: rows in the store, divergence, crashes, user workloads."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tuneless.bench.benchmark import BenchConfig, run_benchmark
+from tuneless.bench.cli import register  # noqa: F401  (the CLI module imports)
+from tuneless.bench.methods import TrialConfig
+from tuneless.bench.runner import TrialSpec, run_trial
+from tuneless.bench.store import Store
+from tuneless.cli import main
+
+from .conftest import EXAMPLE_REF
+
+TINY = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py"
+
+
+def _config(workload: str, methods, seeds=1, **overrides) -> BenchConfig:
+    return BenchConfig("quick", [workload], list(methods), seeds, {workload: overrides})
+
+
+def test_tiny_suite_end_to_end(tmp_path):
+    store_path = tmp_path / "s.sqlite"
+    config = _config(f"{TINY}:ShortDiabetes", ["constant", "cosine", "schedulefree"], seeds=2)
+    run_id = run_benchmark(store_path, config, workers=2, progress=False)
+    with Store(store_path) as store:
+        trials = store.trials(run_id)
+        assert len(trials) == 3 * 2 * 2  # methods x peak lrs x seeds
+        assert {t["status"] for t in trials} == {"done"}
+        for trial in trials:
+            rows = store.measurements(trial["trial_id"])
+            assert [r["step"] for r in rows] == [0, 10, 20, 30, 40, 50, 60]
+            assert trial["final_metric"] == rows[-1]["metric"]
+            times = [r["train_seconds"] for r in rows]
+            assert times == sorted(times) and times[-1] == pytest.approx(trial["train_seconds"])
+            met = [r for r in rows if r["metric"] <= trial["target"]]
+            if met:  # the first evaluation that meets the target, and the training time at it
+                assert trial["steps_to_target"] == met[0]["step"]
+                assert trial["seconds_to_target"] == met[0]["train_seconds"]
+            else:
+                assert trial["steps_to_target"] is None and trial["seconds_to_target"] is None
+        # the lr logged is the schedule's: warmup(cosine) ends at zero, schedule-free keeps its peak lr
+        last = {t["method"]: store.measurements(t["trial_id"])[-1]["lr"] for t in trials}
+        assert last["cosine"] == 0.0 and last["constant"] > 0.0
+
+
+def test_huge_learning_rate_fails_and_the_suite_finishes(tmp_path):
+    store_path = tmp_path / "s.sqlite"
+    config = _config(f"{TINY}:ShortDiabetes", ["linear", "cosine"], peak_lrs=(0.01, 1e6))
+    run_id = run_benchmark(store_path, config, workers=2, progress=False)
+    with Store(store_path) as store:
+        by_lr = {(t["method"], t["peak_lr"]): t for t in store.trials(run_id)}
+    for method in ("linear", "cosine"):
+        bad, good = by_lr[(method, 1e6)], by_lr[(method, 0.01)]
+        assert bad["status"] == "failed" and bad["error"].startswith("diverged: ")
+        assert bad["steps_to_target"] is None and bad["final_metric"] is None
+        assert good["status"] == "done" and math.isfinite(good["final_metric"])
+
+
+def test_exception_and_dead_process_are_failed_trials(tmp_path):
+    store_path = tmp_path / "s.sqlite"
+    for name in ("RaisingDiabetes", "DyingDiabetes"):
+        config = _config(f"{TINY}:{name}", ["constant"], seeds=2)
+        run_id = run_benchmark(store_path, config, workers=2, progress=False)
+        with Store(store_path) as store:
+            trials = {
+                t["seed"]: [x for x in store.trials(run_id) if x["seed"] == t["seed"]] for t in store.trials(run_id)
+            }
+        assert {t["status"] for t in trials[0]} == {"done"}
+        assert {t["status"] for t in trials[1]} == {"failed"}
+        expected = "RuntimeError: boom at step 7" if name == "RaisingDiabetes" else "died with exit code 3"
+        assert all(expected in t["error"] for t in trials[1])
+
+
+def test_run_trial_returns_rows_without_a_store(tmp_path):
+    """The remote-executor path: no store, the rows come back and replay into a store identically."""
+    spec = TrialSpec(
+        "r",
+        "t1",
+        f"{TINY}:ShortDiabetes",
+        {},
+        "cosine",
+        TrialConfig(0.01, "sgd(momentum=0.9)", "warmup(cosine,fraction=0.05)"),
+        seed=0,
+    )
+    rows = run_trial(spec)
+    assert [r["kind"] for r in rows] == ["start"] + ["measurement"] * 7 + ["finish"]
+    with Store(tmp_path / "s.sqlite") as store:
+        store.write_rows(rows)
+        (trial,) = store.trials("r")
+        assert trial["status"] == "done" and len(store.measurements("t1")) == 7
+
+
+def test_user_workload_from_the_docs_through_the_cli(tmp_path, capsys):
+    store_path, out = tmp_path / "s.sqlite", tmp_path / "out"
+    status = main(
+        [
+            "bench",
+            "--workload",
+            EXAMPLE_REF,
+            "--methods",
+            "linear",
+            "cosine",
+            "--seeds",
+            "1",
+            "--store",
+            str(store_path),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--workers",
+            "2",
+        ]
+    )
+    assert status == 0
+    with Store(store_path) as store:
+        trials = store.trials(store.latest_run_id())
+    assert {t["workload"] for t in trials} == {"diabetes"} and len(trials) == 2 * 4
+    assert {t["status"] for t in trials} == {"done"}
+    assert any(t["steps_to_target"] is not None for t in trials)  # the example's target is reachable
+    csv_path = tmp_path / "trials.csv"
+    assert main(["bench", "export", "--store", str(store_path), "-o", str(csv_path)]) == 0
+    assert len(csv_path.read_text().splitlines()) == 1 + len(trials)
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert main(["bench", "--suite", "huge", "--store", str(tmp_path / "s.sqlite")]) == 2
+    assert "--suite 'huge' is unknown" in capsys.readouterr().err
+    assert main(["bench", "--methods", "cosine", "adagrad", "--store", str(tmp_path / "s.sqlite")]) == 2
+    assert "unknown method(s) ['adagrad']" in capsys.readouterr().err
+    assert main(["bench", "--resume", "--store", str(tmp_path / "t.sqlite")]) == 2
+    assert "has no run to resume" in capsys.readouterr().err
+    assert main(["bench", "export", "--store", str(tmp_path / "none.sqlite"), "-o", "x.csv"]) == 2
+    assert "no such file" in capsys.readouterr().err

@@ -1,0 +1,62 @@
+"""The target procedure on a hand-made store: best cosine run per seed, its metric at 3/4 budget, median."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuneless.bench.store import Store
+from tuneless.bench.targets import compute_targets, target_for
+
+
+def _add(store, tid, seed, lr, final, curve, method="cosine", higher=False):
+    store.start_trial(
+        {
+            "trial_id": tid,
+            "run_id": "r",
+            "workload": "w",
+            "method": method,
+            "peak_lr": lr,
+            "seed": seed,
+            "metric_name": "loss",
+            "higher_is_better": int(higher),
+            "budget_steps": 100,
+        }
+    )
+    for step, value in curve.items():
+        store.add_measurement({"trial_id": tid, "step": step, "metric": value})
+    store.finish_trial(tid, status="done", final_metric=final)
+
+
+def test_median_over_seeds_of_the_best_runs_value_at_three_quarters(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        # seed 0: lr 0.1 is best at the end (final 0.2); its value at step 75 is 0.5
+        _add(store, "a", 0, 0.1, 0.2, {0: 9.0, 50: 1.0, 75: 0.5, 100: 0.2})
+        _add(store, "b", 0, 1.0, 0.3, {0: 9.0, 50: 0.4, 75: 0.35, 100: 0.3})
+        # seed 1: evaluations every 20 steps: the first at or after 75 is step 80
+        _add(store, "c", 1, 0.1, 0.1, {0: 9.0, 60: 0.9, 80: 0.7, 100: 0.1})
+        # seed 2: value 0.6 at 75
+        _add(store, "d", 2, 0.1, 0.25, {0: 9.0, 75: 0.6, 100: 0.25})
+        _add(store, "e", 2, 0.1, 0.0, {0: 9.0, 75: 0.0, 100: 0.0}, method="linear")  # not a cosine run
+        store.start_trial(
+            {
+                "trial_id": "f",
+                "run_id": "r",
+                "workload": "w",
+                "method": "cosine",
+                "peak_lr": 9.0,
+                "seed": 2,
+                "budget_steps": 100,
+            }
+        )
+        store.finish_trial("f", status="failed", error="diverged")
+        targets = compute_targets(store, "r", {"w": "abc"})
+    assert targets["w"]["target"] == 0.6  # median of 0.5, 0.7, 0.6
+    assert [s["value"] for s in targets["w"]["per_seed"]] == [0.5, 0.7, 0.6]
+    assert targets["w"]["data_hash"] == "abc"
+
+
+def test_missing_target_and_changed_data_hash():
+    with pytest.raises(ValueError, match="has no target .* set-targets --suite quick"):
+        target_for("quick", "w", "h", {})
+    with pytest.warns(UserWarning, match="data hash new differs from old"):
+        assert target_for("quick", "w", "new", {"w": {"target": 0.5, "data_hash": "old"}}) == 0.5

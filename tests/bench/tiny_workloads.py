@@ -1,0 +1,51 @@
+"""Workloads for the runner tests, built on the docs example (real data: scikit-learn's diabetes set)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tuneless.bench.spec import load_workload_class
+
+Diabetes = load_workload_class(f"{Path(__file__).resolve().parents[2] / 'docs/examples/my_workload.py'}:Diabetes")
+
+
+class ShortDiabetes(Diabetes):
+    """60 steps, evaluations every 10: a trial takes a few hundredths of a second."""
+
+    name = "diabetes-short"
+    budget_steps = 60
+    eval_every = 10
+    peak_lrs = (0.01, 0.03)
+
+
+class RaisingDiabetes(ShortDiabetes):
+    """Raises in the middle of training at the larger peak lr."""
+
+    name = "diabetes-raising"
+
+    def train_loss(self, model, data, step):
+        if step == 7 and data.get("peak_lr_marker"):
+            raise RuntimeError("boom at step 7")
+        return super().train_loss(model, data, step)
+
+    def build(self, seed):
+        model, data = super().build(seed)
+        data["peak_lr_marker"] = seed == 1
+        return model, data
+
+
+class DyingDiabetes(ShortDiabetes):
+    """The trial process of seed 1 dies outright (as on a segfault or an out-of-memory kill)."""
+
+    name = "diabetes-dying"
+
+    def train_loss(self, model, data, step):
+        if step == 5 and data["dies"]:
+            os._exit(3)
+        return super().train_loss(model, data, step)
+
+    def build(self, seed):
+        model, data = super().build(seed)
+        data["dies"] = seed == 1
+        return model, data
