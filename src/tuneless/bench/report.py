@@ -8,7 +8,7 @@ Reads only the store (``/work/bench_contract.md``); every number comes from :mod
   run, the seconds including that run); per method the benchmark scores (time, steps) and trials per workload.
 - ``report.html``: self-contained page (inline style; the PNGs are referenced by relative path).
 - ``profile.png``: performance profiles (time and steps); ``final_metric.png``: final metric per workload;
-  ``curves-<workload>.png``: validation metric and training loss against the step; ``schedules.png``: the
+  ``curves-<workload>.png``: evaluated metric and training loss against the step; ``schedules.png``: the
   learning-rate multipliers the methods used.
 """
 
@@ -296,7 +296,7 @@ def _plot_final_metrics(scored: RunScores, colors: Mapping[str, Any], path: Path
         target = "" if info["target"] is None else f" (dashed line: target {info['target']:.4g})"
         ax.set_title(f"{workload}{target}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle("Final validation metric: mean ± std over seeds of each method's best trial (black edge = best)")
+    fig.suptitle("Metric at the budget: mean ± std over seeds of each method's best trial (black edge = best)")
     fig.tight_layout()
     return save(fig, path)
 
@@ -339,8 +339,8 @@ def _plot_curves(
         ax.grid(alpha=0.3)
         if info["budget_steps"]:
             ax.set_xlim(0, info["budget_steps"])
-    ax_metric.set_ylabel(f"validation {info['metric_name']} ({_direction(info['higher_is_better'])})")
-    ax_metric.set_title(f"Validation metric: {info['metric_name']}")
+    ax_metric.set_ylabel(f"{info['metric_name']} ({_direction(info['higher_is_better'])})")
+    ax_metric.set_title(f"Evaluated metric: {info['metric_name']}")
     ax_loss.set_ylabel("training loss (mean since previous evaluation)")
     ax_loss.set_title("Training loss")
     seed = min((s for r in scored.results[workload].values() for s in r.chosen), default=0)
@@ -488,16 +488,16 @@ def _scores_section(scored: RunScores, descriptions: Mapping[str, str], trials: 
     ]
     return f"""
 <h2>Benchmark scores</h2>
-<p>Each workload has a <b>target</b>: a validation metric value that counts as "trained". A method's <b>time to
-target</b> on a workload is the training time (evaluation not counted) until its first evaluation that meets the
-target, of the best trial in its tuning grid (each seed separately), then the median over seeds. A method that
-never reaches the target has an infinite time. The <b>score</b> (AlgoPerf, Dahl et al. 2023) is the area under
-its performance profile (next section) between 1 and {scored.r_max:g}, divided by {scored.r_max - 1:g}: 1 means
-fastest on every workload; a workload counts 0 where the method missed the target or was more than
-{scored.r_max:g} times slower than the fastest method. "Time" uses training seconds, "steps" optimizer steps
-(independent of the machine's load). The trial count is what the method needs per workload and seed: a tuning grid
-of peak learning rates, a fixed list of configurations, or a single self-tuning run. Scores count a method's own
-trials only; for a method built on a prior run (refined), the workload tables below also give its time including
+<p>Each workload has a <b>target</b>: a value of its evaluated metric (validation loss, accuracy, loss gap...) that
+counts as "trained". A method's <b>time to target</b> on a workload is the training time (evaluation not counted)
+until its first evaluation that meets the target, of the best trial in its tuning grid (each seed separately), then
+the median over seeds. A method that never reaches the target has an infinite time. The <b>score</b> (AlgoPerf, Dahl
+et al. 2023) is the area under its performance profile (next section) between 1 and {scored.r_max:g}, divided by
+{scored.r_max - 1:g}: 1 means fastest on every workload; a workload counts 0 where the method missed the target or
+was more than {scored.r_max:g} times slower than the fastest method. "Time" uses training seconds, "steps" optimizer
+steps (independent of the machine's load). The trial count is what the method needs per workload and seed: a tuning
+grid of peak learning rates, a fixed list of configurations, or a single self-tuning run. Scores count a method's
+own trials only; for a method built on a prior run (refined), the workload tables below also give its time including
 that run.</p>
 {_table(header, rows)}
 """
@@ -606,7 +606,7 @@ slower but gets there; the height it never reaches is workloads it missed (or wa
 slower on). The score in the legend is the area under the curve, scaled to [0, 1].</p>
 <img src="profile.png" alt="performance profiles">
 <h2>Final metric at the budget</h2>
-<p>The comparison used in the schedule papers: after the full step budget, the validation metric of each method's
+<p>The comparison used in the schedule papers: after the full step budget, the evaluated metric of each method's
 best trial (per seed), mean ± standard deviation over seeds. The dashed line is the target.</p>
 <img src="final_metric.png" alt="final metric per workload">
 <h2>Workloads</h2>
@@ -617,7 +617,7 @@ best trial (per seed), mean ± standard deviation over seeds. The dashed line is
 the workload; the final metric is the grid's best value at the budget, mean ± standard deviation over seeds (best
 in green).</p>
 <p class="note">Figures: each method's best trial (fewest steps to target, ties broken by the final metric) of the
-first seed; left the validation metric at each evaluation, right the training loss averaged since the previous
+first seed; left the metric at each evaluation, right the training loss averaged since the previous
 evaluation.</p>
 {workloads}
 <h2>Learning-rate schedules used</h2>
