@@ -286,6 +286,22 @@ def test_every_method_missing_a_workload_is_said(tmp_path):
     )
 
 
+def test_one_seed_and_no_target(tmp_path):
+    store = build_store(tmp_path)
+    connection = sqlite3.connect(store)
+    connection.execute("DELETE FROM trials WHERE seed != 0")
+    connection.execute("UPDATE trials SET target = NULL, steps_to_target = NULL, seconds_to_target = NULL")
+    connection.commit()
+    connection.close()
+    html_path = write_report(store, RUN_ID, tmp_path / "out")
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    linear = results["workloads"]["wa"]["methods"]["linear"]
+    # one seed: no std; the best final metric of seed 0 is min(0.40, 0.30)
+    assert (linear["final_metric_mean"], linear["final_metric_std"], linear["steps_to_target"]) == (0.3, None, None)
+    assert results["workloads"]["wa"]["target"] is None
+    assert "no target set" in html_path.read_text()
+
+
 def test_user_errors(tmp_path):
     with pytest.raises(ValueError, match=r"store '.*nowhere.sqlite': no such file"):
         write_report(tmp_path / "nowhere.sqlite", RUN_ID, tmp_path / "out")

@@ -557,7 +557,7 @@ def _failures_section(trials: list[dict[str, Any]]) -> str:
             (t["method"], ""),
             (str(t["seed"]), ""),
             (_fmt(t["peak_lr"], 3), ""),
-            ((t["error"] or "").strip().splitlines()[0] if t["error"] else "", "text"),
+            (next(iter((t["error"] or "").strip().splitlines()), ""), "text"),
         ]
         for t in failed
     ]
