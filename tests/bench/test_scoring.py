@@ -168,6 +168,14 @@ def test_median_times_by_hand():
     }
 
 
+def test_median_over_three_seeds():
+    # one trial per seed; steps a: 10, 20, 90 -> median 20 (the mean would be 40); b: 10, 20, miss -> 20;
+    # c: 10, miss, miss -> inf (two of three seeds missed)
+    steps = {"a": (10, 20, 90), "b": (10, 20, None), "c": (10, None, None)}
+    trials = [_trial("w1", m, seed, 0.1, s, s, 0.3) for m, ss in steps.items() for seed, s in enumerate(ss)]
+    assert median_times_to_target(trials, "steps") == {"w1": {"a": 20.0, "b": 20.0, "c": INF}}
+
+
 def test_final_metric_by_hand():
     # w1 lin: seed 0 min(0.30, 0.25) = 0.25, seed 1 min(0.35, 0.60) = 0.35 -> mean 0.30, std sqrt(2 * 0.05^2 / 1)
     # w1 cos: seed 0 0.28 (the failed trial has none), seed 1 min(0.27, 0.45) = 0.27 -> 0.275, sqrt(2 * 0.005^2)
