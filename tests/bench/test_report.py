@@ -300,6 +300,9 @@ def test_one_seed_and_no_target(tmp_path):
     assert (linear["final_metric_mean"], linear["final_metric_std"], linear["steps_to_target"]) == (0.3, None, None)
     assert results["workloads"]["wa"]["target"] is None
     assert "no target set" in html_path.read_text()
+    # nobody reached a target: every score is 0 and none is highlighted as the best
+    columns = {column.header: list(column.cells) for column in summary_table(store, RUN_ID).columns}
+    assert columns["score (time)"] == columns["score (steps)"] == ["0.000", "0.000", "0.000"]
 
 
 def test_user_errors(tmp_path):

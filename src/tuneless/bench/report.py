@@ -29,8 +29,6 @@ from .scoring import MEASURES, RunScores, performance_profile, score_trials
 
 __all__ = ["load_run", "results_dict", "summary_table", "write_report"]
 
-MEASURE_LABELS = {"seconds": "time", "steps": "steps"}  # measure -> key of results.json's "scores"
-
 
 # --- reading --------------------------------------------------------------------------------------------------
 def load_run(store_path: str | Path, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -124,6 +122,11 @@ def _best_methods(values: Mapping[str, float | None], higher_is_better: bool) ->
     return {m for m, v in finite.items() if v == best}
 
 
+def _best_scores(scores: Mapping[str, float]) -> set[str]:
+    """The methods with the highest benchmark score, none when every score is 0 (nobody reached a target)."""
+    return _best_methods({m: score for m, score in scores.items() if score > 0}, True)
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
@@ -143,6 +146,7 @@ def summary_table(store_path: str | Path, run_id: str) -> Any:
 
 
 def _summary_table(run: Mapping[str, Any], scored: RunScores) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(
@@ -158,9 +162,10 @@ def _summary_table(run: Mapping[str, Any], scored: RunScores) -> Any:
     for workload in scored.workloads:
         info = scored.workload_info[workload]
         arrow = "↑" if info["higher_is_better"] else "↓"
-        table.add_column(f"{workload}\n{info['metric_name']} {arrow}", justify="right", overflow="fold")
-    best_time = _best_methods(scored.scores["seconds"], True)
-    best_steps = _best_methods(scored.scores["steps"], True)
+        header = escape(f"{workload}\n{info['metric_name']} {arrow}")
+        table.add_column(header, justify="right", overflow="fold")
+    best_time = _best_scores(scored.scores["seconds"])
+    best_steps = _best_scores(scored.scores["steps"])
     best_final = {
         w: _best_methods(
             {m: r.final_metric_mean for m, r in scored.results[w].items()},
@@ -174,7 +179,7 @@ def _summary_table(run: Mapping[str, Any], scored: RunScores) -> Any:
 
     for method in scored.methods:
         row = [
-            method,
+            escape(method),
             cell(f"{scored.scores['seconds'][method]:.3f}", method in best_time),
             cell(f"{scored.scores['steps'][method]:.3f}", method in best_steps),
             f"{scored.trials_per_workload[method]:g}",
@@ -458,7 +463,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]]) -> 
 
 
 def _scores_section(scored: RunScores, descriptions: Mapping[str, str], trials: list[dict[str, Any]]) -> str:
-    best = {measure: _best_methods(scored.scores[measure], True) for measure in MEASURES}
+    best = {measure: _best_scores(scored.scores[measure]) for measure in MEASURES}
     rows = []
     for method in scored.methods:
         reached = sum(
