@@ -1,0 +1,158 @@
+"""Reading gradient-norm trace files (the recorder in ``tuneless.torch`` writes them).
+
+Format (CSV, one header line, one row per optimizer step)::
+
+    step,grad_l2,grad_l1,lr[,lr_1,lr_2,...],loss
+
+* ``step``: the 0-based optimizer step (an integer); ``grad_l2`` / ``grad_l1``: the L2 / L1 norm of the whole
+  gradient, logged before the optimizer touched it; ``lr``: the learning rate of param group 0; ``loss``: the loss
+  the user passed for that step (empty when none).
+* A user-made trace may hold only ``step,grad_l2`` or ``step,grad_l1``: ``step`` and at least one norm column are
+  required; the other columns are optional (NaN when absent) and unknown columns are ignored.
+* Empty fields read as NaN; ``nan``/``inf`` are kept as written (``refine`` drops non-finite norms).
+
+Damage, and what the reader does with it:
+
+* an empty file, a file with no header, or a header with no rows: ``ValueError`` naming the file;
+* a malformed row (wrong number of fields, a field that is not a number) anywhere but at the very end:
+  ``ValueError`` naming the file and the line;
+* a malformed LAST line that has no final newline: the run crashed while writing it (the trace is append-only, so
+  every earlier row is whole). It is dropped with a :class:`RefinementWarning` naming the file and line, so a crashed
+  run's trace can still be refined;
+* a step recorded more than once (a run resumed from a checkpoint appends the steps it re-does): the last record
+  of each step is kept, with a warning; rows are returned sorted by step.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._warning import RefinementWarning
+
+__all__ = ["Trace", "read_trace", "NORM_COLUMNS"]
+
+#: The gradient-norm columns a trace may hold: L2 (for SGD-type optimizers) and L1 (for Adam-type).
+NORM_COLUMNS = ("grad_l2", "grad_l1")
+_VALUE_COLUMNS = ("grad_l2", "grad_l1", "lr", "loss")
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """A gradient-norm trace as numpy arrays, one entry per recorded optimizer step (sorted by step).
+
+    ``grad_l2``, ``grad_l1``, ``lr`` and ``loss`` are float arrays with NaN where a value is missing (an empty field,
+    or a column the file does not have). ``norm_columns`` names the norm columns the file has, in file order.
+    """
+
+    step: np.ndarray
+    grad_l2: np.ndarray
+    grad_l1: np.ndarray
+    lr: np.ndarray
+    loss: np.ndarray
+    norm_columns: tuple[str, ...]
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def norms(self, column: str) -> np.ndarray:
+        """The norm column ``"grad_l2"`` or ``"grad_l1"``; ValueError if the file does not have it."""
+        if column not in NORM_COLUMNS:
+            raise ValueError(f"norm column {column!r} is not one of {', '.join(NORM_COLUMNS)}")
+        if column not in self.norm_columns:
+            where = f"trace {self.source}" if self.source else "the trace"
+            raise ValueError(f"{where} has no {column} column (it has {', '.join(self.norm_columns)})")
+        return getattr(self, column)
+
+
+def _parse_float(text: str) -> float:
+    text = text.strip()
+    return float(text) if text else float("nan")
+
+
+def read_trace(path: str | Path) -> Trace:
+    """Reads a trace file (format and damage handling in the module docstring)."""
+    path = Path(path)
+    with path.open(newline="") as f:
+        text = f.read()
+    lines = text.splitlines(keepends=True)
+    if not lines or not lines[0].strip():
+        raise ValueError(f"trace {path}: empty file (expected a header line 'step,grad_l2,grad_l1,lr,loss')")
+    header = [name.strip() for name in next(csv.reader([lines[0]]))]
+    if "step" not in header or not any(name in header for name in NORM_COLUMNS):
+        raise ValueError(
+            f"trace {path}, line 1: header {lines[0].strip()!r} needs a 'step' column and at least one of "
+            f"{', '.join(NORM_COLUMNS)}"
+        )
+    index = {name: header.index(name) for name in ("step", *_VALUE_COLUMNS) if name in header}
+    n_fields = len(header)
+
+    steps: list[int] = []
+    rows: list[list[float]] = []
+    for line_number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = next(csv.reader([line]))
+        try:
+            if len(fields) != n_fields:
+                raise ValueError(f"{len(fields)} fields where the header has {n_fields}")
+            step_text = fields[index["step"]].strip()
+            try:
+                step = int(step_text)
+            except ValueError:
+                raise ValueError(f"step {step_text!r} is not an integer") from None
+            if step < 0:
+                raise ValueError(f"step {step} is negative")
+            values = []
+            for name in _VALUE_COLUMNS:
+                if name not in index:
+                    values.append(float("nan"))
+                    continue
+                field = fields[index[name]]
+                try:
+                    values.append(_parse_float(field))
+                except ValueError:
+                    raise ValueError(f"{name} {field.strip()!r} is not a number") from None
+        except ValueError as err:
+            is_partial_last_line = line_number == len(lines) and not line.endswith(("\n", "\r"))
+            if is_partial_last_line:
+                warnings.warn(
+                    f"trace {path}, line {line_number}: dropped a partial last line ({err}; "
+                    "the run stopped while writing it)",
+                    RefinementWarning,
+                    stacklevel=2,
+                )
+                continue
+            raise ValueError(f"trace {path}, line {line_number}: {err}: {line.rstrip()!r}") from None
+        steps.append(step)
+        rows.append(values)
+
+    if not rows:
+        raise ValueError(f"trace {path}: no rows after the header (the run recorded no step)")
+    step_array = np.asarray(steps, dtype=np.int64)
+    table = np.asarray(rows, dtype=float)
+    # Keep the last record of each step (np.unique on the reversed array finds last occurrences), sorted by step.
+    unique_steps, first_in_reversed = np.unique(step_array[::-1], return_index=True)
+    if len(unique_steps) < len(step_array):
+        warnings.warn(
+            f"trace {path}: {len(step_array) - len(unique_steps)} row(s) repeat an earlier step (a resumed run?); "
+            "kept the last record of each step",
+            RefinementWarning,
+            stacklevel=2,
+        )
+    keep = len(step_array) - 1 - first_in_reversed
+    table = table[keep]
+    return Trace(
+        step=unique_steps,
+        grad_l2=table[:, 0],
+        grad_l1=table[:, 1],
+        lr=table[:, 2],
+        loss=table[:, 3],
+        norm_columns=tuple(name for name in header if name in NORM_COLUMNS),
+        source=str(path),
+    )
