@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     targets.add_argument("--output", help="targets JSON to write (default: the package's targets/<suite>.json)")
     targets.set_defaults(handler=set_targets_command)
 
+    tables = actions.add_parser("tables", help="markdown tables of a run: scores, final metrics, the paper's claims")
+    tables.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store (default: {DEFAULT_STORE})")
+    tables.add_argument("--run-id", help="the run (default: the store's latest)")
+    tables.add_argument("-o", "--output", help="write to this file (default: print)")
+    tables.set_defaults(handler=tables_command)
+
     listing = actions.add_parser("list", help="workloads (with availability), methods and suites")
     listing.set_defaults(handler=list_command)
 
@@ -115,6 +121,20 @@ def set_targets_command(args: argparse.Namespace) -> int:
     for name, entry in sorted(computed.items()):
         print(f"{name}: {entry['metric']} target {entry['target']:.6g} (data {entry['data_hash']})")
     print(f"wrote {output}")
+    return 0
+
+
+def tables_command(args: argparse.Namespace) -> int:
+    from .tables import markdown_tables
+
+    if not Path(args.store).is_file():
+        raise ValueError(f"--store {args.store!r}: no such file")
+    text = markdown_tables(args.store, args.run_id)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
     return 0
 
 

@@ -28,24 +28,25 @@ class Suite:
 
 ALL_METHODS = tuple(METHODS)
 
+LOGREG_GRID = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+
 SUITES: dict[str, Suite] = {
     "quick": Suite(
         name="quick",
         workloads={
-            **{
-                f"logreg-{name}": {"budget_steps": 300, "eval_every": 15, "peak_lrs": (0.1, 0.3, 1.0, 3.0)}
-                for name in ("breast_cancer", "digits", "caravan", "credit", "spam7", "oj")
-            },
-            "lm-stdlib": {"budget_steps": 300, "eval_every": 25, "peak_lrs": (1e-3, 3e-3, 1e-2)},
+            **{f"logreg-{name}": {"budget_steps": 300, "eval_every": 15, "peak_lrs": LOGREG_GRID} for name in DATASETS},
+            "fashion-mlp": {"budget_steps": 300, "eval_every": 50, "peak_lrs": (1e-3, 3e-3, 1e-2, 3e-2)},
+            "lm-stdlib": {"budget_steps": 240, "eval_every": 20, "peak_lrs": (3e-3, 1e-2, 3e-2)},
         },
         methods=ALL_METHODS,
         seeds=2,
-        description="6 logistic regressions (300 SGD steps) + the stdlib byte LM (300 AdamW steps); 2 seeds",
+        description="14 logistic regressions (300 SGD steps, 6 peak lrs), Fashion-MNIST MLP (300 Adam steps, "
+        "4 peak lrs; skipped when not installed), stdlib byte LM (240 AdamW steps, 3 peak lrs); 2 seeds",
     ),
     "full": Suite(
         name="full",
         workloads={
-            **{f"logreg-{name}": {} for name in DATASETS},
+            **{f"logreg-{name}": {"peak_lrs": LOGREG_GRID} for name in DATASETS},
             "fashion-mlp": {},
             "fashion-cnn": {},
             "lm-stdlib": {},
@@ -53,7 +54,8 @@ SUITES: dict[str, Suite] = {
         },
         methods=ALL_METHODS,
         seeds=3,
-        description="14 logistic regressions, Fashion-MNIST MLP and CNN, byte LMs on stdlib and KJV; 3 seeds",
+        description="14 logistic regressions (1000 steps), Fashion-MNIST MLP and CNN (1500 steps), byte LMs on the "
+        "stdlib and the King James Bible (600 steps); 3 seeds",
     ),
 }
 

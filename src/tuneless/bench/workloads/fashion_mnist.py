@@ -29,13 +29,28 @@ FILES = {
 PIXEL_MEAN, PIXEL_STD = 0.2860, 0.3530
 
 
-@functools.lru_cache(maxsize=8)
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file (gzip): magic 0x0000 0x08 ndim, ndim big-endian uint32 sizes, then uint8 data."""
     raw = gzip.decompress(path.read_bytes())
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+@functools.lru_cache(maxsize=1)
+def load_tensors(directory: Path) -> dict[str, Any]:
+    """Images as standardised float32 tensors N x 1 x 28 x 28, labels as int64 (trials only read them)."""
+    import torch
+
+    data = {}
+    for key, name in FILES.items():
+        array = read_idx(directory / name)
+        if key.startswith("x"):
+            images = (torch.from_numpy(array.astype(np.float32)) / 255.0 - PIXEL_MEAN) / PIXEL_STD
+            data[key] = images.unsqueeze(1)
+        else:
+            data[key] = torch.from_numpy(array.astype(np.int64))
+    return data
 
 
 class _FashionMNIST(Workload):
@@ -54,8 +69,7 @@ class _FashionMNIST(Workload):
 
     def prepare(self, seeds: list[int]) -> None:
         """Decode the files once in the driver; the forked trial processes inherit the arrays."""
-        for name in FILES.values():
-            read_idx(FASHION_MNIST_DIR / name)
+        load_tensors(FASHION_MNIST_DIR)
 
     def data_hash(self) -> str:
         return hash_bytes(*((FASHION_MNIST_DIR / FILES[k]).read_bytes() for k in sorted(FILES)))
@@ -69,14 +83,7 @@ class _FashionMNIST(Workload):
         reason = self.unavailable_reason()
         if reason:
             raise ValueError(reason)
-        data = {}
-        for key, name in FILES.items():
-            array = read_idx(FASHION_MNIST_DIR / name)
-            if key.startswith("x"):
-                images = (torch.from_numpy(array.astype(np.float32)) / 255.0 - PIXEL_MEAN) / PIXEL_STD
-                data[key] = images.unsqueeze(1)  # N x 1 x 28 x 28
-            else:
-                data[key] = torch.from_numpy(array.astype(np.int64))
+        data = dict(load_tensors(FASHION_MNIST_DIR))
         data["generator"] = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
         return self._model(), data
@@ -107,7 +114,7 @@ class FashionMLP(_FashionMNIST):
     optimizer = "adam"
     budget_steps = 1500
     eval_every = 100
-    peak_lrs = (3e-4, 1e-3, 3e-3, 1e-2)
+    peak_lrs = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 
     def _model(self) -> Any:
         import torch
@@ -123,7 +130,7 @@ class FashionCNN(_FashionMNIST):
     name = "fashion-cnn"
     optimizer = "sgd(momentum=0.9)"
     budget_steps = 1500
-    eval_every = 100
+    eval_every = 150
     peak_lrs = (0.01, 0.03, 0.1, 0.3)
 
     def _model(self) -> Any:

@@ -49,7 +49,7 @@ class ByteTransformerLM(Workload):
     budget_steps = 600
     batch_size = 16
     eval_every = 50
-    peak_lrs = (3e-4, 1e-3, 3e-3, 1e-2)
+    peak_lrs = (1e-3, 3e-3, 1e-2, 3e-2)
     context = 64
     width = 64
     layers = 2

@@ -1,0 +1,58 @@
+"""Markdown tables and the claim verdicts (difference must exceed the seed noise)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuneless.bench.store import Store
+from tuneless.bench.tables import claim_verdict, markdown_tables
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "higher", "verdict"),
+    [
+        ((0.10, 0.01), (0.20, 0.01), False, "better"),  # lower loss, well outside the noise
+        ((0.10, 0.01), (0.20, 0.01), True, "worse"),  # the same numbers as accuracies
+        ((0.10, 0.2), (0.20, 0.01), False, "tie"),  # the difference is inside a's seed spread
+        ((None, None), (0.2, 0.0), False, "n/a"),
+        ((0.5, None), (0.4, None), True, "better"),  # one seed: no std, any difference counts
+    ],
+)
+def test_claim_verdict(a, b, higher, verdict):
+    assert claim_verdict(a[0], a[1], b[0], b[1], higher) == verdict
+
+
+def test_markdown_tables_on_a_hand_made_run(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        store.create_run("r", "quick", {"seeds": 2})
+        finals = {("linear", 0): 0.80, ("linear", 1): 0.82, ("cosine", 0): 0.70, ("cosine", 1): 0.71}
+        for (method, seed), final in finals.items():
+            tid = f"{method}{seed}"
+            store.start_trial(
+                {
+                    "trial_id": tid,
+                    "run_id": "r",
+                    "workload": "w",
+                    "method": method,
+                    "peak_lr": 0.1,
+                    "seed": seed,
+                    "metric_name": "acc",
+                    "higher_is_better": 1,
+                    "target": 0.75,
+                    "budget_steps": 100,
+                }
+            )
+            met = final >= 0.75
+            store.finish_trial(
+                tid,
+                status="done",
+                final_metric=final,
+                steps_to_target=50 if met else None,
+                seconds_to_target=1.0 if met else None,
+                train_seconds=2.0,
+            )
+    text = markdown_tables(str(path))
+    assert "| linear | 1.000 | 1.000 |" in text and "| cosine | 0.000 | 0.000 |" in text
+    assert "| w | 0.81 | 0.705 | linear better | 50 | miss |" in text
+    assert "linear vs cosine: better on 1, tie on 0, worse on 0 workloads" in text
