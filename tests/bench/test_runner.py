@@ -49,11 +49,11 @@ def test_tiny_suite_end_to_end(tmp_path):
 
 def test_huge_learning_rate_fails_and_the_suite_finishes(tmp_path):
     store_path = tmp_path / "s.sqlite"
-    config = _config(f"{TINY}:ShortDiabetes", ["linear", "cosine"], peak_lrs=(0.01, 1e6))
+    config = _config(f"{TINY}:ShortDiabetes", ["constant", "cosine"], peak_lrs=(0.01, 1e6))
     run_id = run_benchmark(store_path, config, workers=2, progress=False)
     with Store(store_path) as store:
         by_lr = {(t["method"], t["peak_lr"]): t for t in store.trials(run_id)}
-    for method in ("linear", "cosine"):
+    for method in ("constant", "cosine"):
         bad, good = by_lr[(method, 1e6)], by_lr[(method, 0.01)]
         assert bad["status"] == "failed" and bad["error"].startswith("diverged: ")
         assert bad["steps_to_target"] is None and bad["final_metric"] is None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .methods import Method, TrialConfig, resolve_methods
-from .runner import LocalExecutor, TrialSpec, plan_trials
+from .runner import LocalExecutor, TrialSpec, plan_trials, record_failure
 from .scoring import best_trials
 from .spec import Workload
 from .store import Store
@@ -115,9 +115,14 @@ def run_benchmark(
     workers: int | None = None,
     out_dir: str | Path | None = None,
     progress: bool = True,
+    executor: Any | None = None,
     say: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
 ) -> str:
-    """Run (or resume) a benchmark; returns its run id. Writes the report to ``out_dir`` when given."""
+    """Run (or resume) a benchmark; returns its run id. Writes the report to ``out_dir`` when given.
+
+    ``executor``: anything with ``threads_per_trial() -> int | None`` and ``run(specs, store, on_done)`` that runs
+    every spec (``runner.run_trial``) and gets its rows into ``store`` (default: ``LocalExecutor(workers)``).
+    """
     store = Store(store_path)
     try:
         if resume:
@@ -133,7 +138,7 @@ def run_benchmark(
         workloads = prepare_workloads(config, say)
         if not resume:
             store.create_run(run_id, config.suite, config.to_dict())
-        executor = LocalExecutor(workers)
+        executor = executor or LocalExecutor(workers)
         for _, _, workload in workloads:
             workload.prepare(list(range(config.seeds)))
         _run_levels(store, run_id, workloads, methods, list(range(config.seeds)), executor, progress, say)
@@ -150,7 +155,7 @@ def _run_levels(
     workloads: Sequence[tuple[str, dict[str, Any], Workload]],
     methods: Sequence[Method],
     seeds: Sequence[int],
-    executor: LocalExecutor,
+    executor: Any,
     progress: bool,
     say: Callable[[str], None],
 ) -> None:
@@ -218,22 +223,7 @@ def _attach_prior(
         except (ValueError, OSError) as err:
             error = f"refining the gradient norms of trial {prior['trial_id']} failed: {err}"
     if error is not None:
-        store.start_trial(
-            {
-                "trial_id": spec.trial_id,
-                "run_id": spec.run_id,
-                "workload": workload.name,
-                "method": spec.method,
-                "peak_lr": spec.config.peak_lr,
-                "seed": spec.seed,
-                "optimizer": spec.config.optimizer,
-                "metric_name": workload.metric,
-                "higher_is_better": int(workload.higher_is_better),
-                "target": workload.target,
-                "budget_steps": workload.budget_steps,
-            }
-        )
-        store.finish_trial(spec.trial_id, status="failed", error=error)
+        record_failure(store, spec, error)
         return None
     config = TrialConfig(spec.config.peak_lr, spec.config.optimizer, str(path), spec.config.label)
     return dataclasses.replace(

@@ -73,6 +73,28 @@ def _met(value: float, target: float | None, higher_is_better: bool) -> bool:
     return value >= target if higher_is_better else value <= target
 
 
+def start_fields(spec: TrialSpec, workload: Workload) -> dict[str, Any]:
+    """The ``trials`` row of a trial as it starts (also used to record a trial that failed before it could)."""
+    return {
+        "trial_id": spec.trial_id,
+        "run_id": spec.run_id,
+        "workload": workload.name,
+        "method": spec.method,
+        "peak_lr": spec.config.peak_lr,
+        "seed": spec.seed,
+        "schedule": spec.config.schedule,
+        "optimizer": spec.config.optimizer,
+        "metric_name": workload.metric,
+        "higher_is_better": int(workload.higher_is_better),
+        "target": workload.target,
+        "budget_steps": workload.budget_steps,
+        "prior_trial_id": spec.prior_trial_id,
+        "prior_seconds": spec.prior_seconds,
+        "prior_steps": spec.prior_steps,
+        "started": time.time(),
+    }
+
+
 def run_trial(spec: TrialSpec) -> list[dict[str, Any]]:
     """Train one trial; returns its rows (``start``, ``measurement``..., ``finish``) and streams them to the store
     when ``spec.store_path`` is set. Never raises for a failing trial: the failure is a ``finish`` row."""
@@ -90,29 +112,7 @@ def run_trial(spec: TrialSpec) -> list[dict[str, Any]]:
 
     workload = resolve_workload(spec.workload_ref, spec.workload_overrides)
     budget = workload.budget_steps
-    emit(
-        {
-            "kind": "start",
-            "fields": {
-                "trial_id": spec.trial_id,
-                "run_id": spec.run_id,
-                "workload": workload.name,
-                "method": spec.method,
-                "peak_lr": spec.config.peak_lr,
-                "seed": spec.seed,
-                "schedule": spec.config.schedule,
-                "optimizer": spec.config.optimizer,
-                "metric_name": workload.metric,
-                "higher_is_better": int(workload.higher_is_better),
-                "target": workload.target,
-                "budget_steps": budget,
-                "prior_trial_id": spec.prior_trial_id,
-                "prior_seconds": spec.prior_seconds,
-                "prior_steps": spec.prior_steps,
-                "started": time.time(),
-            },
-        }
-    )
+    emit({"kind": "start", "fields": start_fields(spec, workload)})
     train_seconds = 0.0
     result: dict[str, Any] = {"steps_to_target": None, "seconds_to_target": None, "final_metric": None}
     recorder = None
@@ -277,7 +277,7 @@ class LocalExecutor:
                     process, spec = running.pop(sentinel)
                     process.join()
                     if process.exitcode != 0:
-                        _record_crash(store, spec, f"trial process died with exit code {process.exitcode}")
+                        record_failure(store, spec, f"trial process died with exit code {process.exitcode}")
                     on_done(spec)
         finally:
             for process, _ in running.values():  # interrupted: stop the children; their trials stay 'running'
@@ -285,21 +285,11 @@ class LocalExecutor:
                 process.join()
 
 
-def _record_crash(store: Store, spec: TrialSpec, error: str) -> None:
+def record_failure(store: Store, spec: TrialSpec, error: str) -> None:
+    """Mark a trial failed: one that never started gets its row first; a finished one is left alone."""
     row = store.trial(spec.trial_id)
     if row is None:
-        store.start_trial(
-            {
-                "trial_id": spec.trial_id,
-                "run_id": spec.run_id,
-                "workload": spec.workload_ref,
-                "method": spec.method,
-                "peak_lr": spec.config.peak_lr,
-                "seed": spec.seed,
-                "schedule": spec.config.schedule,
-                "optimizer": spec.config.optimizer,
-            }
-        )
+        store.start_trial(start_fields(spec, resolve_workload(spec.workload_ref, spec.workload_overrides)))
     elif row["status"] != "running":
         return
     store.finish_trial(
