@@ -1,6 +1,28 @@
-"""Schedule refinement from a previous run's gradient norms (Defazio et al., arXiv 2310.07831); numpy only."""
+"""Schedule refinement from a previous run's gradient norms, and the last-iterate bound (Defazio et al.,
+arXiv 2310.07831); numpy and scipy only, no torch.
+
+    trace = read_trace("trace.csv")               # written by tuneless.torch.GradNormRecorder
+    schedule = refine(trace, method="adam")       # a Tabulated schedule, peak 1, last step 0
+    schedule.save("refined.json")                 # tuneless.schedules.load_schedule / ScheduleLR read it
+"""
 
 from ._warning import RefinementWarning
+from .bound import bound_at_best_base_lr, last_iterate_bound, optimal_schedule
+from .refinement import DEFAULT_TAU, METHODS, median_smooth, refine, refined_multipliers, smoothing_window
 from .trace import NORM_COLUMNS, Trace, read_trace
 
-__all__ = ["RefinementWarning", "Trace", "read_trace", "NORM_COLUMNS"]
+__all__ = [
+    "refine",
+    "RefinementWarning",
+    "DEFAULT_TAU",
+    "METHODS",
+    "median_smooth",
+    "smoothing_window",
+    "refined_multipliers",
+    "Trace",
+    "read_trace",
+    "NORM_COLUMNS",
+    "last_iterate_bound",
+    "bound_at_best_base_lr",
+    "optimal_schedule",
+]
