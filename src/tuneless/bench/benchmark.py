@@ -135,10 +135,10 @@ def run_benchmark(
                 raise ValueError("run_benchmark: give a config or resume=True")
             run_id = run_id or f"{config.suite}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         methods = resolve_methods(config.methods)
+        executor = executor or LocalExecutor(workers)
         workloads = prepare_workloads(config, say)
         if not resume:
             store.create_run(run_id, config.suite, config.to_dict())
-        executor = executor or LocalExecutor(workers)
         for _, _, workload in workloads:
             workload.prepare(list(range(config.seeds)))
         _run_levels(store, run_id, workloads, methods, list(range(config.seeds)), executor, progress, say)
