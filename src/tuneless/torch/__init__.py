@@ -1,5 +1,6 @@
 """The only part of tuneless that imports torch: the LR scheduler, the gradient-norm recorder, Mechanic, NAdamW."""
 
+from .recorder import GradNormRecorder
 from .scheduler import ScheduleLR
 
-__all__ = ["ScheduleLR"]
+__all__ = ["GradNormRecorder", "ScheduleLR"]

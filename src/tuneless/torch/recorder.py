@@ -1,0 +1,238 @@
+"""``GradNormRecorder``: the gradient norms of every optimizer step, for schedule refinement.
+
+Refinement (Defazio, Cutkosky, Mehta, Mishchenko 2023, arXiv 2310.07831, section 3) needs the norm of the gradient
+the optimizer received at each step, before it touches it: the L2 norm for SGD-type optimizers, the L1 norm for
+Adam-type ones. The recorder takes both, once per ``optimizer.step()``, from an optimizer step pre-hook:
+
+* after ``backward()`` and after every micro-batch of gradient accumulation (one record per optimizer step);
+* after ``GradScaler.unscale_`` (``scaler.step`` unscales before it calls ``optimizer.step``); a step the scaler
+  skips for inf/NaN gradients calls no ``optimizer.step`` and so leaves no record;
+* before the optimizer (or its weight decay) changes ``.grad`` in place.
+
+No host synchronisation per step: the per-step norms stay on the gradients' device as small tensors, and are moved
+to the host once per ``flush_every`` steps, when the rows are appended to the trace and the file is fsync'ed. A crash
+loses at most the steps since the last flush; everything before it is readable (``tuneless.refine.read_trace``).
+
+Distributed training:
+
+* replicated gradients (DistributedDataParallel): the gradients are already averaged across ranks, so every rank
+  would compute the same norm; only rank 0 computes and writes, the others do nothing;
+* sharded gradients (FSDP, ZeRO: ``sharded=True``): each rank holds part of the gradient, so each computes its
+  partial sum of squares and sum of absolute values, and one ``all_reduce`` per flush window (not per step) sums
+  them across ranks before the square root. Every rank must then call ``flush``/``close`` (collectives).
+
+Trace format: CSV, header ``step,grad_l2,grad_l1,lr[,lr_1,...],loss``; ``lr`` is param group 0's learning rate,
+``lr_i`` group i's (only with several groups); ``loss`` is what ``log_loss`` was given for that step (empty if
+nothing). Appending to an existing trace continues its step numbering (a resumed run) unless ``start_step`` says
+otherwise; the reader keeps the last record of a step written twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+__all__ = ["GradNormRecorder"]
+
+
+def _dist() -> Any:
+    import torch.distributed as dist
+
+    return dist if dist.is_available() and dist.is_initialized() else None
+
+
+def partial_norm_sums(grads: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``[sum of squares, sum of absolute values]`` over all entries of ``grads``, as a float64 tensor of shape (2,)
+    on the first gradient's device, with foreach kernels (one launch per device and dtype, no host sync)."""
+    groups: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
+    for g in grads:
+        groups.setdefault((g.device, g.dtype), []).append(g)
+    device = grads[0].device
+    total = torch.zeros(2, dtype=torch.float64, device=device)
+    for tensors in groups.values():
+        l2 = torch.stack(torch._foreach_norm(tensors, 2)).to(device=device, dtype=torch.float64)
+        l1 = torch.stack(torch._foreach_norm(tensors, 1)).to(device=device, dtype=torch.float64)
+        total += torch.stack([l2.square().sum(), l1.sum()])
+    return total
+
+
+class GradNormRecorder:
+    """Records ``grad_l2``, ``grad_l1``, the lrs and the loss of every optimizer step into a CSV trace.
+
+    Example::
+
+        with GradNormRecorder(optimizer, "trace.csv") as recorder:
+            for batch in data:
+                loss = model(batch).mean()
+                optimizer.zero_grad(); loss.backward()
+                recorder.log_loss(loss)      # optional, before optimizer.step()
+                optimizer.step(); scheduler.step()
+
+    Args:
+        optimizer: any ``torch.optim.Optimizer`` (the recorder registers a step pre-hook on it).
+        path: the trace file; created with its header, or appended to.
+        flush_every: steps between flushes (host transfer + append + fsync). Default 100.
+        sharded: True when each rank holds only a shard of the gradient (FSDP, ZeRO).
+        process_group: the group to reduce over with ``sharded=True`` (default: the world).
+        start_step: the step number of the first record (default: continue the file, else 0).
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        path: str | os.PathLike[str],
+        flush_every: int = 100,
+        *,
+        sharded: bool = False,
+        process_group: Any = None,
+        start_step: int | None = None,
+    ) -> None:
+        if not isinstance(flush_every, int) or flush_every < 1:
+            raise ValueError(f"flush_every={flush_every!r} must be an integer >= 1")
+        if start_step is not None and (not isinstance(start_step, int) or start_step < 0):
+            raise ValueError(f"start_step={start_step!r} must be an integer >= 0")
+        self.optimizer = optimizer
+        self.path = Path(path)
+        self.flush_every = flush_every
+        self.sharded = sharded
+        self.process_group = process_group
+        dist = _dist()
+        self.rank = dist.get_rank(process_group) if dist is not None else 0
+        self.is_writer = self.rank == 0
+        # Replicated gradients: only the writer needs the norms. Sharded: every rank contributes its part.
+        self._computes = self.is_writer or sharded
+        self._sums: list[torch.Tensor] = []
+        self._lrs: list[list[float]] = []
+        self._losses: list[Any] = []
+        self._pending_loss: Any = None
+        self._file: IO[str] | None = None
+        self.steps_recorded = 0
+        n_groups = len(optimizer.param_groups)
+        self.columns = ["step", "grad_l2", "grad_l1", "lr", *[f"lr_{i}" for i in range(1, n_groups)], "loss"]
+        self.next_step = 0 if start_step is None else start_step
+        if self.is_writer:
+            self._open(start_step)
+        self._hook = optimizer.register_step_pre_hook(self._before_step)
+
+    # -- file ----------------------------------------------------------------------------------------------------
+    def _open(self, start_step: int | None) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        existing = self.path.stat().st_size if self.path.exists() else 0
+        if existing and start_step is None:
+            self.next_step = _last_step(self.path) + 1
+        self._file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
+        if existing and not _ends_with_newline(self.path):
+            self._file.write("\n")  # a crash cut the last line: the reader reports it; our rows start clean
+        if not existing:
+            self._file.write(",".join(self.columns) + "\n")
+            self._sync()
+
+    def _sync(self) -> None:
+        assert self._file is not None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    # -- recording -----------------------------------------------------------------------------------------------
+    def log_loss(self, loss: Any) -> None:
+        """The loss of the coming optimizer step (a tensor stays on its device; call before ``optimizer.step()``).
+        Under gradient accumulation, pass the step's loss once (e.g. the mean over micro-batches)."""
+        self._pending_loss = loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
+
+    def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if self._computes:
+            grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+            if grads:
+                self._sums.append(partial_norm_sums(grads))
+            else:  # no gradient on this rank at all: contributes zero (a shard may own nothing)
+                self._sums.append(torch.zeros(2, dtype=torch.float64))
+            self._lrs.append([_lr(group["lr"]) for group in optimizer.param_groups])
+            self._losses.append(self._pending_loss)
+        self._pending_loss = None
+        self.steps_recorded += 1
+        if self.steps_recorded % self.flush_every == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        """Moves the buffered norms to the host and appends their rows (with ``sharded=True``: one all_reduce of
+        the whole window first, so every rank must call it; ``optimizer.step`` does so every ``flush_every``)."""
+        if not self._sums:
+            return
+        device = self._sums[0].device
+        window = torch.stack([s.to(device) for s in self._sums])  # (steps, 2)
+        if self.sharded and _dist() is not None:
+            _dist().all_reduce(window, group=self.process_group)
+        window = window.cpu()
+        losses = _host_values(self._losses)
+        if self.is_writer and self._file is not None:
+            l2 = window[:, 0].clamp_min(0).sqrt().tolist()
+            l1 = window[:, 1].tolist()
+            lines = []
+            for i, lrs in enumerate(self._lrs):
+                loss = "" if losses[i] is None else repr(losses[i])
+                fields = [str(self.next_step + i), repr(l2[i]), repr(l1[i]), *map(repr, lrs), loss]
+                lines.append(",".join(fields) + "\n")
+            self._file.write("".join(lines))
+            self._sync()
+        self.next_step += len(self._sums)
+        self._sums.clear()
+        self._lrs.clear()
+        self._losses.clear()
+
+    def close(self) -> None:
+        """Flushes what is left, detaches from the optimizer and closes the file (idempotent)."""
+        if self._hook is None:
+            return
+        self.flush()
+        self._hook.remove()
+        self._hook = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> GradNormRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # best effort: keep what was recorded if the user forgot close()
+        try:
+            if self._hook is not None and not self.sharded:
+                self.close()
+        except Exception:
+            pass
+
+
+def _host_values(values: list[Any]) -> list[float | None]:
+    """Python floats of a window's losses: the tensors among them go to the host in one transfer."""
+    tensors = [v.float().reshape(()) for v in values if isinstance(v, torch.Tensor)]
+    on_host = iter(torch.stack([t.to(tensors[0].device) for t in tensors]).cpu().tolist() if tensors else [])
+    return [next(on_host) if isinstance(v, torch.Tensor) else v for v in values]
+
+
+def _lr(value: Any) -> float:
+    return float(value.detach().cpu()) if isinstance(value, torch.Tensor) else float(value)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
+def _last_step(path: Path) -> int:
+    """The step of the last complete row of an existing trace (-1 if it has none)."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - 65536))
+        tail = f.read().decode("utf-8", errors="replace")
+    for line in reversed(tail.splitlines()[:-1] if not tail.endswith("\n") else tail.splitlines()):
+        head = line.split(",", 1)[0].strip()
+        if head.isdigit():
+            return int(head)
+    return -1

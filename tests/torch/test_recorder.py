@@ -1,0 +1,179 @@
+"""GradNormRecorder: exact norms, one row per optimizer step, crash safety, DDP and sharded gradients."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is an optional extra: pip install tuneless[torch]")
+
+from tuneless.refine import read_trace  # noqa: E402
+from tuneless.torch.recorder import GradNormRecorder  # noqa: E402
+
+from . import _recorder_workers as workers  # noqa: E402
+
+
+def full_norms(model):
+    flat = torch.cat([p.grad.reshape(-1) for p in model.parameters() if p.grad is not None]).double()
+    return flat.norm(2).item(), flat.norm(1).item()
+
+
+def test_norms_lrs_and_losses_match_the_whole_gradient(tmp_path):
+    model, x, y = workers.model_and_data(0)
+    opt = torch.optim.AdamW(
+        [{"params": model[0].parameters(), "lr": 1e-2}, {"params": model[2].parameters(), "lr": 3e-3}],
+        weight_decay=0.1,  # decoupled decay would change the weights, never .grad: the norm is taken before
+    )
+    expected, losses = [], []
+    with GradNormRecorder(opt, tmp_path / "t.csv", flush_every=4) as rec:
+        for step in range(10):
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            expected.append(full_norms(model))
+            losses.append(loss.item())
+            if step % 3 != 2:  # the loss is optional, step by step
+                rec.log_loss(loss)
+            opt.step()
+            for g in opt.param_groups:
+                g["lr"] *= 0.5
+    header = (tmp_path / "t.csv").read_text().splitlines()[0]
+    assert header == "step,grad_l2,grad_l1,lr,lr_1,loss"
+    trace = read_trace(tmp_path / "t.csv")
+    assert list(trace.step) == list(range(10))
+    np.testing.assert_allclose(trace.grad_l2, [e[0] for e in expected], rtol=1e-6)  # float32 gradients
+    np.testing.assert_allclose(trace.grad_l1, [e[1] for e in expected], rtol=1e-6)  # float32 gradients
+    np.testing.assert_allclose(trace.lr, 1e-2 * 0.5 ** np.arange(10), rtol=1e-15)
+    for step in range(10):
+        if step % 3 == 2:
+            assert np.isnan(trace.loss[step])
+        else:
+            assert trace.loss[step] == pytest.approx(losses[step], rel=1e-6)
+
+
+def test_one_record_per_optimizer_step_under_gradient_accumulation(tmp_path):
+    model, x, y = workers.model_and_data(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    expected = []
+    with GradNormRecorder(opt, tmp_path / "t.csv", flush_every=100) as rec:
+        for _ in range(6):
+            opt.zero_grad()
+            for micro in range(4):
+                torch.nn.functional.mse_loss(model(x[micro::4]), y[micro::4]).div(4).backward()
+            expected.append(full_norms(model))
+            opt.step()
+        assert rec.steps_recorded == 6
+    trace = read_trace(tmp_path / "t.csv")
+    assert len(trace) == 6
+    np.testing.assert_allclose(trace.grad_l2, [e[0] for e in expected], rtol=1e-6)  # float32 gradients
+
+
+def test_grad_scaler_records_unscaled_gradients_and_skips_inf_steps(tmp_path):
+    model, x, y = workers.model_and_data(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    expected = []
+    with GradNormRecorder(opt, tmp_path / "t.csv", flush_every=2):
+        for step in range(5):
+            opt.zero_grad()
+            scaler.scale(torch.nn.functional.mse_loss(model(x), y)).backward()
+            if step == 2:  # an overflow: the scaler skips optimizer.step, so nothing is recorded
+                model[0].weight.grad[0, 0] = float("inf")
+            scaler.unscale_(opt)  # as for gradient clipping: the recorder sees the unscaled gradients
+            if step != 2:
+                expected.append(full_norms(model))
+            scaler.step(opt)
+            scaler.update()
+    trace = read_trace(tmp_path / "t.csv")
+    assert len(trace) == 4
+    np.testing.assert_allclose(trace.grad_l2, [e[0] for e in expected], rtol=1e-6)
+
+
+def test_appending_to_a_trace_continues_its_steps(tmp_path):
+    model, x, y = workers.model_and_data(0)
+    for _ in range(2):
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        with GradNormRecorder(opt, tmp_path / "t.csv", flush_every=3):
+            for _ in range(4):
+                opt.zero_grad()
+                model(x).sum().backward()
+                opt.step()
+    assert list(read_trace(tmp_path / "t.csv").step) == list(range(8))
+    assert (tmp_path / "t.csv").read_text().count("step,") == 1
+
+
+def test_bad_arguments():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError, match="flush_every=0 must be an integer >= 1"):
+        GradNormRecorder(opt, "x.csv", flush_every=0)
+
+
+def test_trace_survives_kill_9_up_to_the_last_flush(tmp_path):
+    trace = tmp_path / "crash.csv"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.torch._recorder_workers", str(trace), "5"], env=env)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if trace.exists() and trace.read_text().count("\n") > 40:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the training subprocess never flushed 40 rows")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    lines = trace.read_text().splitlines()
+    rows = len(lines) - 1
+    assert rows % 5 == 0  # whole flush windows only: each flush is one write + fsync
+    result = read_trace(trace)
+    assert list(result.step) == list(range(rows))
+    assert np.all(np.isfinite(result.grad_l2)) and np.all(np.isfinite(result.loss))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_records_the_averaged_gradient_once_on_rank_0(tmp_path):
+    import torch.multiprocessing as mp
+
+    trace, out = str(tmp_path / "ddp.csv"), str(tmp_path / "norms")
+    mp.spawn(workers.ddp_worker, args=(2, _free_port(), trace, out), nprocs=2, join=True)
+    result = read_trace(trace)
+    norms = torch.load(f"{out}.0").numpy()
+    assert np.array_equal(norms, torch.load(f"{out}.1").numpy())  # the averaged gradient: same on both ranks
+    np.testing.assert_allclose(result.grad_l2, norms[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(result.grad_l1, norms[:, 1], rtol=1e-6)
+    assert not Path(trace + ".rank1").exists()  # only rank 0 writes
+
+
+def test_sharded_gradients_give_the_full_gradient_norm_with_one_all_reduce_per_window(tmp_path):
+    import torch.multiprocessing as mp
+
+    trace, calls = str(tmp_path / "sharded.csv"), str(tmp_path / "calls")
+    mp.spawn(workers.sharded_worker, args=(2, _free_port(), trace, calls), nprocs=2, join=True)
+    # the same 7 steps in one process, all parameters in one optimizer
+    model, x, y = workers.model_and_data(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    expected = []
+    for _ in range(7):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        expected.append(full_norms(model))
+        opt.step()
+    result = read_trace(trace)
+    np.testing.assert_allclose(result.grad_l2, [e[0] for e in expected], rtol=1e-6)
+    np.testing.assert_allclose(result.grad_l1, [e[1] for e in expected], rtol=1e-6)
+    for rank in (0, 1):  # windows of 3, 3 and the last 1 step: three all_reduce calls for 7 steps
+        assert torch.load(f"{calls}.{rank}") == [(3, 2), (3, 2), (1, 2)]
