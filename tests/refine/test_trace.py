@@ -71,7 +71,7 @@ def test_header_without_a_norm_column_is_an_error(tmp_path):
         read_trace(write(tmp_path, "step,lr\n0,1\n"))
 
 
-def test_malformed_row_in_the_middle_names_file_and_line(tmp_path):
+def test_malformed_row_names_file_and_line(tmp_path):
     path = write(tmp_path, "step,grad_l2\n0,1\n1,2,3\n2,4\n")
     with pytest.raises(ValueError, match=rf"trace {path}, line 3: 3 fields where the header has 2"):
         read_trace(path)
@@ -81,19 +81,32 @@ def test_malformed_row_in_the_middle_names_file_and_line(tmp_path):
     path = write(tmp_path, "step,grad_l2\n0,1\n1.5,2\n")
     with pytest.raises(ValueError, match=r"line 3: step '1.5' is not an integer"):
         read_trace(path)
-
-
-def test_truncated_last_line_with_newline_is_an_error(tmp_path):
-    path = write(tmp_path, "step,grad_l2,grad_l1,lr,loss\n0,1,2,0.1,\n1,2\n")
-    with pytest.raises(ValueError, match=rf"trace {path}, line 3: 2 fields where the header has 5"):
+    path = write(tmp_path, "step,grad_l2,grad_l1,lr,loss\n0,1,2,0.1,3\n1,1,2,0.1,3.0e\n2,1,2,0.1,3\n")
+    with pytest.raises(ValueError, match=r"line 3: loss '3.0e' is not a number"):
         read_trace(path)
 
 
 def test_partial_last_line_of_a_crashed_run_is_dropped_with_a_warning(tmp_path):
-    path = write(tmp_path, "step,grad_l2,grad_l1,lr,loss\n0,1,2,0.1,\n1,3,4,0.1,\n2,5.")
-    with pytest.warns(RefinementWarning, match=rf"trace {path}, line 4: dropped a partial last line"):
+    for tail in ["2,5.", "2,5,6,0.1,1.2e"]:  # cut in the second field; cut in the last field
+        path = write(tmp_path, "step,grad_l2,grad_l1,lr,loss\n0,1,2,0.1,\n1,3,4,0.1,\n" + tail)
+        with pytest.warns(RefinementWarning, match=rf"trace {path}: dropped 1 line\(s\) cut short .*line\(s\) 4\)"):
+            trace = read_trace(path)
+        np.testing.assert_array_equal(trace.step, [0, 1])
+
+
+def test_cut_line_followed_by_a_resumed_run_is_dropped_with_a_warning(tmp_path):
+    # The recorder ends a cut line with a newline before appending the resumed run's rows after it.
+    path = write(tmp_path, "step,grad_l2,grad_l1,lr,loss\n0,1,2,0.1,\n1,3,4,0.1,\n2,5.\n2,5,6,0.1,\n3,7,8,0.1,\n")
+    with pytest.warns(RefinementWarning, match=r"dropped 1 line\(s\) cut short .*\(line\(s\) 4\)"):
         trace = read_trace(path)
-    np.testing.assert_array_equal(trace.step, [0, 1])
+    np.testing.assert_array_equal(trace.step, [0, 1, 2, 3])
+    np.testing.assert_array_equal(trace.grad_l2, [1, 3, 5, 7])
+
+
+def test_a_file_of_cut_lines_only_is_an_error(tmp_path):
+    path = write(tmp_path, "step,grad_l2,grad_l1,lr,loss\n0,1\n")
+    with pytest.warns(RefinementWarning, match="cut short"), pytest.raises(ValueError, match="no rows after the"):
+        read_trace(path)
 
 
 def test_last_line_without_newline_that_parses_is_kept(tmp_path):

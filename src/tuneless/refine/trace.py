@@ -14,11 +14,12 @@ Format (CSV, one header line, one row per optimizer step)::
 Damage, and what the reader does with it:
 
 * an empty file, a file with no header, or a header with no rows: ``ValueError`` naming the file;
-* a malformed row (wrong number of fields, a field that is not a number) anywhere but at the very end:
+* a line cut short by a crash: dropped with ONE :class:`RefinementWarning` naming the file and the line(s), so a
+  crashed run's trace can still be refined. A cut line is a row with fewer fields than the header (anywhere: a run
+  resumed after the crash appends its rows after the cut line), or a last line with no final newline that does not
+  parse;
+* any other malformed row (more fields than the header, a field that is not a number, a bad step):
   ``ValueError`` naming the file and the line;
-* a malformed LAST line that has no final newline: the run crashed while writing it (the trace is append-only, so
-  every earlier row is whole). It is dropped with a :class:`RefinementWarning` naming the file and line, so a crashed
-  run's trace can still be refined;
 * a step recorded more than once (a run resumed from a checkpoint appends the steps it re-does): the last record
   of each step is kept, with a warning; rows are returned sorted by step.
 """
@@ -94,6 +95,7 @@ def read_trace(path: str | Path) -> Trace:
 
     steps: list[int] = []
     rows: list[list[float]] = []
+    cut_lines: list[int] = []
     for line_number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
@@ -120,17 +122,19 @@ def read_trace(path: str | Path) -> Trace:
                     raise ValueError(f"{name} {field.strip()!r} is not a number") from None
         except ValueError as err:
             is_partial_last_line = line_number == len(lines) and not line.endswith(("\n", "\r"))
-            if is_partial_last_line:
-                warnings.warn(
-                    f"trace {path}, line {line_number}: dropped a partial last line ({err}; "
-                    "the run stopped while writing it)",
-                    RefinementWarning,
-                    stacklevel=2,
-                )
+            if len(fields) < n_fields or is_partial_last_line:
+                cut_lines.append(line_number)
                 continue
             raise ValueError(f"trace {path}, line {line_number}: {err}: {line.rstrip()!r}") from None
         steps.append(step)
         rows.append(values)
+    if cut_lines:
+        shown = ", ".join(map(str, cut_lines[:10])) + (", ..." if len(cut_lines) > 10 else "")
+        warnings.warn(
+            f"trace {path}: dropped {len(cut_lines)} line(s) cut short by a crash while writing (line(s) {shown})",
+            RefinementWarning,
+            stacklevel=2,
+        )
 
     if not rows:
         raise ValueError(f"trace {path}: no rows after the header (the run recorded no step)")
