@@ -1,0 +1,88 @@
+"""Training-step time with and without GradNormRecorder on a small byte-level transformer (CPU).
+
+Two identical models train side by side in one process, one with the recorder attached to its optimizer and one
+without; blocks of ``--steps`` steps alternate between them (the order flips every repetition), and we report the
+median step time of each over ``--repeats`` blocks and the overhead ratio. Goal: <= 2% at the default flush
+interval (100 steps).
+
+    .venv/bin/python benchmarks/recorder_overhead.py [--flush-every 100] [--steps 100] [--repeats 11]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from tuneless.torch import GradNormRecorder
+
+
+def make_model(seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    layer = torch.nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=512, batch_first=True)
+    return torch.nn.Sequential(
+        torch.nn.Embedding(256, 128), torch.nn.TransformerEncoder(layer, num_layers=2), torch.nn.Linear(128, 256)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--flush-every", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=100, help="training steps per timed block")
+    parser.add_argument("--repeats", type=int, default=11, help="timed blocks per configuration")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    data = torch.randint(0, 256, (16, 129), generator=torch.Generator().manual_seed(0))
+    x, y = data[:, :-1], data[:, 1:]
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(128)
+
+    runs = {}
+    tmp = Path(tempfile.mkdtemp())
+    for name, record in (("without recorder", False), ("with recorder", True)):
+        model = make_model(0)
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+        rec = GradNormRecorder(opt, tmp / "trace.csv", flush_every=args.flush_every) if record else None
+        runs[name] = (model, opt, rec)
+
+    def block(name: str, steps: int) -> float:
+        model, opt, rec = runs[name]
+        start = time.perf_counter()
+        for _ in range(steps):
+            logits = model[2](model[1](model[0](x), mask=mask, is_causal=True))
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 256), y.reshape(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if rec is not None:
+                rec.log_loss(loss)
+            opt.step()
+        return (time.perf_counter() - start) / steps
+
+    for name in runs:  # warm-up
+        block(name, 10)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for rep in range(args.repeats):
+        order = list(runs) if rep % 2 == 0 else list(reversed(runs))
+        for name in order:
+            times[name].append(block(name, args.steps))
+    runs["with recorder"][2].close()
+    rows = len((tmp / "trace.csv").read_text().splitlines()) - 1
+
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    base = med["without recorder"]
+    print(
+        f"2-layer byte transformer (d_model 128, seq 128, batch 16), {args.threads} thread(s), AdamW; "
+        f"{args.repeats} interleaved blocks of {args.steps} steps; flush every {args.flush_every}; "
+        f"{rows} rows recorded; torch {torch.__version__}"
+    )
+    print(f"{'configuration':20s} {'median ms/step':>15s} {'ratio':>7s}")
+    for name, value in med.items():
+        print(f"{name:20s} {value * 1e3:15.2f} {value / base:7.3f}")
+    print(f"overhead: {100 * (med['with recorder'] / base - 1):+.2f}%")
+
+
+if __name__ == "__main__":
+    main()
