@@ -1,0 +1,48 @@
+"""The Ray executor gives the same trials and scores as the local one (issue: scale out)."""
+
+from __future__ import annotations
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'tuneless[ray]'")
+
+from tuneless.bench.benchmark import BenchConfig, run_benchmark  # noqa: E402
+from tuneless.bench.ray_executor import RayExecutor  # noqa: E402
+from tuneless.bench.scoring import score_trials  # noqa: E402
+from tuneless.bench.store import Store  # noqa: E402
+
+TINY = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py"
+
+
+@pytest.fixture(scope="module")
+def ray_executor():
+    executor = RayExecutor(num_cpus=2)
+    yield executor
+    ray.shutdown()
+
+
+def _run(tmp_path, name, executor=None, workers=None):
+    config = BenchConfig("quick", [f"{TINY}:ShortDiabetes"], ["constant", "linear", "refined"], 2, {})
+    store_path = tmp_path / f"{name}.sqlite"
+    run_id = run_benchmark(store_path, config, run_id="same-run", executor=executor, workers=workers, progress=False)
+    with Store(store_path) as store:
+        trials = {t["trial_id"]: t for t in store.trials(run_id)}
+        measurements = {tid: store.measurements(tid) for tid in trials}
+    return trials, measurements
+
+
+def test_ray_and_local_executors_store_the_same_trials_and_scores(tmp_path, ray_executor):
+    local, local_rows = _run(tmp_path, "local", workers=1)
+    remote, remote_rows = _run(tmp_path, "ray", executor=ray_executor)
+    assert set(local) == set(remote) and len(local) == 3 * 2 * 2  # methods x peak lrs x seeds
+    for tid, trial in local.items():
+        other = remote[tid]
+        for key in ("workload", "method", "peak_lr", "seed", "status", "steps_to_target", "prior_trial_id"):
+            assert other[key] == trial[key], key
+        assert other["final_metric"] == pytest.approx(trial["final_metric"], rel=1e-9)
+        assert [r["step"] for r in remote_rows[tid]] == [r["step"] for r in local_rows[tid]]
+    # refined trials ran on the Ray workers from the traces the Ray workers recorded
+    assert {t["status"] for t in remote.values() if t["method"] == "refined"} == {"done"}
+    a, b = score_trials(local.values()), score_trials(remote.values())
+    assert a.scores["steps"] == b.scores["steps"]
+    assert a.ratios["steps"] == b.ratios["steps"]
