@@ -1,4 +1,4 @@
-"""Run benchmark trials as Ray tasks (``tuneless bench --executor ray [--address ADDR]``; ``pip install tuneless[ray]``).
+"""Run benchmark trials as Ray tasks: ``tuneless bench --executor ray [--address ADDR]`` (extra: tuneless[ray]).
 
 Each trial is one Ray task running ``run_trial`` (one CPU each). Workers on other machines cannot reach the
 driver's SQLite file, so a task returns its rows (and its gradient-norm trace, for the refined method) and the
