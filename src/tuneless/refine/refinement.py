@@ -36,12 +36,13 @@ __all__ = ["refine", "median_smooth", "smoothing_window", "refined_multipliers",
 #: method -> (the trace column it reads, the exponent k of the weights w_t = ||g_t||^-k).
 METHODS = {"sgd": ("grad_l2", 2), "adam": ("grad_l1", 1)}
 
-#: Default smoothing window as a fraction of the run. The authors' code uses tau = 0.1 but sizes the window on a
+#: Default smoothing window as a fraction of the run: 0.1, the authors' tau. Their code sizes the window on a
 #: 10,000-point resampling, so their effective window is 10% of short runs and 2-4% of the long runs the paper
-#: reports. 0.05 sits between the two: wide enough that the median of a noisy trace is stable (the window holds 15
-#: steps in a 300-step run), narrow enough to keep a warmup transient of a few percent of the run. A median filter
-#: leaves a monotone stretch of norms unchanged, so tau only decides which bumps count as noise.
-DEFAULT_TAU = 0.05
+#: reports; pass tau=0.02-0.04 to match them on runs of 25,000-50,000 steps. A median filter leaves a monotone
+#: stretch of norms unchanged (and, with "nearest" padding, an early fall too), so tau only decides which bumps
+#: count as noise. On the byte-level LM of docs/refine.md (600 steps, one seed) tau = 0.1 beat 0.02 and 0.05 at
+#: every peak lr tried (docs/refine.md, "Choosing tau").
+DEFAULT_TAU = 0.1
 
 
 def smoothing_window(n_steps: int, tau: float) -> int:
