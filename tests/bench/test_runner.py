@@ -138,3 +138,22 @@ def test_cli_errors(tmp_path, capsys):
     assert "has no run to resume" in capsys.readouterr().err
     assert main(["bench", "export", "--store", str(tmp_path / "none.sqlite"), "-o", "x.csv"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_missing_data_skips_the_workload_with_the_package_name(tmp_path, monkeypatch):
+    from tuneless.bench.workloads import fashion_mnist
+
+    monkeypatch.setattr(fashion_mnist, "FASHION_MNIST_DIR", tmp_path / "nowhere")
+    messages = []
+    config = BenchConfig("quick", ["fashion-mlp", f"{TINY}:ShortDiabetes"], ["constant"], 1, {})
+    run_id = run_benchmark(tmp_path / "s.sqlite", config, workers=2, progress=False, say=messages.append)
+    assert any("skipping workload fashion-mlp" in m and "dataset-fashion-mnist" in m for m in messages)
+    with Store(tmp_path / "s.sqlite") as store:
+        assert {t["workload"] for t in store.trials(run_id)} == {"diabetes-short"}
+
+
+def test_list_shows_workloads_methods_and_suites(capsys):
+    assert main(["bench", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("logreg-iris", "lm-stdlib", "refined", "schedulefree", "quick", "full"):
+        assert name in out

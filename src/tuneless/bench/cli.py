@@ -147,7 +147,8 @@ def list_command(args: argparse.Namespace) -> int:
     from .workloads import BUILTIN_WORKLOADS
 
     workloads = Table(title="workloads")
-    for column in ("name", "metric", "budget", "batch", "optimizer", "available"):
+    workloads.add_column("name", no_wrap=True)
+    for column in ("metric", "budget", "batch", "optimizer", "available"):
         workloads.add_column(column)
     for name, factory in BUILTIN_WORKLOADS.items():
         w = factory()
@@ -162,7 +163,7 @@ def list_command(args: argparse.Namespace) -> int:
             "yes" if reason is None else f"no: {reason}",
         )
     methods = Table(title="methods")
-    methods.add_column("name")
+    methods.add_column("name", no_wrap=True)
     methods.add_column("description")
     for method in METHODS.values():
         methods.add_row(method.name, method.description)
