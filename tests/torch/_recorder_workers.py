@@ -76,6 +76,32 @@ def sharded_worker(rank: int, world: int, port: int, trace: str, calls_out: str)
     dist.destroy_process_group()
 
 
+def fsdp_worker(rank: int, world: int, port: int, trace: str, calls_out: str) -> None:
+    """FSDP2 (``fully_shard``) on 2 ranks with different data: DTensor gradients, each rank holding a shard."""
+    from torch.distributed.fsdp import fully_shard
+
+    _init(rank, world, port)
+    calls = []
+    real_all_reduce = dist.all_reduce
+
+    def counting_all_reduce(tensor, *args, **kwargs):
+        calls.append(tuple(tensor.shape))
+        return real_all_reduce(tensor, *args, **kwargs)
+
+    dist.all_reduce = counting_all_reduce  # FSDP's own reduce-scatter does not go through it
+    model, x, y = model_and_data(rank)
+    fully_shard(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rec = GradNormRecorder(opt, trace, flush_every=3, sharded=True)
+    for _ in range(5):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+    rec.close()
+    torch.save(calls, calls_out + f".{rank}")
+    dist.destroy_process_group()
+
+
 def crash_worker(trace: str, flush_every: int) -> None:
     """Trains forever, flushing every few steps; the test kills it with SIGKILL."""
     torch.set_num_threads(1)

@@ -110,6 +110,39 @@ def test_appending_to_a_trace_continues_its_steps(tmp_path):
     assert (tmp_path / "t.csv").read_text().count("step,") == 1
 
 
+def test_bfloat16_gradients_norms_are_not_rounded_to_bfloat16(tmp_path):
+    model, x, y = workers.model_and_data(0)
+    model = model.to(torch.bfloat16)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    expected = []
+    with GradNormRecorder(opt, tmp_path / "t.csv", flush_every=2):
+        for _ in range(3):
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(model(x.bfloat16()), y.bfloat16()).backward()
+            expected.append(full_norms(model))  # float64 norms of the bfloat16 gradient entries
+            opt.step()
+    trace = read_trace(tmp_path / "t.csv")
+    np.testing.assert_allclose(trace.grad_l2, [e[0] for e in expected], rtol=1e-6)  # float32 accumulation
+    np.testing.assert_allclose(trace.grad_l1, [e[1] for e in expected], rtol=1e-6)
+
+
+def test_appending_to_a_trace_with_other_columns_is_refused(tmp_path):
+    model, x, y = workers.model_and_data(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with GradNormRecorder(opt, tmp_path / "t.csv"):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    two_groups = torch.optim.SGD([{"params": model[0].parameters()}, {"params": model[2].parameters()}], lr=0.1)
+    with pytest.raises(
+        ValueError,
+        match=r"header 'step,grad_l2,grad_l1,lr,loss' does not match .*'step,grad_l2,"
+        r"grad_l1,lr,lr_1,loss' \(2 param group\(s\)\)",
+    ):
+        GradNormRecorder(two_groups, tmp_path / "t.csv")
+    assert len(read_trace(tmp_path / "t.csv")) == 1  # the trace is untouched
+
+
 def test_bad_arguments():
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     with pytest.raises(ValueError, match="flush_every=0 must be an integer >= 1"):
@@ -177,3 +210,28 @@ def test_sharded_gradients_give_the_full_gradient_norm_with_one_all_reduce_per_w
     np.testing.assert_allclose(result.grad_l1, [e[1] for e in expected], rtol=1e-6)
     for rank in (0, 1):  # windows of 3, 3 and the last 1 step: three all_reduce calls for 7 steps
         assert torch.load(f"{calls}.{rank}") == [(3, 2), (3, 2), (1, 2)]
+
+
+def test_fsdp2_sharded_gradients_give_the_full_gradient_norm(tmp_path):
+    import torch.multiprocessing as mp
+
+    trace, calls = str(tmp_path / "fsdp.csv"), str(tmp_path / "calls")
+    mp.spawn(workers.fsdp_worker, args=(2, _free_port(), trace, calls), nprocs=2, join=True)
+    # the same 5 steps in one process: FSDP averages the ranks' gradients, which (equal batch sizes, mean loss)
+    # is the gradient of the loss over both ranks' data together
+    model, _, _ = workers.model_and_data(0)
+    data = [workers.model_and_data(rank)[1:] for rank in (0, 1)]
+    x, y = torch.cat([d[0] for d in data]), torch.cat([d[1] for d in data])
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    expected = []
+    for _ in range(5):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        expected.append(full_norms(model))
+        opt.step()
+    result = read_trace(trace)
+    assert list(result.step) == list(range(5))
+    np.testing.assert_allclose(result.grad_l2, [e[0] for e in expected], rtol=1e-6)
+    np.testing.assert_allclose(result.grad_l1, [e[1] for e in expected], rtol=1e-6)
+    for rank in (0, 1):  # windows of 3 and the last 2 steps
+        assert torch.load(f"{calls}.{rank}") == [(3, 2), (2, 2)]

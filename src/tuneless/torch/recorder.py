@@ -20,6 +20,11 @@ Distributed training:
 * sharded gradients (FSDP, ZeRO: ``sharded=True``): each rank holds part of the gradient, so each computes its
   partial sum of squares and sum of absolute values, and one ``all_reduce`` per flush window (not per step) sums
   them across ranks before the square root. Every rank must then call ``flush``/``close`` (collectives).
+  A DTensor gradient (FSDP2 ``fully_shard``) counts with its local shard. Every gradient entry must live on exactly
+  one rank of ``process_group``: with replicas of the shards (HSDP), pass the shard group, not the world.
+
+Precision: each norm is accumulated in at least float32 (a bfloat16 gradient's norm is not rounded to bfloat16) and
+the partial sums are combined in float64.
 
 Trace format: CSV, header ``step,grad_l2,grad_l1,lr[,lr_1,...],loss``; ``lr`` is param group 0's learning rate,
 ``lr_i`` group i's (only with several groups); ``loss`` is what ``log_loss`` was given for that step (empty if
@@ -46,18 +51,25 @@ def _dist() -> Any:
 
 
 def partial_norm_sums(grads: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``[sum of squares, sum of absolute values]`` over all entries of ``grads``, as a float64 tensor of shape (2,)
-    on the first gradient's device, with foreach kernels (one launch per device and dtype, no host sync)."""
+    """``[sum of squares, sum of absolute values]`` over all entries of ``grads`` (this rank's shard of a DTensor),
+    as a float64 tensor of shape (2,) on the first gradient's device, with foreach kernels (one launch per device
+    and dtype, no host sync); each tensor's norm is accumulated in its dtype promoted to at least float32."""
     groups: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
-    for g in grads:
+    for g in map(_local, grads):
         groups.setdefault((g.device, g.dtype), []).append(g)
-    device = grads[0].device
+    device = next(iter(groups))[0]
     total = torch.zeros(2, dtype=torch.float64, device=device)
-    for tensors in groups.values():
-        l2 = torch.stack(torch._foreach_norm(tensors, 2)).to(device=device, dtype=torch.float64)
-        l1 = torch.stack(torch._foreach_norm(tensors, 1)).to(device=device, dtype=torch.float64)
+    for (_, dtype), tensors in groups.items():
+        accumulate = torch.promote_types(dtype, torch.float32)
+        l2 = torch.stack(torch._foreach_norm(tensors, 2, dtype=accumulate)).to(device=device, dtype=torch.float64)
+        l1 = torch.stack(torch._foreach_norm(tensors, 1, dtype=accumulate)).to(device=device, dtype=torch.float64)
         total += torch.stack([l2.square().sum(), l1.sum()])
     return total
+
+
+def _local(grad: torch.Tensor) -> torch.Tensor:
+    """This rank's part of a gradient: the local shard of a DTensor (FSDP2), the tensor itself otherwise."""
+    return grad.to_local() if hasattr(grad, "to_local") else grad
 
 
 class GradNormRecorder:
@@ -122,6 +134,15 @@ class GradNormRecorder:
     def _open(self, start_step: int | None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         existing = self.path.stat().st_size if self.path.exists() else 0
+        if existing:
+            with open(self.path, encoding="utf-8", newline="") as f:
+                header = f.readline().rstrip("\r\n")
+            if header != ",".join(self.columns):
+                raise ValueError(
+                    f"trace {self.path}: its header {header!r} does not match this optimizer's columns "
+                    f"{','.join(self.columns)!r} ({len(self.optimizer.param_groups)} param group(s)); "
+                    "record into a new file"
+                )
         if existing and start_step is None:
             self.next_step = _last_step(self.path) + 1
         self._file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
@@ -148,7 +169,8 @@ class GradNormRecorder:
             if grads:
                 self._sums.append(partial_norm_sums(grads))
             else:  # no gradient on this rank at all: contributes zero (a shard may own nothing)
-                self._sums.append(torch.zeros(2, dtype=torch.float64))
+                device = next(p.device for group in optimizer.param_groups for p in group["params"])
+                self._sums.append(torch.zeros(2, dtype=torch.float64, device=device))
             self._lrs.append([_lr(group["lr"]) for group in optimizer.param_groups])
             self._losses.append(self._pending_loss)
         self._pending_loss = None
