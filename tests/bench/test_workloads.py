@@ -50,7 +50,18 @@ def test_objective_gradient_and_gap_at_zero():
     assert objective(np.zeros(18), x, y, 3)[0] == pytest.approx(np.log(3))
 
 
-def test_logreg_gap_is_nonnegative_after_sgd():
+@pytest.fixture
+def one_torch_thread():
+    """Tiny tensors: more threads only wait on each other on a shared machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_logreg_gap_is_nonnegative_after_sgd(one_torch_thread):
     import torch
 
     workload = LogisticRegression("iris")
