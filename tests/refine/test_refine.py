@@ -178,7 +178,7 @@ def test_meta_and_json_round_trip(tmp_path):
 
 
 def test_default_tau():
-    assert refine(np.ones(100)).meta["tau"] == DEFAULT_TAU
+    assert refine(np.ones(100), "adam").meta["tau"] == DEFAULT_TAU
 
 
 # -- traces ------------------------------------------------------------------------------------------------------
@@ -255,16 +255,16 @@ def test_too_few_finite_norms_is_an_error():
 )
 def test_bad_arguments_name_the_argument(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        refine(np.ones(10), **kwargs)
+        refine(np.ones(10), **{"method": "adam", **kwargs})
 
 
 def test_two_dimensional_norms_are_an_error():
     with pytest.raises(ValueError, match="norms must be a 1-D sequence, got shape"):
-        refine(np.ones((3, 3)))
+        refine(np.ones((3, 3)), "sgd")
 
 
 def test_empty_trace_file_is_an_error_naming_it(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("")
     with pytest.raises(ValueError, match=f"trace {path}: empty file"):
-        refine(path)
+        refine(path, "adam")

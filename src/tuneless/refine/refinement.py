@@ -129,7 +129,7 @@ def _method_for(column: str) -> str:
     return next(name for name, (col, _) in METHODS.items() if col == column)
 
 
-def refine(trace_or_norms: Any, method: str = "adam", tau: float = DEFAULT_TAU) -> Tabulated:
+def refine(trace_or_norms: Any, method: str, tau: float = DEFAULT_TAU) -> Tabulated:
     """A schedule refined from a previous run's per-step gradient norms (arXiv 2310.07831, refinement algorithm).
 
     ``trace_or_norms``: a trace file path, a :class:`~tuneless.refine.Trace`, or a 1-D array of norms (steps
