@@ -46,3 +46,46 @@ def test_ray_and_local_executors_store_the_same_trials_and_scores(tmp_path, ray_
     a, b = score_trials(local.values()), score_trials(remote.values())
     assert a.scores["steps"] == b.scores["steps"]
     assert a.ratios["steps"] == b.ratios["steps"]
+
+
+def test_cli_runs_a_suite_through_ray_and_resumes(tmp_path, ray_executor):
+    from tuneless.cli import main
+
+    store = tmp_path / "cli.sqlite"
+    args = ["bench", "--workload", f"{TINY}:ShortDiabetes", "--methods", "constant", "--seeds", "1"]
+    assert (
+        main([*args, "--store", str(store), "--out", str(tmp_path / "out"), "--executor", "ray", "--no-progress"]) == 0
+    )
+    with Store(store) as s:
+        (run,) = {t["run_id"] for t in s.trials(s.latest_run_id())}
+        trials = s.trials(run)
+    assert len(trials) == 2 and {t["status"] for t in trials} == {"done"}
+    assert (tmp_path / "out" / "results.json").is_file()
+    # nothing left to do: --resume through Ray reruns no finished trial
+    assert (
+        main(
+            [
+                "bench",
+                "--resume",
+                "--store",
+                str(store),
+                "--executor",
+                "ray",
+                "--no-progress",
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 0
+    )
+    with Store(store) as s:
+        assert [t["started"] for t in s.trials(run)] == [t["started"] for t in trials]
+
+
+def test_address_needs_the_ray_executor(tmp_path, capsys):
+    from tuneless.cli import main
+
+    assert (
+        main(["bench", "--workload", f"{TINY}:ShortDiabetes", "--address", "x:1", "--store", str(tmp_path / "s")]) == 2
+    )
+    assert "--address is only for --executor ray" in capsys.readouterr().err

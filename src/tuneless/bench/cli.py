@@ -64,6 +64,13 @@ def _run_options(parser: argparse.ArgumentParser, suites: dict, methods: dict | 
         )
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store (default: {DEFAULT_STORE})")
     parser.add_argument("--workers", type=int, help="trials run in parallel (default: all cores)")
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local: a process per trial on this machine (default); ray: Ray tasks (pip install 'tuneless[ray]')",
+    )
+    parser.add_argument("--address", help="with --executor ray: the cluster address (default: a local Ray instance)")
     parser.add_argument("--seeds", type=int, help="seeds per trial configuration (default: the suite's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -84,8 +91,20 @@ def run_command(args: argparse.Namespace) -> int:
         workers=args.workers,
         out_dir=args.out,
         progress=not args.no_progress,
+        executor=make_executor(args),
     )
     return 0
+
+
+def make_executor(args: argparse.Namespace) -> object | None:
+    """The executor the options ask for (None: run_benchmark's local process pool)."""
+    if args.address and args.executor != "ray":
+        raise ValueError("--address is only for --executor ray")
+    if args.executor == "local":
+        return None
+    from .ray_executor import RayExecutor
+
+    return RayExecutor(address=args.address, num_cpus=args.workers)
 
 
 def export_command(args: argparse.Namespace) -> int:
@@ -105,7 +124,9 @@ def set_targets_command(args: argparse.Namespace) -> int:
     from .workloads import resolve_workload
 
     config = BenchConfig.from_options(args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False)
-    run_id = run_benchmark(args.store, config, workers=args.workers, progress=not args.no_progress)
+    run_id = run_benchmark(
+        args.store, config, workers=args.workers, progress=not args.no_progress, executor=make_executor(args)
+    )
     hashes = {}
     for ref in config.workloads:
         workload = resolve_workload(ref, config.overrides[ref])
