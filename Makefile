@@ -27,7 +27,7 @@ data:
 	fi
 
 bench: setup data
-	$(PY) -m tuneless.cli demo --out out
+	$(PY) -m tuneless.cli bench --suite quick --store out/bench.sqlite --out out
 
 test: setup
 	$(PY) -m pytest -q -n 2

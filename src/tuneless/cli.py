@@ -16,7 +16,6 @@ COMMAND_MODULES = [
     "tuneless.refine.cli",
     "tuneless.laws.cli",
     "tuneless.bench.cli",
-    "tuneless.demo",
 ]
 
 
