@@ -1,0 +1,220 @@
+"""``Mechanic``: learns the global scale of any torch optimizer's updates (Cutkosky, Defazio, Mehta 2023).
+
+Cutkosky, Defazio, Mehta, "Mechanic: A Learning Rate Tuner", arXiv 2306.00144 (NeurIPS 2023), Algorithm 1.
+With base updates u_t (what the base optimizer would add to the weights at step t) and gradients g_t, 1-based t:
+
+    Delta_1 = 0,  x_ref = x_1,  and per beta_i in (0.9, 0.99, ..., 0.999999):  m_0 = v_0 = r_0 = 0
+    h_t      = < Delta_t , g_t + lambda * S_t * ||g_t|| * x_t / ||x_t|| >          S_t = sum_i s_{t,i}
+    m_{t,i}  = max(beta_i * m_{t-1,i}, |h_t| + eps)
+    v_{t,i}  = beta_i^2 * v_{t-1,i} + h_t^2
+    r_{t,i}  = max(0, beta_i * r_{t-1,i} - s_{t,i} * h_t)      (h_t clipped to [-m_{t-1,i}, m_{t-1,i}] with clip_h)
+    s_{t+1,i} = (s_init / n * m_{t,i} + r_{t,i}) / (sqrt(v_{t,i}) + eps)
+    Delta_{t+1} = Delta_t + u_t
+    x_{t+1}  = x_ref + S_{t+1} * Delta_{t+1}
+
+Norms and inner products run jointly over every parameter that has a gradient at step t. Defaults are the paper's:
+lambda = 0.01, s_init = 1e-8, eps = 1e-8, six betas. Two details follow the authors' optax implementation
+(optax.contrib.mechanize) where the paper's recursion is silent or degenerate: ``+ eps`` inside the max for m
+(with m_0 = 0 and h_1 = 0, since Delta_1 = 0, the paper's recursion would give s_2 = 0 and waste a step; with it
+s_2 = s_init/n for every beta, so the scale starts at S_2 = s_init), and ``||x_t|| + eps`` in the denominator
+(all-zero weights). ``clip_h=True`` adds optax's later clipping of h in the r update (not in the paper). The initial
+s_1 only enters through Delta_1 = 0, so it is immaterial; we set s_1 = s_init / n.
+
+Memory: ``store_delta=True`` keeps Delta (one extra copy of the weights besides x_ref); ``store_delta=False``
+recomputes it as Delta_t = (x_t - x_ref) / S_t each step (the paper's memory-saving variant), which costs one copy
+less between steps but loses precision when S_t * |Delta_t| is below the weights' rounding (float32 early in a run).
+Either way, a step holds one transient copy of the weights (x_t, to read off the base update u_t = x_after - x_t).
+
+The schedule sets the shape and Mechanic the scale: the base optimizer's ``param_groups`` are Mechanic's, so
+``ScheduleLR(mechanic, schedule, T)`` scales the base update u_t, and the learned ``scale`` S_t multiplies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+__all__ = ["Mechanic", "PAPER_BETAS"]
+
+PAPER_BETAS = tuple(1.0 - 10.0**-k for k in range(1, 7))  # 0.9, 0.99, ..., 0.999999 (paper, Section 3)
+
+
+class Mechanic(torch.optim.Optimizer):
+    """Wraps a base optimizer and learns the scale of its updates (Mechanic, arXiv 2306.00144, Algorithm 1).
+
+    Args:
+        base: a ``torch.optim.Optimizer`` instance, or an optimizer class built as ``base(params, **base_kwargs)``.
+        params: the parameters (or param-group dicts) when ``base`` is a class; must be None for an instance.
+        betas: the tuner's decay rates (default the paper's six, 0.9 ... 0.999999), each in (0, 1).
+        weight_decay: the paper's lambda (0.01), >= 0; unrelated to the base optimizer's own weight decay.
+        s_init: the initial scale S_2 (paper: 1e-8; optax uses 1e-6), > 0.
+        eps: the paper's epsilon (1e-8), > 0.
+        clip_h: clip h to [-m_{t-1}, m_{t-1}] in the r update, as optax.contrib.mechanize does (default off).
+        store_delta: keep Delta in memory (default) or recompute it from the reference weights each step.
+        **base_kwargs: passed to ``base`` when it is a class.
+
+    Parameters without a gradient at a step get no base update there (torch optimizers skip them) and still follow
+    x = x_ref + S * Delta; a parameter is added to Mechanic's state at its first gradient, with x_ref its value then.
+    Frozen parameters (never a gradient) are never touched. ``state_dict()`` keys per-parameter state by the
+    parameter's index over the param groups (as torch optimizers do), so a checkpoint loads into a fresh process.
+    """
+
+    def __init__(
+        self,
+        base: torch.optim.Optimizer | type[torch.optim.Optimizer],
+        params: Iterable[Any] | None = None,
+        *,
+        betas: Iterable[float] = PAPER_BETAS,
+        weight_decay: float = 0.01,
+        s_init: float = 1e-8,
+        eps: float = 1e-8,
+        clip_h: bool = False,
+        store_delta: bool = True,
+        **base_kwargs: Any,
+    ) -> None:
+        if isinstance(base, torch.optim.Optimizer):
+            if params is not None or base_kwargs:
+                raise ValueError(
+                    "Mechanic: params and base optimizer arguments go with an optimizer class, not an instance"
+                )
+            self.base = base
+        elif isinstance(base, type) and issubclass(base, torch.optim.Optimizer):
+            if params is None:
+                raise ValueError(f"Mechanic: base={base.__name__} is a class, so params are required")
+            self.base = base(params, **base_kwargs)
+        else:
+            raise ValueError(f"Mechanic: base must be a torch.optim.Optimizer instance or class, got {base!r}")
+        self.betas = tuple(float(b) for b in betas)
+        if not self.betas or not all(0.0 < b < 1.0 for b in self.betas):
+            raise ValueError(f"Mechanic: betas must be a non-empty list of values in (0, 1), got {self.betas}")
+        if not weight_decay >= 0.0:
+            raise ValueError(f"Mechanic: weight_decay must be >= 0, got {weight_decay}")
+        if not s_init > 0.0:
+            raise ValueError(f"Mechanic: s_init must be > 0, got {s_init}")
+        if not eps > 0.0:
+            raise ValueError(f"Mechanic: eps must be > 0, got {eps}")
+        self.weight_decay = float(weight_decay)
+        self.s_init = float(s_init)
+        self.eps = float(eps)
+        self.clip_h = bool(clip_h)
+        self.store_delta = bool(store_delta)
+        super().__init__([{"params": g["params"]} for g in self.base.param_groups], {})
+        self.param_groups = self.base.param_groups  # one list: schedulers set the base optimizer's lr
+        self.defaults = self.base.defaults
+        self.tuner: dict[str, torch.Tensor] | None = None  # m, v, r, s per beta; created at the first step
+
+    @property
+    def scale(self) -> float:
+        """The learned scale S_t = sum_i s_{t,i} that multiplies the accumulated base updates (s_init before step 1)."""
+        return self.s_init if self.tuner is None else float(self.tuner["s"].sum())
+
+    def _new_tuner(self, like: torch.Tensor) -> dict[str, torch.Tensor]:
+        dtype = torch.promote_types(like.dtype, torch.float32)
+        zeros = torch.zeros(len(self.betas), dtype=dtype, device=like.device)
+        return {
+            "betas": torch.tensor(self.betas, dtype=dtype, device=like.device),
+            "m": zeros.clone(),
+            "v": zeros.clone(),
+            "r": zeros.clone(),
+            "s": torch.full_like(zeros, self.s_init / len(self.betas)),
+        }
+
+    def _delta(self, p: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        state = self.state[p]
+        return state["delta"] if self.store_delta else (p - state["x_ref"]) / scale.to(p.dtype)
+
+    @torch.no_grad()
+    def step(self, closure=None):  # type: ignore[override]
+        """One Mechanic step: the base step gives u_t, the tuner gives S_{t+1}, the weights become x_ref + S Delta."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        params = [p for g in self.param_groups for p in g["params"]]
+        with_grad = [p for p in params if p.grad is not None]
+        if not with_grad:
+            return loss
+        if self.tuner is None:
+            self.tuner = self._new_tuner(with_grad[0])
+        tuner = self.tuner
+        for p in with_grad:
+            if not self.state[p]:
+                self.state[p]["x_ref"] = p.detach().clone()
+                if self.store_delta:
+                    self.state[p]["delta"] = torch.zeros_like(p)
+        tracked = [p for p in params if p in self.state]
+        scale = tuner["s"].sum()
+        deltas = {p: self._delta(p, scale) for p in tracked}
+
+        # h_t = <Delta, g> + lambda * S * ||g|| / (||x|| + eps) * <Delta, x>, over the parameters with a gradient
+        def total(values):
+            return torch.stack([v.to(device=scale.device, dtype=scale.dtype) for v in values]).sum()
+
+        delta_dot_grad = total([torch.sum(deltas[p] * p.grad) for p in with_grad])
+        delta_dot_x = total([torch.sum(deltas[p] * p) for p in with_grad])
+        grad_norm = total([torch.sum(p.grad * p.grad) for p in with_grad]).sqrt()
+        x_norm = total([torch.sum(p * p) for p in with_grad]).sqrt()
+        h = delta_dot_grad + self.weight_decay * scale * grad_norm / (x_norm + self.eps) * delta_dot_x
+
+        betas, m_prev = tuner["betas"], tuner["m"]
+        h_for_r = torch.minimum(torch.maximum(h, -m_prev), m_prev) if self.clip_h else h
+        tuner["m"] = torch.maximum(betas * m_prev, h.abs() + self.eps)
+        tuner["v"] = betas**2 * tuner["v"] + h**2
+        tuner["r"] = torch.clamp(betas * tuner["r"] - tuner["s"] * h_for_r, min=0.0)
+        wealth = self.s_init / len(self.betas) * tuner["m"] + tuner["r"]
+        tuner["s"] = wealth / (tuner["v"].sqrt() + self.eps)
+        new_scale = tuner["s"].sum()
+
+        x_before = {p: p.detach().clone() for p in tracked}
+        self.base.step()
+        for p in tracked:
+            delta = deltas[p] + (p - x_before[p])  # Delta_{t+1} = Delta_t + u_t
+            if self.store_delta:
+                self.state[p]["delta"] = delta
+            p.copy_(self.state[p]["x_ref"] + new_scale.to(p.dtype) * delta)
+        return loss
+
+    def state_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        """Base optimizer state, tuner state and per-parameter x_ref/Delta keyed by parameter index."""
+        params = [p for g in self.param_groups for p in g["params"]]
+        per_param = {i: {k: v.clone() for k, v in self.state[p].items()} for i, p in enumerate(params) if self.state[p]}
+        return {
+            "base": self.base.state_dict(),
+            "tuner": None if self.tuner is None else {k: v.clone() for k, v in self.tuner.items()},
+            "per_param": per_param,
+            "config": {
+                "betas": list(self.betas),
+                "weight_decay": self.weight_decay,
+                "s_init": self.s_init,
+                "eps": self.eps,
+                "clip_h": self.clip_h,
+                "store_delta": self.store_delta,
+            },
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:  # type: ignore[override]
+        """Loads a ``state_dict()`` from a Mechanic built with the same settings over the same parameters."""
+        config = state_dict["config"]
+        mine = self.state_dict()["config"]
+        if config != mine:
+            raise ValueError(
+                f"Mechanic.load_state_dict: checkpoint settings {config} differ from this Mechanic's {mine}"
+            )
+        params = [p for g in self.param_groups for p in g["params"]]
+        bad = [i for i in state_dict["per_param"] if not 0 <= int(i) < len(params)]
+        if bad:
+            raise ValueError(f"Mechanic.load_state_dict: parameter indices {bad} out of range (have {len(params)})")
+        self.base.load_state_dict(state_dict["base"])
+        self.param_groups = self.base.param_groups  # load_state_dict replaces the base's group list
+        self.state.clear()
+        for i, entry in state_dict["per_param"].items():
+            p = params[int(i)]
+            self.state[p] = {k: v.to(device=p.device, dtype=p.dtype) for k, v in entry.items()}
+        tuner = state_dict["tuner"]
+        if tuner is None:
+            self.tuner = None
+        else:
+            device = params[0].device
+            self.tuner = {k: v.to(device).clone() for k, v in tuner.items()}
