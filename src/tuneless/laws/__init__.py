@@ -1,0 +1,18 @@
+"""Loss-curve laws (annealing law, multi-power law): fit on logged curves, predict any schedule's curve."""
+
+from .curves import Curve, load_curve, read_loss_csv, schedule_lrs
+from .models import LAWS, AnnealingLaw, Law, MultiPowerLaw, huber, make_law, metrics
+
+__all__ = [
+    "Curve",
+    "load_curve",
+    "read_loss_csv",
+    "schedule_lrs",
+    "Law",
+    "MultiPowerLaw",
+    "AnnealingLaw",
+    "LAWS",
+    "make_law",
+    "metrics",
+    "huber",
+]
