@@ -146,17 +146,22 @@ class Mechanic(torch.optim.Optimizer):
                     self.state[p]["delta"] = torch.zeros_like(p)
         tracked = [p for p in params if p in self.state]
         scale = tuner["s"].sum()
-        deltas = {p: self._delta(p, scale) for p in tracked}
 
         # h_t = <Delta, g> + lambda * S * ||g|| / (||x|| + eps) * <Delta, x>, over the parameters with a gradient
         def total(values):
             return torch.stack([v.to(device=scale.device, dtype=scale.dtype) for v in values]).sum()
 
-        delta_dot_grad = total([torch.sum(deltas[p] * p.grad) for p in with_grad])
-        delta_dot_x = total([torch.sum(deltas[p] * p) for p in with_grad])
-        grad_norm = total([torch.sum(p.grad * p.grad) for p in with_grad]).sqrt()
-        x_norm = total([torch.sum(p * p) for p in with_grad]).sqrt()
-        h = delta_dot_grad + self.weight_decay * scale * grad_norm / (x_norm + self.eps) * delta_dot_x
+        def dot(a, b):
+            return torch.dot(a.reshape(-1), b.reshape(-1))
+
+        delta_dot_grad, delta_dot_x = [], []
+        for p in with_grad:
+            delta = self._delta(p, scale)  # in recompute mode a temporary of one parameter's size
+            delta_dot_grad.append(dot(delta, p.grad))
+            delta_dot_x.append(dot(delta, p))
+        grad_norm = total([dot(p.grad, p.grad) for p in with_grad]).sqrt()
+        x_norm = total([dot(p, p) for p in with_grad]).sqrt()
+        h = total(delta_dot_grad) + self.weight_decay * scale * grad_norm / (x_norm + self.eps) * total(delta_dot_x)
 
         betas, m_prev = tuner["betas"], tuner["m"]
         h_for_r = torch.minimum(torch.maximum(h, -m_prev), m_prev) if self.clip_h else h
@@ -167,19 +172,24 @@ class Mechanic(torch.optim.Optimizer):
         tuner["s"] = wealth / (tuner["v"].sqrt() + self.eps)
         new_scale = tuner["s"].sum()
 
-        x_before = {p: p.detach().clone() for p in tracked}
+        x_before = {p: p.detach().clone() for p in tracked}  # the step's one transient copy of the weights
         self.base.step()
         for p in tracked:
-            delta = deltas[p] + (p - x_before[p])  # Delta_{t+1} = Delta_t + u_t
+            x_t, x_ref = x_before.pop(p), self.state[p]["x_ref"]
+            p.sub_(x_t)  # u_t = x_after - x_t
             if self.store_delta:
-                self.state[p]["delta"] = delta
-            p.copy_(self.state[p]["x_ref"] + new_scale.to(p.dtype) * delta)
+                delta = self.state[p]["delta"].add_(p)  # Delta_{t+1} = Delta_t + u_t
+            else:
+                delta = p.add_(x_t.sub_(x_ref).div_(scale.to(p.dtype)))  # u_t + (x_t - x_ref) / S_t
+            p.copy_(delta).mul_(new_scale.to(p.dtype)).add_(x_ref)  # x_{t+1} = x_ref + S_{t+1} Delta_{t+1}
         return loss
 
     def state_dict(self) -> dict[str, Any]:  # type: ignore[override]
         """Base optimizer state, tuner state and per-parameter x_ref/Delta keyed by parameter index."""
         params = [p for g in self.param_groups for p in g["params"]]
-        per_param = {i: {k: v.clone() for k, v in self.state[p].items()} for i, p in enumerate(params) if self.state[p]}
+        per_param = {
+            i: {k: v.clone() for k, v in self.state[p].items()} for i, p in enumerate(params) if p in self.state
+        }
         return {
             "base": self.base.state_dict(),
             "tuner": None if self.tuner is None else {k: v.clone() for k, v in self.tuner.items()},
