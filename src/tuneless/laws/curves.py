@@ -34,12 +34,16 @@ class Curve:
         if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
             raise ValueError(f"{name}: lrs must be finite and >= 0")
         if steps.shape != losses.shape or steps.ndim != 1:
-            raise ValueError(f"{name}: steps and losses must be 1-D of equal length, got {steps.shape} and {losses.shape}")
+            raise ValueError(
+                f"{name}: steps and losses must be 1-D of equal length, got {steps.shape} and {losses.shape}"
+            )
         if steps.size < 2:
             raise ValueError(f"{name}: needs at least 2 logged points, got {steps.size}")
         if not np.all(np.isfinite(losses)) or np.any(losses <= 0):
             bad = int(np.flatnonzero(~(np.isfinite(losses) & (losses > 0)))[0])
-            raise ValueError(f"{name}: loss at step {steps[bad]} is {losses[bad]}; losses must be finite and > 0 (NaN?)")
+            raise ValueError(
+                f"{name}: loss at step {steps[bad]} is {losses[bad]}; losses must be finite and > 0 (NaN?)"
+            )
         if not np.all(steps == np.round(steps)) or np.any(steps < 0):
             raise ValueError(f"{name}: steps must be non-negative integers")
         steps = steps.astype(np.int64)

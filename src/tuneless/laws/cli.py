@@ -1,0 +1,103 @@
+"""``tuneless predict --fit run.csv:SPEC[@STEPS] ... --schedule SPEC ... --steps T --peak-lr LR``."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from .curves import load_curve, read_loss_csv, schedule_lrs
+from .models import LAWS, make_law
+
+PLOT_POINTS = 400
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="fit a loss-curve law on logged runs and predict the loss under other schedules",
+        description="Fit a loss-curve law (multi-power law of Luo et al. 2025 or annealing law of Tissue et al. "
+        "2024) on one or more logged runs, then print the final loss it predicts for each --schedule over "
+        "--steps steps. Learning rates are PEAK_LR times a tuneless schedule spec (see 'tuneless schedules "
+        "list'), e.g. 'warmup(cosine(floor=0.1),steps=2160)'.",
+    )
+    p.add_argument(
+        "--fit",
+        nargs="+",
+        required=True,
+        metavar="FILE:SPEC[@STEPS]",
+        help="a logged run: CSV with 'step,loss' columns (others, such as lr, are ignored), the schedule spec it "
+        "ran, and its total steps (default: last logged step + 1), e.g. run.csv:cosine@24000",
+    )
+    p.add_argument("--schedule", nargs="+", required=True, metavar="SPEC", help="schedules to predict")
+    p.add_argument("--steps", type=int, required=True, help="total steps of the predicted runs")
+    p.add_argument("--peak-lr", type=float, required=True, help="peak learning rate multiplying every spec")
+    p.add_argument("--law", choices=sorted(LAWS), default="multipower", help="law to fit (default multipower)")
+    p.add_argument("-o", "--output", default=None, help="draw fitted and predicted curves to this file")
+    p.add_argument("--save", default=None, help="write the fitted parameters to this JSON file")
+    p.set_defaults(handler=_predict)
+
+
+def parse_fit_arg(arg: str, peak_lr: float):
+    """``FILE:SPEC[@STEPS]`` -> Curve (the file is everything before the first colon)."""
+    if ":" not in arg:
+        raise ValueError(f"--fit {arg!r}: expected FILE:SPEC[@STEPS], e.g. run.csv:cosine@24000")
+    path, spec = arg.split(":", 1)
+    total = None
+    if "@" in spec:
+        spec, total_text = spec.rsplit("@", 1)
+        try:
+            total = int(total_text)
+        except ValueError:
+            raise ValueError(f"--fit {arg!r}: STEPS after '@' must be an integer, got {total_text!r}") from None
+    if total is None:
+        steps, _ = read_loss_csv(path)
+        if steps.size == 0:
+            raise ValueError(f"--fit {arg!r}: {path} holds no logged points")
+        total = int(np.max(steps)) + 1
+    return load_curve(path, schedule_lrs(spec, total, peak_lr), name=path)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    if args.steps < 2:
+        raise ValueError(f"--steps must be >= 2, got {args.steps}")
+    curves = [parse_fit_arg(arg, args.peak_lr) for arg in args.fit]
+    law = make_law(args.law).fit(curves)
+    params = ", ".join(f"{k}={v:.6g}" for k, v in law.params.items())
+    print(f"{args.law} law fitted on {len(curves)} run(s) in {law.fit_info['seconds']:.1f} s: {params}")
+    for curve in curves:
+        m = law.evaluate(curve)
+        print(f"  fit {curve.name}: R2 {m['R2']:.4f}, PredE {100 * m['PredE']:.3f}%, WorstE {100 * m['WorstE']:.3f}%")
+    if args.save:
+        law.save(args.save)
+    grid = np.unique(np.linspace(0, args.steps - 1, PLOT_POINTS).round().astype(int))
+    predictions = {}
+    print(f"predicted final loss at step {args.steps - 1} (peak lr {args.peak_lr:g}):")
+    for spec in args.schedule:
+        lrs = schedule_lrs(spec, args.steps, args.peak_lr)
+        grid_here = grid[np.cumsum(lrs)[grid] > 0]  # the law needs a positive area
+        predictions[spec] = (grid_here, law.predict(lrs, grid_here))
+        print(f"  {predictions[spec][1][-1]:.5f}  {spec}")
+    if args.output:
+        _plot(args.output, law, curves, predictions)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _plot(path, law, curves, predictions) -> None:
+    from ..plotting import pyplot, save
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for curve in curves:
+        line = ax.plot(curve.steps, curve.losses, ".", ms=3, label=f"logged {curve.name}")[0]
+        ax.plot(curve.steps, law.predict(curve.lrs, curve.steps), "-", color=line.get_color(), lw=1)
+    for spec, (steps, loss) in predictions.items():
+        ax.plot(steps, loss, "--", lw=1.5, label=f"predicted {spec if len(spec) < 50 else spec[:47] + '...'}")
+    lowest = min(min(c.losses.min() for c in curves), min(p[1].min() for p in predictions.values()))
+    ax.set_ylim(lowest - 0.05, lowest + 1.0)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{law.name} law")
+    ax.legend(fontsize=7)
+    save(fig, path)
