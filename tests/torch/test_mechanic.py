@@ -241,6 +241,21 @@ def test_resume_in_fresh_process_is_exact(tmp_path, store_delta):
     assert not torch.equal(full["0.weight"], initial["0.weight"])  # it trained past the checkpoint
 
 
+def test_added_param_group_gets_base_defaults_and_is_tuned():
+    a = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    opt = Mechanic(torch.optim.SGD, [a], lr=0.1, momentum=0.5)
+    opt.add_param_group({"params": [b], "lr": 0.2})
+    assert opt.param_groups is opt.base.param_groups and len(opt.param_groups) == 2
+    assert opt.param_groups[1]["momentum"] == 0.5
+    for _ in range(3):
+        opt.zero_grad()
+        ((a**2).sum() + (b**2).sum()).backward()
+        opt.step()
+    torch.testing.assert_close(b.detach(), opt.state[b]["x_ref"] + opt.scale * opt.state[b]["delta"])
+    assert not torch.equal(b.detach(), torch.ones(3, dtype=torch.float64))
+
+
 def test_arguments_are_checked():
     p = [torch.nn.Parameter(torch.zeros(2))]
     with pytest.raises(ValueError, match="betas must be"):

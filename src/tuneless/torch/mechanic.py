@@ -105,6 +105,13 @@ class Mechanic(torch.optim.Optimizer):
         self.defaults = self.base.defaults
         self.tuner: dict[str, torch.Tensor] | None = None  # m, v, r, s per beta; created at the first step
 
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Adds a group to the base optimizer (which fills in its defaults); Mechanic shares its group list."""
+        if "param_groups" in self.__dict__ and self.param_groups is self.base.param_groups:
+            self.base.add_param_group(param_group)
+        else:  # during torch.optim.Optimizer.__init__, before the lists are shared
+            super().add_param_group(param_group)
+
     @property
     def scale(self) -> float:
         """The learned scale S_t = sum_i s_{t,i} that multiplies the accumulated base updates (s_init before step 1)."""
