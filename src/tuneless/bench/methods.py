@@ -217,3 +217,98 @@ register_optimizer("adam", _torch_optimizer("Adam"))
 register_optimizer("adamw", _torch_optimizer("AdamW"))
 register_optimizer("schedulefree_sgd", _schedulefree("SGDScheduleFree"))
 register_optimizer("schedulefree_adamw", _schedulefree("AdamWScheduleFree"))
+
+
+# --- minimal tuning: methods with a fixed, small number of trials (issue "minimal tuning") ----------------------
+def _mechanic_configs(schedule: str) -> Callable[[Workload], Sequence[TrialConfig]]:
+    """One trial: Mechanic over the workload's own optimizer, schedule peak 1.0, no lr sweep (Cutkosky et al.
+    2023: the schedule gives the shape, Mechanic learns the scale)."""
+
+    def configs(workload: Workload) -> list[TrialConfig]:
+        return [TrialConfig(1.0, f"mechanic_{workload.optimizer}", _warmup(schedule), label="mechanic")]
+
+    return configs
+
+
+def _nadamw_configs(k: int) -> Callable[[Workload], Sequence[TrialConfig]]:
+    """The first ``k`` points of the AlgoPerf NAdamW baseline list, each with its warmup then cosine to zero
+    (label smoothing and dropout of the list are not applied: the workloads have neither)."""
+
+    def configs(workload: Workload) -> list[TrialConfig]:
+        from ..hparams import nadamw_list
+
+        return [
+            TrialConfig(
+                p.lr,
+                f"nadamw(beta1={p.beta1!r},beta2={p.beta2!r},weight_decay={p.weight_decay!r})",
+                p.schedule("cosine").spec,
+                label=f"point{i + 1}",
+            )
+            for i, p in enumerate(nadamw_list(k))
+        ]
+
+    return configs
+
+
+def _prodigy_configs(workload: Workload) -> list[TrialConfig]:
+    """One trial: Prodigy at its recommended lr 1.0 with cosine annealing (Mishchenko & Defazio 2024)."""
+    return [TrialConfig(1.0, "prodigy", _warmup("cosine"), label="prodigy")]
+
+
+for _method in (
+    Method(
+        "mechanic-linear",
+        "Mechanic learns the lr scale over the workload's optimizer; linear decay shape, peak 1.0, 1 trial",
+        configs=_mechanic_configs("linear"),
+    ),
+    Method(
+        "mechanic-cosine",
+        "Mechanic learns the lr scale over the workload's optimizer; cosine shape, peak 1.0, 1 trial",
+        configs=_mechanic_configs("cosine"),
+    ),
+    Method(
+        "nadamw-1",
+        "NAdamW, first point of the AlgoPerf baseline list, warmup + cosine: 1 trial",
+        configs=_nadamw_configs(1),
+    ),
+    Method(
+        "nadamw-5",
+        "NAdamW, best of the 5-point AlgoPerf baseline list, warmup + cosine: 5 trials",
+        configs=_nadamw_configs(5),
+    ),
+    Method(
+        "prodigy", "Prodigy (learning-rate free, package prodigyopt), lr 1.0, cosine: 1 trial", configs=_prodigy_configs
+    ),
+):
+    register_method(_method)
+
+
+def _mechanic(base_class: str) -> Callable[..., Any]:
+    def factory(params: Any, lr: float, total_steps: int, **kwargs: Any) -> Any:
+        import torch
+
+        from ..torch.mechanic import Mechanic
+
+        return Mechanic(getattr(torch.optim, base_class), params, lr=lr, **kwargs)
+
+    return factory
+
+
+def _nadamw(params: Any, lr: float, total_steps: int, beta1: float, beta2: float, weight_decay: float) -> Any:
+    from ..torch.nadamw import NAdamW
+
+    return NAdamW(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay)
+
+
+def _prodigy(params: Any, lr: float, total_steps: int, **kwargs: Any) -> Any:
+    try:
+        import prodigyopt
+    except ModuleNotFoundError:
+        raise ValueError("the prodigy method needs the package prodigyopt: pip install 'tuneless[bench]'") from None
+    return prodigyopt.Prodigy(params, lr=lr, **kwargs)
+
+
+for _name, _class in (("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW")):
+    register_optimizer(f"mechanic_{_name}", _mechanic(_class))
+register_optimizer("nadamw", _nadamw)
+register_optimizer("prodigy", _prodigy)
