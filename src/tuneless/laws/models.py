@@ -88,6 +88,7 @@ class Law:
     """A loss-curve law with named parameters. Subclasses define ``_features`` and ``_value_and_grad``."""
 
     params: dict[str, float] | None = None
+    fit_info: dict | None = None  # set by fit: objective, converged, message, seconds, curves
 
     name: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]]
