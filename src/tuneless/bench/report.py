@@ -139,8 +139,10 @@ def _method_descriptions(methods: Sequence[str]) -> dict[str, str]:
 
 # --- terminal -------------------------------------------------------------------------------------------------
 def summary_table(store_path: str | Path, run_id: str) -> Any:
-    """A ``rich.table.Table``: per method the benchmark scores (time, steps), trials per workload and, per
-    workload, the final metric mean ± std over seeds; the best value of each column in bold green."""
+    """A ``rich.table.Table`` that fits a terminal whatever the number of workloads: per method the benchmark
+    scores (time, steps), trials per workload, on how many workloads it reached the target, and on how many its
+    final metric was the best (ties count for each); the best score in bold green. Per-workload numbers are in
+    the HTML report and results.json."""
     run, trials = load_run(store_path, run_id)
     return _summary_table(run, score_trials(trials))
 
@@ -149,21 +151,19 @@ def _summary_table(run: Mapping[str, Any], scored: RunScores) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
+    n = len(scored.workloads)
     table = Table(
-        title=f"tuneless bench: run {run['run_id']} (suite {run['suite']})",
+        title=f"tuneless bench: run {run['run_id']} (suite {run['suite']}, {n} workloads)",
         caption="score: AlgoPerf benchmark score in [0, 1] from time (or steps) to target, 1 = fastest on every "
-        f"workload, 0 = missed or over {scored.r_max:g}x slower everywhere. Workload columns: final metric at "
-        "the budget, mean ± std over seeds of each method's best trial.",
+        f"workload, 0 = missed or over {scored.r_max:g}x slower everywhere. best final: workloads where the "
+        "method's final metric (mean over seeds of its best trial) is the best. Details: report.html.",
     )
     table.add_column("method", style="bold", no_wrap=True)
     table.add_column("score (time)", justify="right")
     table.add_column("score (steps)", justify="right")
     table.add_column("trials / workload", justify="right")
-    for workload in scored.workloads:
-        info = scored.workload_info[workload]
-        arrow = "↑" if info["higher_is_better"] else "↓"
-        header = escape(f"{workload}\n{info['metric_name']} {arrow}")
-        table.add_column(header, justify="right", overflow="fold")
+    table.add_column("targets reached", justify="right")
+    table.add_column("best final", justify="right")
     best_time = _best_scores(scored.scores["seconds"])
     best_steps = _best_scores(scored.scores["steps"])
     best_final = {
@@ -178,17 +178,19 @@ def _summary_table(run: Mapping[str, Any], scored: RunScores) -> Any:
         return f"[bold green]{text}[/]" if best else text
 
     for method in scored.methods:
-        row = [
+        reached = sum(
+            1
+            for w in scored.workloads
+            if method in scored.results[w] and math.isfinite(scored.results[w][method].steps_to_target)
+        )
+        table.add_row(
             escape(method),
             cell(f"{scored.scores['seconds'][method]:.3f}", method in best_time),
             cell(f"{scored.scores['steps'][method]:.3f}", method in best_steps),
             f"{scored.trials_per_workload[method]:g}",
-        ]
-        for workload in scored.workloads:
-            result = scored.results[workload].get(method)
-            text = "–" if result is None else _fmt_mean_std(result.final_metric_mean, result.final_metric_std, 3)
-            row.append(cell(text, method in best_final[workload]))
-        table.add_row(*row)
+            f"{reached}/{n}",
+            f"{sum(method in best_final[w] for w in scored.workloads)}/{n}",
+        )
     return table
 
 
