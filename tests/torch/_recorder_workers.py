@@ -46,10 +46,9 @@ def ddp_worker(rank: int, world: int, port: int, trace: str, out: str) -> None:
     dist.destroy_process_group()
 
 
-def sharded_worker(rank: int, world: int, port: int, trace: str, calls_out: str) -> None:
-    """Each rank owns half of the parameters (ZeRO-style): the recorded norms must be the full gradient's."""
-    _init(rank, world, port)
-    calls = []
+def _count_all_reduce() -> list[tuple[int, ...]]:
+    """Wraps ``dist.all_reduce`` in this process; the returned list fills with the shape of each call's tensor."""
+    calls: list[tuple[int, ...]] = []
     real_all_reduce = dist.all_reduce
 
     def counting_all_reduce(tensor, *args, **kwargs):
@@ -57,6 +56,13 @@ def sharded_worker(rank: int, world: int, port: int, trace: str, calls_out: str)
         return real_all_reduce(tensor, *args, **kwargs)
 
     dist.all_reduce = counting_all_reduce
+    return calls
+
+
+def sharded_worker(rank: int, world: int, port: int, trace: str, calls_out: str) -> None:
+    """Each rank owns half of the parameters (ZeRO-style): the recorded norms must be the full gradient's."""
+    _init(rank, world, port)
+    calls = _count_all_reduce()
     model, x, y = model_and_data(0)  # same data on both ranks: the full gradient is one process's gradient
     params = list(model.parameters())
     mine = params[rank::world]
@@ -81,14 +87,7 @@ def fsdp_worker(rank: int, world: int, port: int, trace: str, calls_out: str) ->
     from torch.distributed.fsdp import fully_shard
 
     _init(rank, world, port)
-    calls = []
-    real_all_reduce = dist.all_reduce
-
-    def counting_all_reduce(tensor, *args, **kwargs):
-        calls.append(tuple(tensor.shape))
-        return real_all_reduce(tensor, *args, **kwargs)
-
-    dist.all_reduce = counting_all_reduce  # FSDP's own reduce-scatter does not go through it
+    calls = _count_all_reduce()  # FSDP's own reduce-scatter does not go through it
     model, x, y = model_and_data(rank)
     fully_shard(model)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
