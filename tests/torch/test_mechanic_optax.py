@@ -1,6 +1,6 @@
 """Mechanic against optax.contrib.mechanize (the authors' JAX implementation), h-clipping on.
 
-Optional: needs optax and jax (not in any extra; CI skips this file).
+Optional: needs the ``jax`` extra (``pip install -e '.[jax]'``: optax and jax); CI does not install it and skips.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-optax = pytest.importorskip("optax", reason="optax (and jax) are optional: pip install optax to run this parity test")
+optax = pytest.importorskip("optax", reason="optax and jax are optional: pip install -e '.[jax]'")
 jax = pytest.importorskip("jax")
 
 from tuneless.torch.mechanic import Mechanic  # noqa: E402
