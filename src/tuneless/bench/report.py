@@ -262,7 +262,8 @@ def _plot_final_metrics(scored: RunScores, colors: Mapping[str, Any], path: Path
     cols = min(3, n)
     rows = math.ceil(n / cols)
     height = 0.32 * len(scored.methods) + 1.4
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, height * rows), squeeze=False)
+    # constrained layout keeps the figure title clear of the first row's titles (tight_layout does not).
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, height * rows), squeeze=False, layout="constrained")
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     for ax, workload in zip(axes.flat, scored.workloads, strict=False):
@@ -291,7 +292,10 @@ def _plot_final_metrics(scored: RunScores, colors: Mapping[str, Any], path: Path
             ax.axvline(info["target"], color="gray", ls="--", lw=1)
         if _spans_decades([*means, info["target"]]):
             ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            low, high = ax.get_xlim()  # error bars can widen the axis well beyond the means
+            decades = math.log10(high / low)
+            # 1-2-5 ticks read well over two decades; over more they collide, so label only the powers of ten.
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,)))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
         else:
@@ -304,7 +308,6 @@ def _plot_final_metrics(scored: RunScores, colors: Mapping[str, Any], path: Path
         ax.set_title(f"{workload}{target}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("Metric at the budget: mean ± std over seeds of each method's best trial (black edge = best)")
-    fig.tight_layout()
     return save(fig, path)
 
 
