@@ -24,7 +24,8 @@ the updates of steps ``0..t``, so the area under the whole schedule up to step `
 
 Fitting (both papers, section "fitting"): minimise ``sum Huber_delta(log L_true - log L_pred)`` with
 ``delta = 1e-3`` over all logged points of all given curves, by scipy L-BFGS-B from several starts. Parameters
-are optimised as logarithms (all are positive), so the bound ``>= 0`` holds by construction.
+are optimised as logarithms (all are positive), so the bound ``>= 0`` holds by construction. The multi-power law
+is fitted in two stages: ``B`` from its saturated limit (:class:`SaturatedDropLaw`), then the other six.
 """
 
 from __future__ import annotations
@@ -105,8 +106,17 @@ class Law:
         """:func:`metrics` of the prediction at the curve's logged steps."""
         return metrics(self.predict(curve.lrs, curve.steps), curve.losses)
 
-    def fit(self, curves: Curve | list[Curve], n_starts: int = 3, max_iter: int = 500, bin_steps: int = 16) -> Law:
+    def fit(
+        self,
+        curves: Curve | list[Curve],
+        n_starts: int = 3,
+        max_iter: int = 500,
+        bin_steps: int = 16,
+        fixed: dict[str, float] | None = None,
+    ) -> Law:
         """Fit on one or more curves together (Huber on log loss, L-BFGS-B from the ``n_starts`` best grid points).
+
+        ``fixed``: parameters held at the given values (e.g. ``{"beta": 0.6}``); the others are fitted.
 
         ``bin_steps``: while fitting, the multi-power law merges the drops of each ``bin_steps`` consecutive steps
         into one (summed drop at its drop-weighted position and log lr). This divides the cost of a cosine curve
@@ -118,13 +128,24 @@ class Law:
         curves = [curves] if isinstance(curves, Curve) else list(curves)
         if not curves:
             raise ValueError("fit needs at least one curve")
+        fixed = dict(fixed or {})
+        unknown = sorted(set(fixed) - set(self.param_names))
+        if unknown:
+            raise ValueError(f"fixed names unknown parameters {unknown}; {self.name} has {list(self.param_names)}")
+        if any(not (np.isfinite(v) and v > 0) for v in fixed.values()):
+            raise ValueError(f"fixed parameters must be finite and > 0, got {fixed}")
+        free = np.array([n not in fixed for n in self.param_names])
+        if not free.any():
+            raise ValueError("fixed holds every parameter: nothing to fit")
+        theta_fixed = np.array([fixed.get(n, np.nan) for n in self.param_names])
         feats = [self._features(c.lrs, c.steps, bin_steps) for c in curves]
         log_true = [np.log(c.losses) for c in curves]
         n_points = sum(c.steps.size for c in curves)
 
         def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
-            theta = np.exp(phi)
-            total, grad = 0.0, np.zeros_like(phi)
+            theta = theta_fixed.copy()
+            theta[free] = np.exp(phi)
+            total, grad = 0.0, np.zeros(theta.size)
             with np.errstate(all="ignore"):  # overflowing trial points are rejected below
                 for f, lt in zip(feats, log_true, strict=True):
                     pred, jac = self._value_and_grad(theta, f, grad=True)
@@ -133,14 +154,13 @@ class Law:
                     value, dvalue = huber(lt - np.log(pred))
                     total += value.sum()
                     grad += -(dvalue / pred) @ jac
-            return total / n_points, grad * theta / n_points
+            return total / n_points, (grad * theta)[free] / n_points
 
         t0 = time.perf_counter()
-        grid = np.array(np.meshgrid(*[self.start_grid[n] for n in self.param_names], indexing="ij"))
-        grid = grid.reshape(len(self.param_names), -1).T
-        # Loss level: L0 starts below the lowest observed loss.
-        lowest = min(c.losses.min() for c in curves)
-        grid[:, 0] *= lowest
+        names = [n for n in self.param_names if n not in fixed]
+        grid = np.array(np.meshgrid(*[self.start_grid[n] for n in names], indexing="ij")).reshape(len(names), -1).T
+        if "L0" in names:  # loss level: L0 starts below the lowest observed loss
+            grid[:, names.index("L0")] *= min(c.losses.min() for c in curves)
         start_values = np.array([objective(np.log(g))[0] for g in grid])
         order = np.argsort(start_values)[:n_starts]
         best = None
@@ -150,7 +170,7 @@ class Law:
                 np.log(grid[i]),
                 jac=True,
                 method="L-BFGS-B",
-                bounds=[(-30.0, 30.0)] * len(self.param_names),
+                bounds=[(-30.0, 30.0)] * len(names),
                 options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-12},
             )
             if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
@@ -159,7 +179,8 @@ class Law:
             raise ValueError(
                 f"{self.name} law did not converge on {[c.name for c in curves]}: no start gave a finite fit"
             )
-        self.params = dict(zip(self.param_names, map(float, np.exp(best.x)), strict=True))
+        self.params = fixed | dict(zip(names, map(float, np.exp(best.x)), strict=True))
+        self.params = {n: float(self.params[n]) for n in self.param_names}
         self.fit_info = {
             "objective": float(best.fun),
             "converged": bool(best.success),
@@ -232,6 +253,43 @@ class MultiPowerLaw(Law):
         "beta": (0.5,),
         "gamma": (0.5,),
     }
+
+    def fit(
+        self,
+        curves: Curve | list[Curve],
+        n_starts: int = 3,
+        max_iter: int = 500,
+        bin_steps: int = 16,
+        fixed: dict[str, float] | None = None,
+        pin_b: bool = True,
+    ) -> MultiPowerLaw:
+        """Fit in two stages: ``B`` from the saturated limit of the law, then the other six with ``B`` held.
+
+        On curves of one horizon the drop amplitude ``B`` and the saturation shape (``C``, ``beta``) trade off:
+        a small ``beta`` with a large ``B`` (a drop benefit that keeps growing like a logarithm) fits as well as
+        a saturating one and extrapolates worse. The limit ``C -> inf`` of the law (:class:`SaturatedDropLaw`,
+        every drop's benefit ``B * drop`` felt at once; the authors' initialiser) measures ``B`` from how deep
+        the loss goes when the learning rate is low, on the logged points from the peak on. ``pin_b=False``
+        fits all seven at once. Stage 1 is skipped when ``B`` is in ``fixed`` or no logged point after a
+        peak has a lower learning rate (nothing measures ``B``). ``fit_info["pinned_B"]`` says what was used.
+        """
+        curves = [curves] if isinstance(curves, Curve) else list(curves)
+        fixed = dict(fixed or {})
+        stage1 = None
+        if pin_b and "B" not in fixed:
+            after_peak = []
+            for c in curves:
+                keep = c.steps >= int(np.argmax(c.lrs))
+                if keep.sum() >= 2:
+                    after_peak.append(Curve(c.lrs, c.steps[keep], c.losses[keep], name=c.name))
+            if any(np.any(c.lrs[c.steps] < c.lrs.max()) for c in after_peak):
+                stage1 = SaturatedDropLaw().fit(after_peak, n_starts=n_starts, max_iter=max_iter)
+                fixed["B"] = stage1.params["B"]
+        super().fit(curves, n_starts=n_starts, max_iter=max_iter, bin_steps=bin_steps, fixed=fixed)
+        self.fit_info["pinned_B"] = None if stage1 is None else stage1.params["B"]
+        if stage1 is not None:
+            self.fit_info["seconds"] += stage1.fit_info["seconds"]
+        return self
 
     def _features(self, lrs: np.ndarray, steps: np.ndarray, bin_steps: int = 1) -> dict:
         area = np.cumsum(lrs)
@@ -329,7 +387,38 @@ class AnnealingLaw(Law):
         return value, jac
 
 
-LAWS: dict[str, type[Law]] = {"multipower": MultiPowerLaw, "annealing": AnnealingLaw}
+@dataclass
+class SaturatedDropLaw(Law):
+    """The multi-power law's limit ``C -> inf``: ``L0 + A S(t)^-alpha - B (eta_peak - eta_t)``.
+
+    Every drop's benefit ``B * drop`` is felt at once (``G = 1``). Luo et al. fit this four-parameter form first
+    to start their fit; :meth:`MultiPowerLaw.fit` takes ``B`` from it. Its ``L0`` is the multi-power law's
+    ``L0 + B * eta_peak`` (the warmup's rises count there), so only ``B`` carries over.
+    """
+
+    name: ClassVar[str] = "saturated"
+    param_names: ClassVar[tuple[str, ...]] = ("L0", "A", "alpha", "B")
+    start_grid: ClassVar[dict[str, tuple[float, ...]]] = {
+        "L0": (0.8, 0.9, 0.95),
+        "A": (0.3, 1.0),
+        "alpha": (0.3, 0.6),
+        "B": (100.0, 500.0),
+    }
+
+    def _features(self, lrs: np.ndarray, steps: np.ndarray, bin_steps: int = 1) -> dict:
+        return {"area": np.cumsum(lrs)[steps], "gap": lrs.max() - lrs[steps]}
+
+    def _value_and_grad(self, theta, f, grad):
+        L0, A, alpha, B = theta
+        area, gap = f["area"], f["gap"]
+        power = area**-alpha
+        value = L0 + A * power - B * gap
+        if not grad:
+            return value, None
+        return value, np.column_stack([np.ones_like(area), power, -A * power * np.log(area), -gap])
+
+
+LAWS: dict[str, type[Law]] = {"multipower": MultiPowerLaw, "annealing": AnnealingLaw, "saturated": SaturatedDropLaw}
 
 
 def make_law(name: str, params: dict[str, float] | None = None) -> Law:
