@@ -213,6 +213,8 @@ def test_fit_that_cannot_converge_says_so():
     curve = Curve(lrs, np.arange(0, 100, 5), np.full(20, 3.0), name="huge")
     with pytest.raises(ValueError, match="annealing law did not converge"):
         AnnealingLaw().fit(curve)
+    with pytest.raises(ValueError, match=r"multipower law, stage 1 \(B from the saturated limit\): saturated law did"):
+        MultiPowerLaw().fit(curve)
 
 
 @needs_data

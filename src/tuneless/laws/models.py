@@ -283,7 +283,10 @@ class MultiPowerLaw(Law):
                 if keep.sum() >= 2:
                     after_peak.append(Curve(c.lrs, c.steps[keep], c.losses[keep], name=c.name))
             if any(np.any(c.lrs[c.steps] < c.lrs.max()) for c in after_peak):
-                stage1 = SaturatedDropLaw().fit(after_peak, n_starts=n_starts, max_iter=max_iter)
+                try:
+                    stage1 = SaturatedDropLaw().fit(after_peak, n_starts=n_starts, max_iter=max_iter)
+                except ValueError as err:
+                    raise ValueError(f"multipower law, stage 1 (B from the saturated limit): {err}") from None
                 fixed["B"] = stage1.params["B"]
         super().fit(curves, n_starts=n_starts, max_iter=max_iter, bin_steps=bin_steps, fixed=fixed)
         self.fit_info["pinned_B"] = None if stage1 is None else stage1.params["B"]
