@@ -18,12 +18,8 @@ import time
 import numpy as np
 
 from tuneless.laws import MultiPowerLaw, make_law
-from tuneless.laws.public import DEFAULT_DIR, TEST_CURVES, TRAIN_CURVES, load_public
+from tuneless.laws.public import DEFAULT_DIR, PUBLISHED_PARAMS, TEST_CURVES, TRAIN_CURVES, load_public
 
-PUBLISHED = {  # Luo et al. 2025, repository config: [L0, A, alpha, B, C, beta, gamma]
-    "25M": [3.04045406, 0.52468604, 0.50786857, 363.78751622, 2.06560812, 0.58279013, 0.64142257],
-    "100M": [2.6514477, 0.60115152, 0.45295811, 437.9464276, 2.13245612, 0.59785199, 0.65523644],
-}
 SIZES = ("25M", "100M")
 # row name -> (law, keyword arguments of fit)
 FITS = {
@@ -48,7 +44,7 @@ def main() -> None:
     results: dict[str, dict[str, dict[str, float]]] = {}
     for size in SIZES:
         results[size] = {}
-        published = MultiPowerLaw(params=dict(zip(MultiPowerLaw.param_names, PUBLISHED[size], strict=True)))
+        published = MultiPowerLaw(params=PUBLISHED_PARAMS[size])
         results[size]["multipower (published)"] = evaluate(published, size, args.data) | {"fit_seconds": 0.0}
         train = [load_public(name, size, args.data) for name in TRAIN_CURVES]
         for row, (name, kwargs) in FITS.items():

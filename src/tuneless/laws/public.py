@@ -27,6 +27,14 @@ WARMUP_STEPS = 2160
 TRAIN_CURVES = ("cosine_24000", "constant_24000", "wsdcon_9")
 TEST_CURVES = ("constant_72000", "cosine_72000", "wsd_20000_24000", "wsdld_20000_24000", "wsdcon_3", "wsdcon_18")
 DEFAULT_DIR = Path("/work/shared/data/loss-curves")
+# The authors' fitted multi-power-law parameters (MultiPowerLaw repository, src/config.py), per model size.
+PUBLISHED_PARAMS = {
+    size: dict(zip(("L0", "A", "alpha", "B", "C", "beta", "gamma"), values, strict=True))
+    for size, values in {
+        "25M": (3.04045406, 0.52468604, 0.50786857, 363.78751622, 2.06560812, 0.58279013, 0.64142257),
+        "100M": (2.6514477, 0.60115152, 0.45295811, 437.9464276, 2.13245612, 0.59785199, 0.65523644),
+    }.items()
+}
 
 
 def public_lrs(name: str) -> np.ndarray:
