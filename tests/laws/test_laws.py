@@ -230,6 +230,19 @@ def test_cli_predict_prints_final_losses(tmp_path: Path, capsys):
     assert (tmp_path / "p.png").stat().st_size > 0
 
 
+@needs_data
+def test_cli_predict_says_the_multipower_fit_is_two_stage(capsys):
+    data = DEFAULT_DIR / "25M"
+    fits = [f"{data}/constant_24000.csv:warmup(constant,steps=2160)@24000"]
+    fits.append(f"{data}/cosine_24000.csv:warmup(cosine(floor=0.1),steps=2160)@24000")
+    status = main(
+        ["predict", "--fit", *fits, "--schedule", "warmup(linear,steps=2160)", "--steps", "24000"]
+        + ["--peak-lr", "3e-4"]
+    )
+    out = capsys.readouterr().out
+    assert status == 0 and "multipower law fitted on 2 run(s)" in out and "two-stage fit: B measured first" in out
+
+
 def test_cli_bad_fit_argument(capsys):
     assert main(["predict", "--fit", "nocolon.csv", "--schedule", "linear", "--steps", "10", "--peak-lr", "1"]) == 2
     assert "expected FILE:SPEC[@STEPS]" in capsys.readouterr().err

@@ -65,6 +65,8 @@ def _predict(args: argparse.Namespace) -> int:
     law = make_law(args.law).fit(curves)
     params = ", ".join(f"{k}={v:.6g}" for k, v in law.params.items())
     print(f"{args.law} law fitted on {len(curves)} run(s) in {law.fit_info['seconds']:.1f} s: {params}")
+    if law.fit_info.get("pinned_B") is not None:
+        print("  two-stage fit: B measured first by the saturated limit (all drops felt at once), then held")
     for curve in curves:
         m = law.evaluate(curve)
         print(f"  fit {curve.name}: R2 {m['R2']:.4f}, PredE {100 * m['PredE']:.3f}%, WorstE {100 * m['WorstE']:.3f}%")
