@@ -27,6 +27,16 @@ def _init(rank: int, world: int, port: int) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
 
 
+def _finish() -> None:
+    """Leave together and skip interpreter teardown: a gloo thread still alive at exit can abort the process
+    ("terminate called without an active exception") after all the work is done and saved."""
+    dist.barrier()
+    dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def ddp_worker(rank: int, world: int, port: int, trace: str, out: str) -> None:
     """DDP on 2 ranks with different data: the recorded norm must be that of the averaged gradient."""
     _init(rank, world, port)
@@ -43,7 +53,7 @@ def ddp_worker(rank: int, world: int, port: int, trace: str, out: str) -> None:
         opt.step()
     rec.close()
     torch.save(torch.tensor(norms), f"{out}.{rank}")
-    dist.destroy_process_group()
+    _finish()
 
 
 def _count_all_reduce() -> list[tuple[int, ...]]:
@@ -79,7 +89,7 @@ def sharded_worker(rank: int, world: int, port: int, trace: str, calls_out: str)
         opt.step()
     rec.close()
     torch.save(calls, calls_out + f".{rank}")
-    dist.destroy_process_group()
+    _finish()
 
 
 def fsdp_worker(rank: int, world: int, port: int, trace: str, calls_out: str) -> None:
@@ -98,7 +108,7 @@ def fsdp_worker(rank: int, world: int, port: int, trace: str, calls_out: str) ->
         opt.step()
     rec.close()
     torch.save(calls, calls_out + f".{rank}")
-    dist.destroy_process_group()
+    _finish()
 
 
 def crash_worker(trace: str, flush_every: int) -> None:
