@@ -17,16 +17,17 @@ import time
 
 import numpy as np
 
-from tuneless.laws import MultiPowerLaw, make_law
+from tuneless.laws import AnnealingLaw, MultiPowerLaw
+from tuneless.laws.models import SaturatedDropLaw
 from tuneless.laws.public import DEFAULT_DIR, PUBLISHED_PARAMS, TEST_CURVES, TRAIN_CURVES, load_public
 
 SIZES = ("25M", "100M")
-# row name -> (law, keyword arguments of fit)
+# row name -> an unfitted law
 FITS = {
-    "multipower": ("multipower", {}),
-    "multipower (one-stage)": ("multipower", {"pin_b": False}),
-    "annealing": ("annealing", {}),
-    "saturated": ("saturated", {}),
+    "multipower": lambda: MultiPowerLaw(),
+    "multipower (one-stage)": lambda: MultiPowerLaw(pin_b=False),
+    "annealing": lambda: AnnealingLaw(),
+    "saturated": lambda: SaturatedDropLaw(),
 }
 
 
@@ -47,9 +48,9 @@ def main() -> None:
         published = MultiPowerLaw(params=PUBLISHED_PARAMS[size])
         results[size]["multipower (published)"] = evaluate(published, size, args.data) | {"fit_seconds": 0.0}
         train = [load_public(name, size, args.data) for name in TRAIN_CURVES]
-        for row, (name, kwargs) in FITS.items():
+        for row, make in FITS.items():
             start = time.perf_counter()
-            law = make_law(name).fit(train, n_starts=args.starts, **kwargs)
+            law = make().fit(train, n_starts=args.starts)
             seconds = time.perf_counter() - start
             results[size][row] = evaluate(law, size, args.data) | {"fit_seconds": seconds}
     if args.json:

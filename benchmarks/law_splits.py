@@ -46,7 +46,7 @@ def main() -> None:
             train = [curves[BASE]] + [curves[n] for n in pair]
             test = [c for n, c in curves.items() if n != BASE and n not in pair]
             row = [
-                *errors(MultiPowerLaw().fit(train, pin_b=False), test),
+                *errors(MultiPowerLaw(pin_b=False).fit(train), test),
                 *errors(MultiPowerLaw().fit(train), test),
                 *errors(published, test),
             ]

@@ -150,7 +150,7 @@ def test_multipower_fit_pins_b_from_the_saturated_law():
     two_stage = MultiPowerLaw().fit(curves)
     assert two_stage.fit_info["pinned_B"] == pytest.approx(SaturatedDropLaw().fit(curves).params["B"], rel=1e-9)
     assert two_stage.params["B"] == two_stage.fit_info["pinned_B"]
-    assert MultiPowerLaw().fit(curves, pin_b=False).fit_info["pinned_B"] is None
+    assert MultiPowerLaw(pin_b=False).fit(curves).fit_info["pinned_B"] is None
     # Nothing below the peak after it: no drop measures B, so B is fitted with the rest.
     assert MultiPowerLaw().fit(curves[0]).fit_info["pinned_B"] is None
 
@@ -163,7 +163,7 @@ def test_two_stage_fit_predicts_the_public_curves_better_than_one_stage():
         test = [load_public(n, size) for n in TEST_CURVES]
         errors = {}
         for pin_b in (True, False):
-            law = MultiPowerLaw().fit(train, pin_b=pin_b)
+            law = MultiPowerLaw(pin_b=pin_b).fit(train)
             errors[pin_b] = np.mean([law.evaluate(c)["PredE"] for c in test])
         assert errors[True] < 0.125e-2 < errors[False], (size, errors)
 

@@ -128,7 +128,10 @@ class Law:
         curves = [curves] if isinstance(curves, Curve) else list(curves)
         if not curves:
             raise ValueError("fit needs at least one curve")
+        t0 = time.perf_counter()
         fixed = dict(fixed or {})
+        measured, first_stage = self._first_stage(curves, fixed, n_starts, max_iter)
+        fixed = measured | fixed
         unknown = sorted(set(fixed) - set(self.param_names))
         if unknown:
             raise ValueError(f"fixed names unknown parameters {unknown}; {self.name} has {list(self.param_names)}")
@@ -156,7 +159,6 @@ class Law:
                     grad += -(dvalue / pred) @ jac
             return total / n_points, (grad * theta)[free] / n_points
 
-        t0 = time.perf_counter()
         names = [n for n in self.param_names if n not in fixed]
         grid = np.array(np.meshgrid(*[self.start_grid[n] for n in names], indexing="ij")).reshape(len(names), -1).T
         if "L0" in names:  # loss level: L0 starts below the lowest observed loss
@@ -179,16 +181,22 @@ class Law:
             raise ValueError(
                 f"{self.name} law did not converge on {[c.name for c in curves]}: no start gave a finite fit"
             )
-        self.params = fixed | dict(zip(names, map(float, np.exp(best.x)), strict=True))
-        self.params = {n: float(self.params[n]) for n in self.param_names}
+        fitted = dict(zip(names, np.exp(best.x), strict=True))
+        self.params = {n: float(fixed[n] if n in fixed else fitted[n]) for n in self.param_names}
         self.fit_info = {
             "objective": float(best.fun),
             "converged": bool(best.success),
             "message": str(best.message),
             "seconds": time.perf_counter() - t0,
             "curves": [c.name for c in curves],
-        }
+        } | first_stage
         return self
+
+    def _first_stage(
+        self, curves: list[Curve], fixed: dict[str, float], n_starts: int, max_iter: int
+    ) -> tuple[dict[str, float], dict]:
+        """Parameters measured before the main fit (held in it), and what ``fit_info`` reports of it: none here."""
+        return {}, {}
 
     def to_dict(self) -> dict:
         return {"law": self.name, "params": dict(self.params or {})}
@@ -240,7 +248,18 @@ class MultiPowerLaw(Law):
     cumulative area ``F(t) = sum_{tau<=t} eta_tau``, clipped at 0 for ``k > t`` (then ``G(0) = 0``, so the
     entry adds nothing). Only steps where the learning rate changes are columns. A zero learning rate after a
     drop is floored at ``1e-9 *`` peak in ``eta_k^-gamma``, so decays to 0 are defined.
+
+    ``fit`` works in two stages (``pin_b=True``, the default): ``B`` from the saturated limit of the law, then the
+    other six with ``B`` held. On curves of one horizon the drop amplitude ``B`` and the saturation shape (``C``,
+    ``beta``) trade off: a small ``beta`` with a large ``B`` (a drop benefit that keeps growing like a logarithm)
+    fits as well as a saturating one and extrapolates worse. The limit ``C -> inf`` (:class:`SaturatedDropLaw`,
+    every drop's benefit ``B * drop`` felt at once; the authors' initialiser) measures ``B`` from how deep the
+    loss goes when the learning rate is low, on the logged points from the peak on. ``pin_b=False`` fits all
+    seven at once. Stage 1 is skipped when ``B`` is in ``fixed`` or no logged point after a peak has a lower
+    learning rate (nothing measures ``B``). ``fit_info["pinned_B"]`` says what was used.
     """
+
+    pin_b: bool = True
 
     name: ClassVar[str] = "multipower"
     param_names: ClassVar[tuple[str, ...]] = ("L0", "A", "alpha", "B", "C", "beta", "gamma")
@@ -254,45 +273,22 @@ class MultiPowerLaw(Law):
         "gamma": (0.5,),
     }
 
-    def fit(
-        self,
-        curves: Curve | list[Curve],
-        n_starts: int = 3,
-        max_iter: int = 500,
-        bin_steps: int = 16,
-        fixed: dict[str, float] | None = None,
-        pin_b: bool = True,
-    ) -> MultiPowerLaw:
-        """Fit in two stages: ``B`` from the saturated limit of the law, then the other six with ``B`` held.
-
-        On curves of one horizon the drop amplitude ``B`` and the saturation shape (``C``, ``beta``) trade off:
-        a small ``beta`` with a large ``B`` (a drop benefit that keeps growing like a logarithm) fits as well as
-        a saturating one and extrapolates worse. The limit ``C -> inf`` of the law (:class:`SaturatedDropLaw`,
-        every drop's benefit ``B * drop`` felt at once; the authors' initialiser) measures ``B`` from how deep
-        the loss goes when the learning rate is low, on the logged points from the peak on. ``pin_b=False``
-        fits all seven at once. Stage 1 is skipped when ``B`` is in ``fixed`` or no logged point after a
-        peak has a lower learning rate (nothing measures ``B``). ``fit_info["pinned_B"]`` says what was used.
-        """
-        curves = [curves] if isinstance(curves, Curve) else list(curves)
-        fixed = dict(fixed or {})
-        stage1 = None
-        if pin_b and "B" not in fixed:
-            after_peak = []
-            for c in curves:
-                keep = c.steps >= int(np.argmax(c.lrs))
-                if keep.sum() >= 2:
-                    after_peak.append(Curve(c.lrs, c.steps[keep], c.losses[keep], name=c.name))
-            if any(np.any(c.lrs[c.steps] < c.lrs.max()) for c in after_peak):
-                try:
-                    stage1 = SaturatedDropLaw().fit(after_peak, n_starts=n_starts, max_iter=max_iter)
-                except ValueError as err:
-                    raise ValueError(f"multipower law, stage 1 (B from the saturated limit): {err}") from None
-                fixed["B"] = stage1.params["B"]
-        super().fit(curves, n_starts=n_starts, max_iter=max_iter, bin_steps=bin_steps, fixed=fixed)
-        self.fit_info["pinned_B"] = None if stage1 is None else stage1.params["B"]
-        if stage1 is not None:
-            self.fit_info["seconds"] += stage1.fit_info["seconds"]
-        return self
+    def _first_stage(self, curves, fixed, n_starts, max_iter):
+        """``B`` from the saturated limit of the law (two-stage fit; see the class docstring)."""
+        if not self.pin_b or "B" in fixed:
+            return {}, {"pinned_B": None}
+        after_peak = []
+        for c in curves:
+            keep = c.steps >= int(np.argmax(c.lrs))
+            if keep.sum() >= 2:
+                after_peak.append(Curve(c.lrs, c.steps[keep], c.losses[keep], name=c.name))
+        if not any(np.any(c.lrs[c.steps] < c.lrs.max()) for c in after_peak):
+            return {}, {"pinned_B": None}  # no logged point after a drop: nothing measures B
+        try:
+            stage1 = SaturatedDropLaw().fit(after_peak, n_starts=n_starts, max_iter=max_iter)
+        except ValueError as err:
+            raise ValueError(f"multipower law, stage 1 (B from the saturated limit): {err}") from None
+        return {"B": stage1.params["B"]}, {"pinned_B": stage1.params["B"]}
 
     def _features(self, lrs: np.ndarray, steps: np.ndarray, bin_steps: int = 1) -> dict:
         area = np.cumsum(lrs)
@@ -352,8 +348,21 @@ class MultiPowerLaw(Law):
         return value, jac
 
 
+class _LinearReductionLaw(Law):
+    """Laws ``L0 + A S(t)^-alpha - K R(t)``: parameters ``(L0, A, alpha, K)``, ``_features`` gives ``R``."""
+
+    def _value_and_grad(self, theta, f, grad):
+        L0, A, alpha, K = theta
+        area, reduction = f["area"], f["reduction"]
+        power = area**-alpha
+        value = L0 + A * power - K * reduction
+        if not grad:
+            return value, None
+        return value, np.column_stack([np.ones_like(area), power, -A * power * np.log(area), -reduction])
+
+
 @dataclass
-class AnnealingLaw(Law):
+class AnnealingLaw(_LinearReductionLaw):
     """Annealing law ``L0 + A S1^-alpha - C S2`` (Tissue et al. 2024, arXiv 2408.11029, eq. 1), lambda = 0.999.
 
     ``S1`` is the area of the whole schedule up to step ``t`` (warmup included); ``S2`` sums the momentum
@@ -377,21 +386,11 @@ class AnnealingLaw(Law):
         drops = np.zeros_like(lrs)
         drops[peak + 1 :] = lrs[peak:-1] - lrs[peak + 1 :]
         momentum = lfilter([1.0], [1.0, -self.decay], drops)  # m_i = lambda m_{i-1} + drop_i
-        return {"area": area[steps], "s2": np.cumsum(momentum)[steps]}
-
-    def _value_and_grad(self, theta, f, grad):
-        L0, A, alpha, C = theta
-        area, s2 = f["area"], f["s2"]
-        power = area**-alpha
-        value = L0 + A * power - C * s2
-        if not grad:
-            return value, None
-        jac = np.column_stack([np.ones_like(area), power, -A * power * np.log(area), -s2])
-        return value, jac
+        return {"area": area[steps], "reduction": np.cumsum(momentum)[steps]}
 
 
 @dataclass
-class SaturatedDropLaw(Law):
+class SaturatedDropLaw(_LinearReductionLaw):
     """The multi-power law's limit ``C -> inf``: ``L0 + A S(t)^-alpha - B (eta_peak - eta_t)``.
 
     Every drop's benefit ``B * drop`` is felt at once (``G = 1``). Luo et al. fit this four-parameter form first
@@ -409,16 +408,7 @@ class SaturatedDropLaw(Law):
     }
 
     def _features(self, lrs: np.ndarray, steps: np.ndarray, bin_steps: int = 1) -> dict:
-        return {"area": np.cumsum(lrs)[steps], "gap": lrs.max() - lrs[steps]}
-
-    def _value_and_grad(self, theta, f, grad):
-        L0, A, alpha, B = theta
-        area, gap = f["area"], f["gap"]
-        power = area**-alpha
-        value = L0 + A * power - B * gap
-        if not grad:
-            return value, None
-        return value, np.column_stack([np.ones_like(area), power, -A * power * np.log(area), -gap])
+        return {"area": np.cumsum(lrs)[steps], "reduction": lrs.max() - lrs[steps]}
 
 
 LAWS: dict[str, type[Law]] = {"multipower": MultiPowerLaw, "annealing": AnnealingLaw, "saturated": SaturatedDropLaw}
