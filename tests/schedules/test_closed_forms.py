@@ -147,3 +147,21 @@ def test_schedules_are_picklable_and_immutable():
     assert pickle.loads(pickle.dumps(s)) == s
     with pytest.raises(AttributeError):
         s.steps = 5
+
+
+@pytest.mark.parametrize(
+    "spec, T, message",
+    [  # found by hypothesis: the inner horizon was checked only once a step reached the inner schedule
+        (
+            "warmup(onecycle(pct_start=0.5,div_factor=1,final_div_factor=1),fraction=0.5)",
+            1,
+            "after the warmup runs 0.5 s",
+        ),
+        ("join(pieces=[constant,onecycle],boundaries=[0.9])", 5, "of piece 1 runs 0.5 steps"),
+    ],
+)
+def test_composites_refuse_an_inner_horizon_too_short_at_step_0(spec, T, message):
+    schedule = S.parse_schedule(spec)
+    with pytest.raises(ValueError, match=message):
+        schedule(0, T)
+    assert np.isfinite(schedule.values(10 * T, endpoint=True)).all()  # a longer run is fine

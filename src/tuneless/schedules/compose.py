@@ -37,8 +37,10 @@ class Warmup(Schedule):
         return float(self.steps) if self.steps is not None else self.fraction * total_steps
 
     def _check_horizon(self, T: int) -> None:
-        if self.warmup_steps(T) >= T:
-            raise ValueError(f"warmup: steps={self.warmup_steps(T):g} must be < total_steps={T}")
+        w = self.warmup_steps(T)
+        if w >= T:
+            raise ValueError(f"warmup: steps={w:g} must be < total_steps={T}")
+        _check_inner(self.schedule, T - w, "after the warmup")
 
     def _eval(self, t: np.ndarray, T: int) -> np.ndarray:
         w = self.warmup_steps(T)
@@ -53,9 +55,17 @@ class Warmup(Schedule):
         return out
 
 
+def _check_inner(schedule: Schedule, horizon: float, where: str) -> None:
+    """A wrapped schedule's horizon checks, on its own clock, checked up front rather than at the first step
+    that reaches it (so ``schedule(0, T)`` already refuses a horizon that a later step could not use)."""
+    try:
+        schedule._check_horizon(horizon)
+    except ValueError as err:
+        raise ValueError(f"the schedule {where} runs {horizon:g} steps: {err}") from None
+
+
 def _eval_relative(schedule: Schedule, t: np.ndarray, horizon: float) -> np.ndarray:
     """Evaluates ``schedule`` on its own clock: ``t`` out of a (possibly fractional) ``horizon``."""
-    schedule._check_horizon(horizon)
     return schedule._eval(np.clip(t, 0.0, horizon), horizon)
 
 
@@ -83,8 +93,16 @@ class Join(Schedule):
         if any(not (0 < x < 1) for x in b) or any(y <= x for x, y in zip(b, b[1:], strict=False)):
             raise ValueError(f"join: boundaries={list(b)} must be strictly increasing fractions in (0, 1)")
 
+    def _edges(self, T: int) -> list[float]:
+        return [0.0, *[x * T for x in self.boundaries], float(T)]
+
+    def _check_horizon(self, T: int) -> None:
+        edges = self._edges(T)
+        for i, schedule in enumerate(self.pieces):
+            _check_inner(schedule, edges[i + 1] - edges[i], f"of piece {i}")
+
     def _eval(self, t: np.ndarray, T: int) -> np.ndarray:
-        edges = [0.0, *[x * T for x in self.boundaries], float(T)]
+        edges = self._edges(T)
         out = np.empty_like(t)
         piece = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(self.pieces) - 1)
         for i, schedule in enumerate(self.pieces):
