@@ -60,3 +60,17 @@ def test_errors_print_one_line_without_traceback(args, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    # `tuneless schedules values ... | head -1`: 200,001 rows overflow the pipe, so the writer sees the reader leave
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuneless.cli", "schedules", "values", "linear", "--steps", "200000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline() == "step,multiplier\n"
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141 and stderr == ""
