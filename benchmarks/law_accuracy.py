@@ -6,7 +6,7 @@ PredE and WorstE averaged over the test curves, and the fit time, per size and l
 from the saturated limit, then the rest), ``multipower (one-stage)`` fits all seven parameters at once and
 ``saturated`` is the four-parameter limit itself.
 
-    .venv/bin/python benchmarks/law_accuracy.py [--data DIR] [--json] [--starts N]
+    .venv/bin/python benchmarks/law_accuracy.py [--data DIR (default: the curves bundled with tuneless)] [--json] [--starts N]
 """
 
 from __future__ import annotations
@@ -38,7 +38,11 @@ def evaluate(law, size: str, data: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(DEFAULT_DIR), help="folder with 25M/ and 100M/ curve CSVs")
+    parser.add_argument(
+        "--data",
+        default=str(DEFAULT_DIR),
+        help="folder with 25M/ and 100M/ curve CSVs (default: the bundled public curves)",
+    )
     parser.add_argument("--json", action="store_true", help="print {size: {law: {metric: value}}} as JSON")
     parser.add_argument("--starts", type=int, default=3, help="L-BFGS-B starts per fit (default 3, the library's)")
     args = parser.parse_args()
