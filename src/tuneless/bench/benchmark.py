@@ -54,7 +54,7 @@ class BenchConfig:
         refs = list(workloads or definition.workloads)
         overrides = {ref: dict(definition.workloads.get(ref, {})) for ref in refs}
         if seeds is not None and seeds < 1:
-            raise ValueError(f"--seeds {seeds}: must be at least 1")
+            raise ValueError(f"seeds={seeds!r} must be an integer >= 1")
         return cls(suite, refs, list(methods or definition.methods), seeds or definition.seeds, overrides, use_targets)
 
     def to_dict(self) -> dict[str, Any]:
