@@ -6,7 +6,9 @@ PredE and WorstE averaged over the test curves, and the fit time, per size and l
 from the saturated limit, then the rest), ``multipower (one-stage)`` fits all seven parameters at once and
 ``saturated`` is the four-parameter limit itself.
 
-    .venv/bin/python benchmarks/law_accuracy.py [--data DIR (default: the curves bundled with tuneless)] [--json] [--starts N]
+    .venv/bin/python benchmarks/law_accuracy.py [--data DIR] [--json] [--starts N]
+
+``--data`` defaults to the curves bundled with the package.
 """
 
 from __future__ import annotations
