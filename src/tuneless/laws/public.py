@@ -2,7 +2,8 @@
 
 The curves ship with the package (``tuneless/laws/data/loss-curves``: 25M/ and 100M/ CSVs, the authors' MIT
 license and a README; ``DEFAULT_DIR`` is that folder). Schedules as defined in that README: linear warmup
-``eta_t = 3e-4 t/2159`` over steps ``0..2159`` (0 at step 0, the peak at 2159), then per file (``T`` total steps, ``W = 2160``)::
+``eta_t = 3e-4 t/2159`` over steps ``0..2159`` (0 at step 0, the peak at 2159), then per file (``T`` total
+steps, ``W = 2160``)::
 
     constant_T          3e-4
     cosine_T            3e-5 + 0.5 (3e-4 - 3e-5) (1 + cos(pi (t - W) / (T - W)))
