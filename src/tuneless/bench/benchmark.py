@@ -219,7 +219,7 @@ def _attach_prior(
                 from ..refine import refine
 
                 path.parent.mkdir(parents=True, exist_ok=True)
-                refine(trace, method=workload.kind).save(path)
+                refine(trace, workload.kind).save(path)
         except (ValueError, OSError) as err:
             error = f"refining the gradient norms of trial {prior['trial_id']} failed: {err}"
     if error is not None:

@@ -23,7 +23,7 @@ __all__ = [
     "Kind",
     "Number",
     "Optional",
-    "Choice",
+    "OneOf",
     "Numbers",
     "ScheduleArg",
     "ScheduleList",
@@ -127,7 +127,7 @@ class Optional(Kind):
         return "none" if value is None else self.inner.format(value)
 
 
-class Choice(Kind):
+class OneOf(Kind):
     """One word of a fixed set."""
 
     label = "choice"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Schedule
-from .params import FLOAT, FLOATS, REQUIRED, Choice, Param, in_range, positive
+from .params import FLOAT, FLOATS, REQUIRED, OneOf, Param, in_range, positive
 
 __all__ = [
     "Constant",
@@ -168,7 +168,7 @@ class WSD(Schedule):
     name = "wsd"
     params = (
         Param("cooldown", FLOAT, REQUIRED, in_range(0, 1, lo_open=True), doc="fraction of T spent decaying"),
-        Param("shape", Choice("linear", "cosine", "1-sqrt", "square", "exponential"), "linear"),
+        Param("shape", OneOf("linear", "cosine", "1-sqrt", "square", "exponential"), "linear"),
         _FLOOR,
     )
 
