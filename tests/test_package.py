@@ -140,3 +140,32 @@ def test_longest_function_outside_bench_is_shorter_than_before():
 def test_longest_function_in_src_is_shorter_than_before():
     length, where = function_lengths()[0]
     assert length < LONGEST_FUNCTION_LIMIT, f"{where} has {length} lines"
+
+
+ROOT = SRC.parent
+MACHINE_PATHS = ("/work/", "../shared", "shared/data", "REFERENCES.md", "bench_contract")
+
+
+def files_mentioning_machine_paths() -> list[str]:
+    paths = [ROOT / "README.md", ROOT / "Makefile"]
+    for folder in ("src", "tests", "benchmarks", "docs"):
+        paths += [p for p in (ROOT / folder).rglob("*") if p.is_file() and p.suffix in (".py", ".md", ".json", "")]
+    return [
+        f"{p.relative_to(ROOT)}: {word}"
+        for p in paths
+        if p.name != "test_package.py"
+        for word in MACHINE_PATHS
+        if word in p.read_text(errors="replace")
+    ]
+
+
+def test_nothing_outside_bench_refers_to_a_machine_path_or_a_file_outside_the_repository():
+    found = [f for f in files_mentioning_machine_paths() if not f.startswith(("src/tuneless/bench/", "tests/bench/"))]
+    assert found == []
+
+
+# The bench half of issue 12 rewrites the docstrings of bench/report.py, store.py, scoring.py, workloads/logreg.py
+# and tests/bench/test_report.py, test_scoring.py; when it lands, this passes and the marker must go.
+@pytest.mark.xfail(reason="bench docstrings: the bench half of issue 12", strict=True)
+def test_nothing_refers_to_a_machine_path_or_a_file_outside_the_repository():
+    assert files_mentioning_machine_paths() == []
