@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# constraints.txt pins torch==2.13.0: the CPU build in this machine's wheel store (an unpinned torch is CUDA).
-	$(PY) -m pip install -q -c constraints.txt -e '.[torch,plot,bench,ray,dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[torch,plot,bench,ray,jax,dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -7,6 +7,8 @@ from the saturated limit, then the rest), ``multipower (one-stage)`` fits all se
 ``saturated`` is the four-parameter limit itself.
 
     .venv/bin/python benchmarks/law_accuracy.py [--data DIR] [--json] [--starts N]
+
+``--data`` defaults to the curves bundled with the package.
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ def evaluate(law, size: str, data: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(DEFAULT_DIR), help="folder with 25M/ and 100M/ curve CSVs")
+    parser.add_argument(
+        "--data",
+        default=str(DEFAULT_DIR),
+        help="folder with 25M/ and 100M/ curve CSVs (default: the bundled public curves)",
+    )
     parser.add_argument("--json", action="store_true", help="print {size: {law: {metric: value}}} as JSON")
     parser.add_argument("--starts", type=int, default=3, help="L-BFGS-B starts per fit (default 3, the library's)")
     args = parser.parse_args()

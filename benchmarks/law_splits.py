@@ -33,7 +33,11 @@ def errors(law, curves) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(DEFAULT_DIR), help="folder with 25M/ and 100M/ curve CSVs")
+    parser.add_argument(
+        "--data",
+        default=str(DEFAULT_DIR),
+        help="folder with 25M/ and 100M/ curve CSVs (default: the bundled public curves)",
+    )
     parser.add_argument("--sizes", nargs="+", default=["25M", "100M"])
     args = parser.parse_args()
     for size in args.sizes:

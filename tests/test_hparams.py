@@ -1,4 +1,4 @@
-"""The AlgoPerf NAdamW list: values from REFERENCES.md section 5, provenance, schedules, lazy torch import."""
+"""The AlgoPerf NAdamW list (arXiv 2306.07179): its values, provenance, schedules, lazy torch import."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from tuneless.hparams import load_list, nadamw_list
 
-# REFERENCES.md section 5, typed in by hand: lr / 1-beta1 / beta2 / weight decay / warmup / label smoothing / dropout
+# The AlgoPerf NAdamW baseline list by hand: lr / 1-beta1 / beta2 / weight decay / warmup / label smoothing / dropout
 REFERENCE_ROWS = [
     (1.308e-3, 0.02687, 0.99812, 0.16375, 0.10, 0.1, 0.0),
     (8.445e-4, 0.11042, 0.99785, 0.08135, 0.05, 0.2, 0.0),

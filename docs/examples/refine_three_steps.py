@@ -4,7 +4,7 @@ A 2-layer byte-level transformer learns the CPython standard-library source (pre
 Python; the script prints the corpus' SHA-256, which changes with the Python version):
 
 1. train with linear decay to zero while ``GradNormRecorder`` writes the gradient norms to ``trace.csv``;
-2. refine a schedule from those norms (``method="adam"``: AdamW is coordinate-wise, so the L1 norm);
+2. refine a schedule from those norms (``weighting="adam"``: AdamW is coordinate-wise, so the L1 norm);
 3. train again, same seed, same batches, same peak lr, with the refined schedule; print both final losses.
 
 Run: ``python docs/examples/refine_three_steps.py`` (under a minute on one CPU core). ``--steps 20 --corpus-mb 0.2``
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     linear_train, linear_valid = train("linear", args.steps, text, args.peak_lr, trace=trace)
 
     # Step 2: refine the schedule from the recorded norms (L1 norms for AdamW).
-    refined = refine(trace, method="adam", **({} if args.tau is None else {"tau": args.tau}))
+    refined = refine(trace, weighting="adam", **({} if args.tau is None else {"tau": args.tau}))
     refined.save(args.out / "refined.json")
     print(
         f"refined schedule: starts at {refined.array[0]:.2f} of the peak, peaks at "

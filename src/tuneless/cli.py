@@ -1,7 +1,7 @@
 """The ``tuneless`` command. Each feature registers its subcommands from its own ``cli`` module.
 
-Errors the user can fix (bad specs, bad files, bad arguments) are ``ValueError``s: printed as one line on stderr,
-no traceback, exit status 2.
+Errors the user can fix are printed as one line on stderr, no traceback, exit status 2: bad specs, files and
+arguments (``ValueError``) and a missing optional dependency (an ``ImportError`` naming the extra to install).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import argparse
 import importlib
 import os
 import sys
+
+from .extras import missing_extra
 
 # Each module has ``register(subparsers)``; the handler it sets returns an exit status (or None for 0).
 COMMAND_MODULES = [
@@ -39,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         status = args.handler(args)
     except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
         print(f"tuneless {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except ImportError as err:
+        missing = missing_extra(err, f"tuneless {args.command}")
+        if missing is None:
+            raise
+        print(f"tuneless {args.command}: error: {missing}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -128,12 +128,12 @@ def test_user_workload_from_the_docs_through_the_cli(tmp_path, capsys):
 
 def test_cli_errors(tmp_path, capsys):
     assert main(["bench", "--suite", "huge", "--store", str(tmp_path / "s.sqlite")]) == 2
-    assert "--suite 'huge' is unknown" in capsys.readouterr().err
+    assert "suite='huge' is unknown" in capsys.readouterr().err
     assert main(["bench", "--methods", "cosine", "adagrad", "--store", str(tmp_path / "s.sqlite")]) == 2
     assert "unknown method(s) ['adagrad']" in capsys.readouterr().err
     workload = ["--workload", f"{TINY}:ShortDiabetes", "--store", str(tmp_path / "w.sqlite")]
     assert main(["bench", *workload, "--workers", "0"]) == 2
-    assert "--workers 0: must be a positive integer" in capsys.readouterr().err
+    assert "workers=0 must be a positive integer" in capsys.readouterr().err
     assert main(["bench", "--resume", "--store", str(tmp_path / "t.sqlite")]) == 2
     assert "has no run to resume" in capsys.readouterr().err
     assert main(["bench", "export", "--store", str(tmp_path / "none.sqlite"), "-o", "x.csv"]) == 2

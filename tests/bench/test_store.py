@@ -92,7 +92,7 @@ def test_export_csv_and_bad_table(tmp_path):
         store.add_measurement({"trial_id": "b", "step": 0, "metric": math.pi})
         assert store.export_csv("trials", tmp_path / "all.csv") == 2
         assert store.export_csv("measurements", tmp_path / "m.csv", run_id="r1") == 3
-        with pytest.raises(ValueError, match="--table 'runz' is not a table"):
+        with pytest.raises(ValueError, match="table='runz' is not a table"):
             store.export_csv("runz", tmp_path / "x.csv")
     with (tmp_path / "m.csv").open() as handle:
         rows = list(csv.DictReader(handle))

@@ -16,10 +16,8 @@ from tuneless.laws.public import DEFAULT_DIR, TEST_CURVES, TRAIN_CURVES, load_pu
 PUBLISHED_25M = dict(
     L0=3.04045406, A=0.52468604, alpha=0.50786857, B=363.78751622, C=2.06560812, beta=0.58279013, gamma=0.64142257
 )
-needs_data = pytest.mark.skipif(not (DEFAULT_DIR / "25M").is_dir(), reason="public loss curves not present")
 
 
-@needs_data
 def test_published_25m_parameters_reproduce_published_test_errors():
     # Luo et al. 2025, table of test errors: 25M PredE 0.110%, WorstE 0.409%, R2 0.9988.
     law = MultiPowerLaw(params=PUBLISHED_25M)
@@ -155,7 +153,6 @@ def test_multipower_fit_pins_b_from_the_saturated_law():
     assert MultiPowerLaw().fit(curves[0]).fit_info["pinned_B"] is None
 
 
-@needs_data
 def test_two_stage_fit_predicts_the_public_curves_better_than_one_stage():
     # Measured: PredE 0.107% / 0.122% (25M / 100M) two-stage against 0.137% / 0.164% one-stage (docs/laws.md).
     for size in ("25M", "100M"):
@@ -217,7 +214,6 @@ def test_fit_that_cannot_converge_says_so():
         MultiPowerLaw().fit(curve)
 
 
-@needs_data
 def test_cli_predict_prints_final_losses(tmp_path: Path, capsys):
     data = DEFAULT_DIR / "25M"
     fit = f"{data}/constant_24000.csv:warmup(constant,steps=2160)@24000"
@@ -230,7 +226,6 @@ def test_cli_predict_prints_final_losses(tmp_path: Path, capsys):
     assert (tmp_path / "p.png").stat().st_size > 0
 
 
-@needs_data
 def test_cli_predict_says_the_multipower_fit_is_two_stage(capsys):
     data = DEFAULT_DIR / "25M"
     fits = [f"{data}/constant_24000.csv:warmup(constant,steps=2160)@24000"]

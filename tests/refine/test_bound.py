@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
-from tuneless.refine import bound_at_best_base_lr, last_iterate_bound, optimal_schedule
+from tuneless.refine import bound_at_best_base_lr, bound_optimal_step_sizes, last_iterate_bound
 from tuneless.refine.bound import _bound_and_gradient
 from tuneless.schedules import parse_schedule
 
@@ -83,9 +83,9 @@ def test_analytic_gradient_matches_finite_differences(seed, T, D):
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6 * np.abs(numeric).max())
 
 
-def test_optimal_schedule_for_constant_norms_is_nearly_linear_decay():
+def test_bound_optimal_step_sizes_for_constant_norms_is_nearly_linear_decay():
     T = 60
-    eta = optimal_schedule(np.ones(T))
+    eta = bound_optimal_step_sizes(np.ones(T))
     t = np.arange(T)
     shape = eta / eta.max()
     assert np.abs(shape - (1 - t / T))[:-1].max() <= 0.04  # the bound barely constrains the last step
@@ -97,26 +97,26 @@ def test_optimal_schedule_for_constant_norms_is_nearly_linear_decay():
     assert np.abs(grad).max() < 1e-5
 
 
-def test_optimal_schedule_scales_as_D_over_G():
+def test_bound_optimal_step_sizes_scales_as_D_over_G():
     # bound(eta / c; c G, D) = c * bound(eta; G, D) and bound(d eta; G, d D) = d * bound(eta; G, D), so the
     # minimiser for norms c G is the one for G divided by c, and for distance d D it is d times the one for D.
     G = np.linspace(2.0, 1.0, 40)
-    base = optimal_schedule(G)
-    np.testing.assert_allclose(optimal_schedule(3 * G), base / 3, rtol=1e-4)
-    np.testing.assert_allclose(optimal_schedule(G, D=5.0), 5 * base, rtol=1e-4)
+    base = bound_optimal_step_sizes(G)
+    np.testing.assert_allclose(bound_optimal_step_sizes(3 * G), base / 3, rtol=1e-4)
+    np.testing.assert_allclose(bound_optimal_step_sizes(G, D=5.0), 5 * base, rtol=1e-4)
 
 
-def test_optimal_schedule_warms_up_under_large_early_norms():
+def test_bound_optimal_step_sizes_warms_up_under_large_early_norms():
     T = 200
     G = np.concatenate([np.linspace(5, 1, 20), np.ones(T - 20)])
-    eta = optimal_schedule(G)
+    eta = bound_optimal_step_sizes(G)
     assert eta[0] < 0.5 * eta.max()
     assert np.argmax(eta) >= 10
 
 
-def test_optimal_schedule_handles_a_thousand_steps():
+def test_bound_optimal_step_sizes_handles_a_thousand_steps():
     T = 1000
-    eta = optimal_schedule(np.ones(T))
+    eta = bound_optimal_step_sizes(np.ones(T))
     shape = eta / eta.max()
     assert np.abs(shape - (1 - np.arange(T) / T))[:-1].max() <= 0.01
     assert last_iterate_bound(eta, 1.0) * np.sqrt(T) == pytest.approx(2.0, rel=0.01)
@@ -130,8 +130,8 @@ def test_optimal_schedule_handles_a_thousand_steps():
         (lambda: last_iterate_bound([0.0, 0.0], 1.0), "all 0"),
         (lambda: last_iterate_bound([1.0, 1.0], [1.0, np.nan]), "grad_norms must be finite"),
         (lambda: last_iterate_bound([1.0, 1.0], 1.0, D=0.0), r"D=0.0 must be a finite number > 0"),
-        (lambda: optimal_schedule([1.0, 0.0]), "grad_norms must be finite and > 0"),
-        (lambda: optimal_schedule(np.ones((2, 2))), "1-D array of at least 2 steps"),
+        (lambda: bound_optimal_step_sizes([1.0, 0.0]), "grad_norms must be finite and > 0"),
+        (lambda: bound_optimal_step_sizes(np.ones((2, 2))), "1-D array of at least 2 steps"),
     ],
 )
 def test_bad_input(call, message):

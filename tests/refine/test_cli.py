@@ -27,7 +27,7 @@ def test_refine_writes_the_schedule_the_library_computes(tmp_path, capsys):
     l1 = 50 * np.concatenate([np.ones(T - 60), np.linspace(1, 2, 60)])
     trace = write_trace(tmp_path / "trace.csv", l2, l1)
     out = tmp_path / "refined.json"
-    assert main(["refine", str(trace), "--method", "adam", "--tau", "0.1", "-o", str(out)]) == 0
+    assert main(["refine", str(trace), "--weighting", "adam", "--tau", "0.1", "-o", str(out)]) == 0
     stdout = capsys.readouterr().out
     assert "refined 300 steps of grad_l1 (adam, median window 31 steps, tau=0.1)" in stdout
     saved = load_schedule(out)
@@ -49,7 +49,7 @@ def test_refine_plot(tmp_path, capsys):
     norms[50] = np.nan
     trace = write_trace(tmp_path / "trace.csv", norms)
     png = tmp_path / "refined.png"
-    assert main(["refine", str(trace), "--method", "sgd", "-o", str(tmp_path / "r.json"), "--plot", str(png)]) == 0
+    assert main(["refine", str(trace), "--weighting", "sgd", "-o", str(tmp_path / "r.json"), "--plot", str(png)]) == 0
     captured = capsys.readouterr()
     assert "warning: refine: dropped 1 non-finite norm(s) of 200" in captured.err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
@@ -58,8 +58,8 @@ def test_refine_plot(tmp_path, capsys):
 def test_wrong_norm_for_the_method_warns_on_stderr(tmp_path, capsys):
     trace = tmp_path / "l1.csv"
     trace.write_text("step,grad_l1\n" + "".join(f"{t},{1 + t}\n" for t in range(30)))
-    assert main(["refine", str(trace), "--method", "sgd", "-o", str(tmp_path / "r.json")]) == 0
-    assert "tuneless refine: warning: refine: method='sgd' expects grad_l2 norms" in capsys.readouterr().err
+    assert main(["refine", str(trace), "--weighting", "sgd", "-o", str(tmp_path / "r.json")]) == 0
+    assert "tuneless refine: warning: refine: weighting='sgd' expects grad_l2 norms" in capsys.readouterr().err
 
 
 def run_cli(*args):
@@ -77,7 +77,7 @@ def run_cli(*args):
 def test_errors_print_the_message_without_traceback(tmp_path, content, message):
     trace = tmp_path / "bad.csv"
     trace.write_text(content)
-    result = run_cli("refine", str(trace), "--method", "adam", "-o", str(tmp_path / "r.json"))
+    result = run_cli("refine", str(trace), "--weighting", "adam", "-o", str(tmp_path / "r.json"))
     assert result.returncode == 2
     assert "tuneless refine: error: " in result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
@@ -85,8 +85,8 @@ def test_errors_print_the_message_without_traceback(tmp_path, content, message):
 
 
 def test_missing_file_and_bad_tau(tmp_path, capsys):
-    assert main(["refine", str(tmp_path / "nope.csv"), "--method", "adam", "-o", str(tmp_path / "r.json")]) == 2
+    assert main(["refine", str(tmp_path / "nope.csv"), "--weighting", "adam", "-o", str(tmp_path / "r.json")]) == 2
     assert "nope.csv" in capsys.readouterr().err
     trace = write_trace(tmp_path / "t.csv", np.ones(10))
-    assert main(["refine", str(trace), "--method", "adam", "--tau", "2", "-o", str(tmp_path / "r.json")]) == 2
+    assert main(["refine", str(trace), "--weighting", "adam", "--tau", "2", "-o", str(tmp_path / "r.json")]) == 2
     assert "tau=2.0 must be in [0, 1]" in capsys.readouterr().err

@@ -44,7 +44,7 @@ def test_three_steps_example_runs_with_tiny_settings(tmp_path):
     assert np.all(trace.grad_l1 > trace.grad_l2) and np.all(np.isfinite(trace.loss))
     # Step 2 wrote the schedule refined from it.
     refined = load_schedule(tmp_path / "refined.json")
-    assert refined.meta["method"] == "adam" and refined.meta["steps"] == steps
+    assert refined.meta["weighting"] == "adam" and refined.meta["steps"] == steps
     assert refined.array.max() == 1.0 and refined.array[-1] == 0.0
 
 

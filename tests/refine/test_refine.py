@@ -21,7 +21,7 @@ from tuneless.refine import (
 )
 from tuneless.schedules import Tabulated, load_schedule
 
-METHODS = ["sgd", "adam"]
+WEIGHTINGS = ["sgd", "adam"]
 
 
 @contextmanager
@@ -34,14 +34,14 @@ def no_warnings():
 # -- constant norms: exactly linear decay ------------------------------------------------------------------------
 @settings(max_examples=40, deadline=None)
 @given(
-    method=st.sampled_from(METHODS),
+    weighting=st.sampled_from(WEIGHTINGS),
     norm=st.floats(1e-6, 1e6),
     steps=st.integers(2, 3000),
     tau=st.floats(0.0, 0.5),
     horizon=st.integers(1, 5000),
 )
-def test_constant_norms_give_linear_decay_at_every_horizon(method, norm, steps, tau, horizon):
-    schedule = refine(np.full(steps, norm), method=method, tau=tau)
+def test_constant_norms_give_linear_decay_at_every_horizon(weighting, norm, steps, tau, horizon):
+    schedule = refine(np.full(steps, norm), weighting=weighting, tau=tau)
     p = np.linspace(0, 1, steps)
     assert np.abs(schedule.array - (1 - p)).max() <= 1e-12
     t = np.arange(horizon + 1)
@@ -112,12 +112,12 @@ def test_large_early_norms_create_a_warmup_adam_as_the_formula_says():
     assert 0.2 < values[0] < 0.25
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_norms_rising_at_the_end_anneal_faster_than_linear_decay(method):
+@pytest.mark.parametrize("weighting", WEIGHTINGS)
+def test_norms_rising_at_the_end_anneal_faster_than_linear_decay(weighting):
     T = 1000
     onset = 800
     norms = np.concatenate([np.ones(onset), np.linspace(1, 4, T - onset)])
-    values = refine(norms, method).array
+    values = refine(norms, weighting).array
     p = np.linspace(0, 1, T)
     # Flat part: still exactly linear decay relative to its start... until the rise shows up in sum_{p>t} w_p.
     assert np.all(values[onset + 1 : -1] < 1 - p[onset + 1 : -1])
@@ -127,12 +127,12 @@ def test_norms_rising_at_the_end_anneal_faster_than_linear_decay(method):
     assert np.all(values[t] < straight)
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_growing_norms_throughout_make_a_degenerate_schedule(method):
+@pytest.mark.parametrize("weighting", WEIGHTINGS)
+def test_growing_norms_throughout_make_a_degenerate_schedule(weighting):
     # Norms that grow through training (the paper's CIFAR case): the schedule decays faster than linear from the
     # first step.
     T = 500
-    values = refine(np.linspace(1, 3, T), method).array
+    values = refine(np.linspace(1, 3, T), weighting).array
     assert values[0] == 1.0
     p = np.linspace(0, 1, T)
     assert np.all(values[1:-1] < 1 - p[1:-1])
@@ -143,11 +143,11 @@ norm_arrays = st.lists(st.floats(1e-3, 1e3), min_size=2, max_size=300).map(np.ar
 
 
 @settings(max_examples=40, deadline=None)
-@given(norms=norm_arrays, method=st.sampled_from(METHODS), tau=st.floats(0, 0.3), scale=st.floats(1e-3, 1e3))
-def test_shape_is_a_schedule_and_ignores_the_norms_scale(norms, method, tau, scale):
-    values = refine(norms, method, tau=tau).array
+@given(norms=norm_arrays, weighting=st.sampled_from(WEIGHTINGS), tau=st.floats(0, 0.3), scale=st.floats(1e-3, 1e3))
+def test_shape_is_a_schedule_and_ignores_the_norms_scale(norms, weighting, tau, scale):
+    values = refine(norms, weighting, tau=tau).array
     assert values.max() == 1.0 and values[-1] == 0.0 and values.min() >= 0
-    np.testing.assert_allclose(refine(norms * scale, method, tau=tau).array, values, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(refine(norms * scale, weighting, tau=tau).array, values, rtol=1e-9, atol=1e-12)
 
 
 @settings(max_examples=40, deadline=None)
@@ -160,7 +160,7 @@ def test_sgd_on_norms_is_adam_on_squared_norms(norms, tau):
 def test_meta_and_json_round_trip(tmp_path):
     schedule = refine(falling_then_flat(), "sgd", tau=0.1)
     assert schedule.meta == {
-        "method": "sgd",
+        "weighting": "sgd",
         "tau": 0.1,
         "window": 101,
         "norm_column": None,
@@ -172,7 +172,7 @@ def test_meta_and_json_round_trip(tmp_path):
     loaded = load_schedule(schedule.save(tmp_path / "refined.json"))
     assert isinstance(loaded, Tabulated)
     np.testing.assert_array_equal(loaded.array, schedule.array)
-    assert loaded.meta["method"] == "sgd"
+    assert loaded.meta["weighting"] == "sgd"
     t = np.arange(0, 2001)
     np.testing.assert_array_equal(loaded(t, 2000), schedule(t, 2000))
 
@@ -189,7 +189,7 @@ def write_trace(path, l2, l1):
     return path
 
 
-def test_refine_reads_the_column_of_its_method(tmp_path):
+def test_refine_reads_the_column_of_its_weighting(tmp_path):
     l2 = falling_then_flat(200)
     l1 = np.linspace(1, 3, 200)
     path = write_trace(tmp_path / "t.csv", l2, l1)
@@ -200,14 +200,16 @@ def test_refine_reads_the_column_of_its_method(tmp_path):
     assert meta["norm_column"] == "grad_l1" and meta["source"] == str(path)
 
 
-@pytest.mark.parametrize(("column", "method", "other"), [("grad_l1", "sgd", "adam"), ("grad_l2", "adam", "sgd")])
-def test_a_trace_with_the_other_norm_warns(tmp_path, column, method, other):
+@pytest.mark.parametrize(("column", "weighting", "other"), [("grad_l1", "sgd", "adam"), ("grad_l2", "adam", "sgd")])
+def test_a_trace_with_the_other_norm_warns(tmp_path, column, weighting, other):
     path = tmp_path / "t.csv"
     path.write_text(f"step,{column}\n" + "".join(f"{t},{1 + t}\n" for t in range(20)))
-    with pytest.warns(RefinementWarning, match=rf"method='{method}' expects .* has only {column}.*method='{other}'"):
-        schedule = refine(path, method)
+    with pytest.warns(
+        RefinementWarning, match=rf"weighting='{weighting}' expects .* has only {column}.*weighting='{other}'"
+    ):
+        schedule = refine(path, weighting)
     assert schedule.meta["norm_column"] == column
-    np.testing.assert_array_equal(schedule.array, refine(np.arange(1.0, 21), method).array)
+    np.testing.assert_array_equal(schedule.array, refine(np.arange(1.0, 21), weighting).array)
 
 
 # -- bad input ---------------------------------------------------------------------------------------------------
@@ -220,10 +222,10 @@ def test_non_finite_norms_are_dropped_with_their_count():
     np.testing.assert_allclose(schedule.array, 1 - np.linspace(0, 1, 47), atol=1e-12)
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_all_zero_norms_are_an_error(method):
+@pytest.mark.parametrize("weighting", WEIGHTINGS)
+def test_all_zero_norms_are_an_error(weighting):
     with pytest.raises(ValueError, match="smoothed norms from array are 0 at 40 of 40 steps"):
-        refine(np.zeros(40), method)
+        refine(np.zeros(40), weighting)
 
 
 def test_negative_norms_are_an_error():
@@ -248,14 +250,14 @@ def test_too_few_finite_norms_is_an_error():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"method": "lion"}, "method='lion' is not allowed: must be one of sgd, adam"),
+        ({"weighting": "lion"}, "weighting='lion' is not allowed: must be one of sgd, adam"),
         ({"tau": 1.5}, r"tau=1.5 must be in \[0, 1\]"),
         ({"tau": -0.1}, r"tau=-0.1 must be in \[0, 1\]"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        refine(np.ones(10), **{"method": "adam", **kwargs})
+        refine(np.ones(10), **{"weighting": "adam", **kwargs})
 
 
 def test_two_dimensional_norms_are_an_error():

@@ -19,10 +19,10 @@ def milestones(draw):
 
 BASE = {
     "constant": st.just(S.Constant()),
-    "linear": st.builds(S.LinearDecay, floor=floor),
+    "linear": st.builds(S.Linear, floor=floor),
     "cosine": st.builds(S.Cosine, floor=floor),
     "polynomial": st.builds(S.Polynomial, power=st.floats(0.1, 5.0), floor=floor),
-    "step": st.builds(S.StepDecay, milestones=milestones(), factor=st.floats(0.01, 1.0)),
+    "step": st.builds(S.Step, milestones=milestones(), factor=st.floats(0.01, 1.0)),
     "exponential": st.builds(S.Exponential, final=st.floats(1e-4, 1.0)),
     "inverse_sqrt": st.builds(S.InverseSqrt, timescale=st.floats(1.0, 1e4)),
     "rex": st.builds(S.Rex, a=st.floats(0.0, 0.99)),

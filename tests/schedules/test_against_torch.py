@@ -40,7 +40,7 @@ def test_onecycle_matches_onecycle_lr_with_default_arguments(T):
 def test_step_exponential_polynomial_match_torch():
     T = 200
     ref = torch_lrs(lambda o: torch.optim.lr_scheduler.MultiStepLR(o, [60, 120, 180], gamma=0.1), T)
-    np.testing.assert_allclose(S.step_decay().values(T, endpoint=True), ref, rtol=1e-9)
+    np.testing.assert_allclose(S.step().values(T, endpoint=True), ref, rtol=1e-9)
     ref = torch_lrs(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.01 ** (1 / T)), T)
     np.testing.assert_allclose(S.exponential(final=0.01).values(T, endpoint=True), ref, rtol=1e-6)
     ref = torch_lrs(lambda o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters=T, power=2.0), T)

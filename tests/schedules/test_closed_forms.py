@@ -12,7 +12,7 @@ def test_cosine_and_linear_known_points():
     T = 100
     assert S.cosine()(50, T) == pytest.approx(0.5)
     assert S.cosine(floor=0.1)(T, T) == pytest.approx(0.1)
-    assert S.linear_decay(floor=0.2)(50, T) == pytest.approx(0.6)
+    assert S.linear(floor=0.2)(50, T) == pytest.approx(0.6)
 
 
 def test_rex_formula_and_its_two_published_constants():
@@ -21,7 +21,7 @@ def test_rex_formula_and_its_two_published_constants():
     np.testing.assert_allclose(S.rex()(p * T, T), (1 - p) / (1 - 0.5 * p))
     np.testing.assert_allclose(S.rex(a=0.9)(p * T, T), (1 - p) / (1 - 0.9 * p))
     # a = 0 is linear decay
-    np.testing.assert_allclose(S.rex(a=0.0).values(37), S.linear_decay().values(37))
+    np.testing.assert_allclose(S.rex(a=0.0).values(37), S.linear().values(37))
     assert S.rex()(2, 4) == pytest.approx(2 / 3)
 
 
@@ -45,7 +45,7 @@ def test_wsd_exponential_shape_reaches_its_floor():
 
 def test_step_decay_30_60_90():
     T = 100
-    s = S.step_decay()
+    s = S.step()
     assert [s(t, T) for t in (0, 29, 30, 59, 60, 89, 90, 100)] == pytest.approx(
         [1, 1, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
     )
@@ -65,7 +65,7 @@ def test_exponential_polynomial_cosine_power_inverse_sqrt():
 
 
 def test_join_uses_a_relative_clock_per_piece():
-    s = S.join([S.constant(), S.linear_decay()], [0.8])
+    s = S.join([S.constant(), S.linear()], [0.8])
     T = 100
     np.testing.assert_allclose(s.values(T, endpoint=True), S.wsd(cooldown=0.2).values(T, endpoint=True))
     # three pieces: cosine restarts with its own clock at 0.5 T
@@ -97,9 +97,9 @@ def test_example_spec_formats_back_identically():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: S.linear_decay()(3, 0), r"total_steps=0 must be an integer > 0"),
-        (lambda: S.linear_decay()(3, -5), r"total_steps=-5 must be an integer > 0"),
-        (lambda: S.linear_decay()(3, 2.5), r"total_steps=2.5 must be an integer > 0"),
+        (lambda: S.linear()(3, 0), r"total_steps=0 must be an integer > 0"),
+        (lambda: S.linear()(3, -5), r"total_steps=-5 must be an integer > 0"),
+        (lambda: S.linear()(3, 2.5), r"total_steps=2.5 must be an integer > 0"),
         (lambda: S.warmup(S.cosine(), steps=-1), r"warmup: steps=-1 must be a finite number >= 0"),
         (lambda: S.warmup(S.cosine(), steps=100)(0, 100), r"warmup: steps=100 must be < total_steps=100"),
         (lambda: S.warmup(S.cosine()), r"give exactly one of steps=N or fraction=F"),
@@ -121,10 +121,10 @@ def test_example_spec_formats_back_identically():
         (lambda: S.Tabulated([1.0, float("inf")]), r"must be finite"),
         (lambda: S.Tabulated([1.0, -0.5]), r"must be >= 0"),
         (lambda: S.Tabulated([1.0]), r"at least 2 values"),
-        (lambda: S.step_decay(milestones=[0.6, 0.3]), r"strictly increasing list of fractions"),
+        (lambda: S.step(milestones=[0.6, 0.3]), r"strictly increasing list of fractions"),
         (lambda: S.join([S.constant()], []), r"pieces needs at least 2 schedules"),
-        (lambda: S.linear_decay()(-1, 10), r"step must be finite and >= 0"),
-        (lambda: S.linear_decay(floor=2), r"linear: floor=2.0 must be in \[0, 1\]"),
+        (lambda: S.linear()(-1, 10), r"step must be finite and >= 0"),
+        (lambda: S.linear(floor=2), r"linear: floor=2.0 must be in \[0, 1\]"),
         (lambda: S.load_schedule("missing.json"), r"missing.json: no such schedule file"),
     ],
 )

@@ -128,6 +128,6 @@ def test_tabulated_json_file_round_trip(tmp_path_factory, values):
 
 @pytest.mark.parametrize("T", [1, 2, 7, 1000, 123457])
 def test_linear_decay_reaches_exactly_its_floor(T):
-    assert S.linear_decay()(T, T) == 0.0
-    assert S.linear_decay(floor=0.25)(T, T) == 0.25
-    assert S.linear_decay()(0, T) == 1.0
+    assert S.linear()(T, T) == 0.0
+    assert S.linear(floor=0.25)(T, T) == 0.25
+    assert S.linear()(0, T) == 1.0

@@ -1,4 +1,4 @@
-"""Mechanic against a numpy transcription of the paper's update (REFERENCES.md section 2), resume, scheduler."""
+"""Mechanic against a numpy transcription of the paper's update (arXiv 2306.00144, Algorithm 1), resume, scheduler."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def grad_np(A, b, x):
 
 
 class MechanicNumpy:
-    """Transcription of Mechanic (arXiv 2306.00144, Algorithm 1) as written in REFERENCES.md section 2.
+    """Transcription of Mechanic (arXiv 2306.00144, Algorithm 1).
 
     base(g, x, t, lr_multiplier) -> u_t. Uses eps inside the max for m and ||x|| + eps (the documented optax
     conventions, see tuneless.torch.mechanic).

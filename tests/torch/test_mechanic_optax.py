@@ -1,6 +1,6 @@
 """Mechanic against optax.contrib.mechanize (the authors' JAX implementation), h-clipping on.
 
-Optional: needs the ``jax`` extra (``pip install -e '.[jax]'``: optax and jax); CI does not install it and skips.
+Needs the ``jax`` extra (``pip install -e '.[jax]'``: optax and jax), which ``make test`` installs.
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ def test_normal_use_raises_no_warning_at_all():
 def test_trainer_integration_surface():
     """What Lightning and the HF Trainer rely on: an LRScheduler with .optimizer, get_last_lr(), state_dict()."""
     model, opt = make()
-    sched = ScheduleLR(opt, S.linear_decay(), 10)
+    sched = ScheduleLR(opt, S.linear(), 10)
     assert isinstance(sched, torch.optim.lr_scheduler.LRScheduler)
     assert sched.optimizer is opt
     assert sched.get_last_lr() == [0.1, 0.03]

@@ -54,7 +54,7 @@ class BenchConfig:
         refs = list(workloads or definition.workloads)
         overrides = {ref: dict(definition.workloads.get(ref, {})) for ref in refs}
         if seeds is not None and seeds < 1:
-            raise ValueError(f"--seeds {seeds}: must be at least 1")
+            raise ValueError(f"seeds={seeds!r} must be an integer >= 1")
         return cls(suite, refs, list(methods or definition.methods), seeds or definition.seeds, overrides, use_targets)
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,7 +219,7 @@ def _attach_prior(
                 from ..refine import refine
 
                 path.parent.mkdir(parents=True, exist_ok=True)
-                refine(trace, method=workload.kind).save(path)
+                refine(trace, workload.kind).save(path)
         except (ValueError, OSError) as err:
             error = f"refining the gradient norms of trial {prior['trial_id']} failed: {err}"
     if error is not None:

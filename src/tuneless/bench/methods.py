@@ -106,7 +106,7 @@ def resolve_methods(names: Sequence[str]) -> list[Method]:
     """The methods named, in registry order, plus the priors they need."""
     unknown = [n for n in names if n not in METHODS]
     if unknown:
-        raise ValueError(f"--methods: unknown method(s) {unknown}; known: {list(METHODS)}")
+        raise ValueError(f"methods: unknown method(s) {unknown}; known: {list(METHODS)}")
     wanted = set(names)
     for name in names:
         prior = METHODS[name].prior

@@ -35,7 +35,7 @@ class RayExecutor:
         try:
             import ray
         except ModuleNotFoundError:
-            raise ValueError("--executor ray needs Ray: pip install 'tuneless[ray]'") from None
+            raise ImportError("the Ray executor needs ray: pip install 'tuneless[ray]'") from None
         self.ray = ray
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}

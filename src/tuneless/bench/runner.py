@@ -265,7 +265,7 @@ class LocalExecutor:
         if workers is None:  # all cores this process may use
             workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         if not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"--workers {workers!r}: must be a positive integer")
+            raise ValueError(f"workers={workers!r} must be a positive integer")
         self.workers = workers
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")

@@ -152,11 +152,11 @@ def load_workload_class(reference: str) -> type[Workload]:
     """Import ``"package.module:Class"`` or ``"path/to/file.py:Class"`` and check it is a Workload subclass."""
     module_name, sep, class_name = reference.rpartition(":")
     if not sep or not module_name or not class_name:
-        raise ValueError(f"--workload {reference!r}: expected a built-in name or MODULE:CLASS (e.g. mypkg.work:MyWork)")
+        raise ValueError(f"workload={reference!r}: expected a built-in name or MODULE:CLASS (e.g. mypkg.work:MyWork)")
     if module_name.endswith(".py"):
         path = Path(module_name)
         if not path.is_file():
-            raise ValueError(f"--workload {reference!r}: file {module_name!r} does not exist")
+            raise ValueError(f"workload={reference!r}: file {module_name!r} does not exist")
         unique = "tuneless_user_workload_" + hash_bytes(str(path.resolve()).encode())
         module = sys.modules.get(unique)
         if module is None:
@@ -168,8 +168,8 @@ def load_workload_class(reference: str) -> type[Workload]:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
-            raise ValueError(f"--workload {reference!r}: cannot import module {module_name!r} ({err})") from None
+            raise ValueError(f"workload={reference!r}: cannot import module {module_name!r} ({err})") from None
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Workload)):
-        raise ValueError(f"--workload {reference!r}: {class_name!r} in {module_name!r} is not a Workload subclass")
+        raise ValueError(f"workload={reference!r}: {class_name!r} in {module_name!r} is not a Workload subclass")
     return cls

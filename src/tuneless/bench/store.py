@@ -53,7 +53,7 @@ class Store:
     def __init__(self, path: str | Path, busy_timeout_s: float = 120.0) -> None:
         self.path = Path(path)
         if self.path.is_dir():
-            raise ValueError(f"--store {str(self.path)!r} is a directory: give a file path such as bench.sqlite")
+            raise ValueError(f"store path={str(self.path)!r} is a directory: give a file path such as bench.sqlite")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.connection = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
         self.connection.row_factory = sqlite3.Row
@@ -90,7 +90,7 @@ class Store:
     def latest_run_id(self) -> str:
         row = self.connection.execute("SELECT run_id FROM runs ORDER BY created DESC LIMIT 1").fetchone()
         if row is None:
-            raise ValueError(f"--resume: the store {str(self.path)!r} has no run to resume")
+            raise ValueError(f"the store {str(self.path)!r} has no run to resume")
         return row["run_id"]
 
     # trials -----------------------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class Store:
     def export_csv(self, table: str, path: str | Path, run_id: str | None = None) -> int:
         """Write ``table`` (optionally one run's rows) to a CSV file; returns the number of rows written."""
         if table not in TABLES:
-            raise ValueError(f"--table {table!r} is not a table of the store; choose one of {list(TABLES)}")
+            raise ValueError(f"table={table!r} is not a table of the store; choose one of {list(TABLES)}")
         order = {"runs": "created", "trials": "rowid", "measurements": "trial_id, step"}[table]
         if run_id is None:
             query, params = f"SELECT * FROM {table} ORDER BY {order}", ()

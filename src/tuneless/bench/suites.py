@@ -62,6 +62,6 @@ SUITES: dict[str, Suite] = {
 
 def get_suite(name: str) -> Suite:
     if name not in SUITES:
-        raise ValueError(f"--suite {name!r} is unknown; choose one of {list(SUITES)}")
+        raise ValueError(f"suite={name!r} is unknown; choose one of {list(SUITES)}")
     suite = SUITES[name]
     return suite

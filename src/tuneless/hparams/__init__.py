@@ -1,8 +1,9 @@
 """Hyperparameter lists as JSON data: an ordered list replaces a grid (try point 1, then 2, ...).
 
-``nadamw_list(k)`` returns the first k points of the AlgoPerf NAdamW baseline list (REFERENCES.md section 5;
-provenance and its "to verify" status are in ``nadamw_algoperf.json``). Each point builds its optimizer
-(``tuneless.torch.NAdamW``, imported lazily: this module is numpy-free and torch-free) and its schedule:
+``nadamw_list(k)`` returns the first k points of the AlgoPerf NAdamW baseline list (Dahl et al., arXiv
+2306.07179, external tuning ruleset; provenance and its "to verify" status are in ``nadamw_algoperf.json``).
+Each point builds its optimizer (``tuneless.torch.NAdamW``, imported lazily: this module is numpy-free and
+torch-free) and its schedule:
 linear warmup over ``warmup_fraction`` of the run, then cosine decay to 0 (AlgoPerf) or linear decay to 0 (ours).
 """
 

@@ -1,5 +1,6 @@
 """Loss-curve laws (annealing law, multi-power law): fit on logged curves, predict any schedule's curve."""
 
+from .choose import Choice, best_schedule, optimal_schedule, predicted_final_loss
 from .curves import Curve, load_curve, read_loss_csv, schedule_lrs
 from .models import LAWS, AnnealingLaw, Law, MultiPowerLaw, huber, make_law, metrics
 
@@ -15,4 +16,8 @@ __all__ = [
     "make_law",
     "metrics",
     "huber",
+    "Choice",
+    "best_schedule",
+    "optimal_schedule",
+    "predicted_final_loss",
 ]

@@ -1,7 +1,9 @@
 """The public loss curves of Luo et al. 2025 (MultiPowerLaw repository, MIT) and their learning-rate schedules.
 
-Schedules as defined in the data's README (shared/data/loss-curves): linear warmup ``eta_t = 3e-4 t/2159``
-over steps ``0..2159`` (0 at step 0, the peak at 2159), then per file (``T`` total steps, ``W = 2160``)::
+The curves ship with the package (``tuneless/laws/data/loss-curves``: 25M/ and 100M/ CSVs, the authors' MIT
+license and a README; ``DEFAULT_DIR`` is that folder). Schedules as defined in that README: linear warmup
+``eta_t = 3e-4 t/2159`` over steps ``0..2159`` (0 at step 0, the peak at 2159), then per file (``T`` total
+steps, ``W = 2160``)::
 
     constant_T          3e-4
     cosine_T            3e-5 + 0.5 (3e-4 - 3e-5) (1 + cos(pi (t - W) / (T - W)))
@@ -26,7 +28,8 @@ FINAL_LR = 3e-5
 WARMUP_STEPS = 2160
 TRAIN_CURVES = ("cosine_24000", "constant_24000", "wsdcon_9")
 TEST_CURVES = ("constant_72000", "cosine_72000", "wsd_20000_24000", "wsdld_20000_24000", "wsdcon_3", "wsdcon_18")
-DEFAULT_DIR = Path("/work/shared/data/loss-curves")
+#: The bundled curves (package data): ``DEFAULT_DIR / "25M" / "cosine_24000.csv"`` and so on.
+DEFAULT_DIR = Path(__file__).resolve().parent / "data" / "loss-curves"
 # The authors' fitted multi-power-law parameters (MultiPowerLaw repository, src/config.py), per model size.
 PUBLISHED_PARAMS = {
     size: dict(zip(("L0", "A", "alpha", "B", "C", "beta", "gamma"), values, strict=True))

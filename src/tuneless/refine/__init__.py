@@ -2,20 +2,20 @@
 arXiv 2310.07831); numpy and scipy only, no torch.
 
     trace = read_trace("trace.csv")               # written by tuneless.torch.GradNormRecorder
-    schedule = refine(trace, method="adam")       # a Tabulated schedule, peak 1, last step 0
+    schedule = refine(trace, weighting="adam")       # a Tabulated schedule, peak 1, last step 0
     schedule.save("refined.json")                 # tuneless.schedules.load_schedule / ScheduleLR read it
 """
 
 from ._warning import RefinementWarning
-from .bound import bound_at_best_base_lr, last_iterate_bound, optimal_schedule
-from .refinement import DEFAULT_TAU, METHODS, median_smooth, refine, refined_multipliers, smoothing_window
+from .bound import bound_at_best_base_lr, bound_optimal_step_sizes, last_iterate_bound
+from .refinement import DEFAULT_TAU, WEIGHTINGS, median_smooth, refine, refined_multipliers, smoothing_window
 from .trace import NORM_COLUMNS, Trace, read_trace
 
 __all__ = [
     "refine",
     "RefinementWarning",
     "DEFAULT_TAU",
-    "METHODS",
+    "WEIGHTINGS",
     "median_smooth",
     "smoothing_window",
     "refined_multipliers",
@@ -24,5 +24,5 @@ __all__ = [
     "NORM_COLUMNS",
     "last_iterate_bound",
     "bound_at_best_base_lr",
-    "optimal_schedule",
+    "bound_optimal_step_sizes",
 ]

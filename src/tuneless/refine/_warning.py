@@ -7,4 +7,4 @@ __all__ = ["RefinementWarning"]
 
 class RefinementWarning(UserWarning):
     """Something in a trace or a refinement the user should know about: dropped non-finite norms, a shrunk
-    smoothing window, a norm that does not match the method, a partial last line or a repeated step."""
+    smoothing window, a norm that does not match the weighting, a partial last line or a repeated step."""

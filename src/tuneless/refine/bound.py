@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-__all__ = ["last_iterate_bound", "bound_at_best_base_lr", "optimal_schedule"]
+__all__ = ["last_iterate_bound", "bound_at_best_base_lr", "bound_optimal_step_sizes"]
 
 
 def _inputs(schedule_values: Any, grad_norms: Any, D: float) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +116,7 @@ def _bound_and_gradient(eta: np.ndarray, sq_norms: np.ndarray, D: float) -> tupl
     return float(value), grad
 
 
-def optimal_schedule(grad_norms: Any, D: float = 1.0, max_iterations: int = 20_000) -> np.ndarray:
+def bound_optimal_step_sizes(grad_norms: Any, D: float = 1.0, max_iterations: int = 20_000) -> np.ndarray:
     """The step sizes ``eta_1..eta_T > 0`` that minimise the Theorem-10 bound for the gradient norms ``grad_norms``
     (one per step, ``T >= 2``), by L-BFGS-B with the analytic gradient, from the constant schedule at its best base
     lr.

@@ -1,4 +1,4 @@
-"""``tuneless refine TRACE.csv --method adam [--tau X] -o refined.json [--plot refined.png]``."""
+"""``tuneless refine TRACE.csv --weighting adam [--tau X] -o refined.json [--plot refined.png]``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..schedules import Tabulated
-from .refinement import DEFAULT_TAU, METHODS, median_smooth, refine
+from .refinement import DEFAULT_TAU, WEIGHTINGS, median_smooth, refine
 from .trace import Trace, read_trace
 
 
@@ -24,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("trace", help="trace CSV file")
     p.add_argument(
-        "--method",
+        "--weighting",
         required=True,
-        choices=list(METHODS),
+        choices=list(WEIGHTINGS),
         help="sgd: L2 norms, weights ||g||_2^-2 (SGD, SGD with momentum); "
         "adam: L1 norms, weights ||g||_1^-1 (Adam, AdamW, NAdamW and other coordinate-wise optimizers)",
     )
@@ -46,7 +46,7 @@ def _refine(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         try:
             trace = read_trace(args.trace)
-            schedule = refine(trace, method=args.method, tau=args.tau)
+            schedule = refine(trace, weighting=args.weighting, tau=args.tau)
         finally:  # the warnings that came before an error explain it too
             for warning in caught:
                 print(f"tuneless refine: warning: {warning.message}", file=sys.stderr)
@@ -54,7 +54,7 @@ def _refine(args: argparse.Namespace) -> int:
     path = schedule.save(args.output)
     values = schedule.array
     print(
-        f"refined {meta['steps']} steps of {meta['norm_column']} ({args.method}, median window {meta['window']} "
+        f"refined {meta['steps']} steps of {meta['norm_column']} ({args.weighting}, median window {meta['window']} "
         f"steps, tau={meta['tau']:g}): starts at {values[0]:.3g} of the peak, peaks at "
         f"{100 * meta['peak_progress']:.1f}% of training"
     )
@@ -85,7 +85,7 @@ def plot_refinement(trace: Trace, schedule: Tabulated, path: str | Path) -> Path
         top.set_yscale("log")
     top.grid(alpha=0.3)
     top.legend(fontsize=8, loc="best")
-    top.set_title(f"Refinement ({meta['method']}, tau={meta['tau']:g}) of {Path(trace.source).name}")
+    top.set_title(f"Refinement ({meta['weighting']}, tau={meta['tau']:g}) of {Path(trace.source).name}")
 
     progress = np.linspace(0, 1, len(schedule.array))
     bottom.plot(schedule_steps, schedule.array, lw=2, color="tab:red", label="refined schedule")

@@ -31,10 +31,10 @@ from ..schedules import Tabulated
 from ._warning import RefinementWarning
 from .trace import Trace, read_trace
 
-__all__ = ["refine", "median_smooth", "smoothing_window", "refined_multipliers", "METHODS", "DEFAULT_TAU"]
+__all__ = ["refine", "median_smooth", "smoothing_window", "refined_multipliers", "WEIGHTINGS", "DEFAULT_TAU"]
 
-#: method -> (the trace column it reads, the exponent k of the weights w_t = ||g_t||^-k).
-METHODS = {"sgd": ("grad_l2", 2), "adam": ("grad_l1", 1)}
+#: weighting -> (the trace column it reads, the exponent k of the weights w_t = ||g_t||^-k).
+WEIGHTINGS = {"sgd": ("grad_l2", 2), "adam": ("grad_l1", 1)}
 
 #: Default smoothing window as a fraction of the run: 0.1, the authors' tau. Their code sizes the window on a
 #: 10,000-point resampling, so their effective window is 10% of short runs and 2-4% of the long runs the paper
@@ -80,15 +80,15 @@ def median_smooth(norms: Any, window: int) -> np.ndarray:
     return ndimage.median_filter(padded, size=window, mode="nearest")[: len(norms)]
 
 
-def refined_multipliers(smoothed_norms: Any, method: str) -> np.ndarray:
+def refined_multipliers(smoothed_norms: Any, weighting: str) -> np.ndarray:
     """``s_t = w_t * sum_{p>t} w_p`` (so ``s_{T-1} = 0``) normalised to peak 1, ``w_t = ||g_t||^-k``.
 
-    ``k = 2`` for ``method="sgd"`` (L2 norms), ``k = 1`` for ``method="adam"`` (L1 norms); arXiv 2310.07831,
+    ``k = 2`` for ``weighting="sgd"`` (L2 norms), ``k = 1`` for ``weighting="adam"`` (L1 norms); arXiv 2310.07831,
     refinement algorithm. The weights are computed as ``(min_p g_p / g_t)^k`` (the same up to a constant, which the
     normalisation removes; never overflows), so constant norms give the integers ``T-1-t`` exactly and the result
     ``1 - t / (T - 1)`` to the last bit.
     """
-    _, power = _method(method)
+    _, power = _weighting(weighting)
     g = np.asarray(smoothed_norms, dtype=float)
     weights = (g.min() / g) ** power
     later = np.append(np.cumsum(weights[::-1])[::-1][1:], 0.0)  # sum_{p>t} w_p
@@ -96,15 +96,15 @@ def refined_multipliers(smoothed_norms: Any, method: str) -> np.ndarray:
     return s / s.max()
 
 
-def _method(method: str) -> tuple[str, int]:
-    if method not in METHODS:
-        raise ValueError(f"refine: method={method!r} is not allowed: must be one of {', '.join(METHODS)}")
-    return METHODS[method]
+def _weighting(weighting: str) -> tuple[str, int]:
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"refine: weighting={weighting!r} is not allowed: must be one of {', '.join(WEIGHTINGS)}")
+    return WEIGHTINGS[weighting]
 
 
-def _norms_to_refine(trace_or_norms: Any, method: str) -> tuple[np.ndarray, str | None, str]:
+def _norms_to_refine(trace_or_norms: Any, weighting: str) -> tuple[np.ndarray, str | None, str]:
     """(the norms, the trace column they come from or None for a plain array, a description of the source)."""
-    wanted, _ = _method(method)
+    wanted, _ = _weighting(weighting)
     if isinstance(trace_or_norms, (str, Path)):
         trace_or_norms = read_trace(trace_or_norms)
     if not isinstance(trace_or_norms, Trace):
@@ -117,23 +117,23 @@ def _norms_to_refine(trace_or_norms: Any, method: str) -> tuple[np.ndarray, str 
     column = wanted if wanted in trace.norm_columns else trace.norm_columns[0]
     if column != wanted:
         warnings.warn(
-            f"refine: method={method!r} expects {wanted} norms but {source} has only {column}; refining {column} "
-            f"with the {method} weights (pass method={_method_for(column)!r} for this trace)",
+            f"refine: weighting={weighting!r} expects {wanted} norms but {source} has only {column}; refining {column} "
+            f"with the {weighting} weights (pass weighting={_weighting_for(column)!r} for this trace)",
             RefinementWarning,
             stacklevel=3,
         )
     return trace.norms(column), column, source
 
 
-def _method_for(column: str) -> str:
-    return next(name for name, (col, _) in METHODS.items() if col == column)
+def _weighting_for(column: str) -> str:
+    return next(name for name, (col, _) in WEIGHTINGS.items() if col == column)
 
 
-def refine(trace_or_norms: Any, method: str, tau: float = DEFAULT_TAU) -> Tabulated:
+def refine(trace_or_norms: Any, weighting: str, tau: float = DEFAULT_TAU) -> Tabulated:
     """A schedule refined from a previous run's per-step gradient norms (arXiv 2310.07831, refinement algorithm).
 
     ``trace_or_norms``: a trace file path, a :class:`~tuneless.refine.Trace`, or a 1-D array of norms (steps
-    ``0..T-1``). ``method="sgd"`` reads ``grad_l2`` and weights ``w_t = ||g_t||_2^-2``; ``method="adam"`` reads
+    ``0..T-1``). ``weighting="sgd"`` reads ``grad_l2`` and weights ``w_t = ||g_t||_2^-2``; ``weighting="adam"`` reads
     ``grad_l1`` and weights ``w_t = ||g_t||_1^-1`` (use "adam" for any coordinate-wise optimizer: Adam, AdamW,
     NAdamW). A trace that has only the other norm is refined anyway, with a warning.
 
@@ -142,14 +142,14 @@ def refine(trace_or_norms: Any, method: str, tau: float = DEFAULT_TAU) -> Tabula
     sum_{p>t} w_p``, ``s_{T-1} = 0``; ``s / max(s)``. No warmup is added by hand; tune the peak learning rate as
     usual. ``tau`` in ``[0, 1]`` (0: no smoothing), default :data:`DEFAULT_TAU`.
 
-    Returns ``Tabulated(s / max(s), meta)`` over progress ``linspace(0, 1, T)``; ``meta`` records method, tau,
+    Returns ``Tabulated(s / max(s), meta)`` over progress ``linspace(0, 1, T)``; ``meta`` records weighting, tau,
     window, norm column, source, steps, dropped count and where the schedule peaks.
     """
-    _method(method)
+    _weighting(weighting)
     tau = float(tau)
     if not 0.0 <= tau <= 1.0:
         raise ValueError(f"refine: tau={tau!r} must be in [0, 1] (the smoothing window as a fraction of the run)")
-    raw, column, source = _norms_to_refine(trace_or_norms, method)
+    raw, column, source = _norms_to_refine(trace_or_norms, weighting)
     finite = np.isfinite(raw)
     dropped = int((~finite).sum())
     if dropped:
@@ -174,9 +174,9 @@ def refine(trace_or_norms: Any, method: str, tau: float = DEFAULT_TAU) -> Tabula
             f"refine: the smoothed norms from {source} are 0 at {int((smoothed <= 0).sum())} of {len(norms)} steps; "
             "refinement weights by 1/norm and needs positive norms (all-zero norms mean no gradient was recorded)"
         )
-    values = refined_multipliers(smoothed, method)
+    values = refined_multipliers(smoothed, weighting)
     meta = {
-        "method": method,
+        "weighting": weighting,
         "tau": tau,
         "window": window,
         "norm_column": column,

@@ -2,10 +2,15 @@
 
 Step convention: 0-based steps; step ``t`` of a ``T``-step run uses ``m(t, T)``; the final value is reached at
 ``t = T``; steps past ``T`` hold it. ``values(T)`` gives ``m(0..T-1)``; ``values(T, endpoint=True)`` ``m(0..T)``.
+
+Naming: each schedule has one name (``tuneless schedules list``), used in spec strings, in JSON and as its
+constructor here: ``linear(floor=0.1)`` is the spec ``linear(floor=0.1)``. The constructors are the schedule
+classes themselves (``linear is Linear``), so ``isinstance(s, Linear)`` works too.
 """
 
-from ._base import BoundSchedule, Param, Schedule, registry
+from ._base import BoundSchedule, Schedule, as_schedule, from_dict, load_schedule, parse_schedule, registry
 from .compose import Join, Warmup
+from .params import Param
 from .shapes import (
     WSD,
     Constant,
@@ -13,39 +18,29 @@ from .shapes import (
     CosinePower,
     Exponential,
     InverseSqrt,
-    LinearDecay,
+    Linear,
     OneCycle,
     Polynomial,
     Rex,
-    StepDecay,
+    Step,
 )
-from .spec import as_schedule, from_dict, load_schedule, parse_schedule
 from .tabulated import Tabulated
 
-# Lower-case constructors, the names users type.
+# The constructors, under the schedules' names (one name per schedule: the spec's).
 constant = Constant
-linear_decay = LinearDecay
+linear = Linear
 cosine = Cosine
 polynomial = Polynomial
-step_decay = StepDecay
+step = Step
 exponential = Exponential
 inverse_sqrt = InverseSqrt
 rex = Rex
 wsd = WSD
 cosine_power = CosinePower
 onecycle = OneCycle
+warmup = Warmup
+join = Join
 tabulated = Tabulated
-
-
-def warmup(schedule, steps=None, fraction=None, start=0.0) -> Warmup:
-    """Linear warmup from ``start`` over ``steps`` (or ``fraction * T``) steps, then ``schedule``."""
-    return Warmup(schedule, steps=steps, fraction=fraction, start=start)
-
-
-def join(pieces, boundaries) -> Join:
-    """Chains ``pieces``; piece i runs on its own clock between ``boundaries[i-1] T`` and ``boundaries[i] T``."""
-    return Join(pieces=pieces, boundaries=boundaries)
-
 
 __all__ = [
     "Schedule",
@@ -57,10 +52,10 @@ __all__ = [
     "from_dict",
     "as_schedule",
     "Constant",
-    "LinearDecay",
+    "Linear",
     "Cosine",
     "Polynomial",
-    "StepDecay",
+    "Step",
     "Exponential",
     "InverseSqrt",
     "Rex",
@@ -71,10 +66,10 @@ __all__ = [
     "Join",
     "Tabulated",
     "constant",
-    "linear_decay",
+    "linear",
     "cosine",
     "polynomial",
-    "step_decay",
+    "step",
     "exponential",
     "inverse_sqrt",
     "rex",

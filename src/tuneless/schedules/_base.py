@@ -1,4 +1,4 @@
-"""The schedule base class: parameters, validation, evaluation, spec strings and dicts.
+"""The schedule base class and the registry: evaluation, spec strings, dicts and JSON files -> schedules, and back.
 
 Step convention (one for every schedule in tuneless):
 
@@ -10,72 +10,41 @@ Step convention (one for every schedule in tuneless):
   ``T + 1`` values ``m(0..T)``.
 
 A schedule returns a multiplier of the peak learning rate; the peak stays in the optimizer's param groups.
+
+Naming: each schedule has one name, its registry name (``linear``, ``wsd``, ...). It is the word in spec strings
+and in JSON (``"name"``), and the constructor users call (``tuneless.schedules.linear``, ``.wsd``, ...) is the
+class registered under it. Class names are that name in CamelCase (``Linear``, ``InverseSqrt``; ``WSD``,
+``OneCycle`` keep their usual spelling); ``tuneless schedules list`` prints the names.
+
+Modules below this one: ``grammar`` (text -> tree, knows no schedule) and ``params`` (parameter kinds, checks and
+argument matching); the registry here builds schedules from trees, dicts and files.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import json
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["Param", "Schedule", "REQUIRED", "registry", "BoundSchedule"]
+from ..extras import require
+from .grammar import Call, Node, parse_tree
+from .params import REQUIRED, Param, match_arguments
 
-
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED: Any = _Required()
+__all__ = [
+    "Schedule",
+    "BoundSchedule",
+    "registry",
+    "parse_schedule",
+    "load_schedule",
+    "from_dict",
+    "as_schedule",
+    "check_total_steps",
+]
 
 #: name -> schedule class, filled by ``Schedule.__init_subclass__``.
 registry: dict[str, type[Schedule]] = {}
-
-
-@dataclass(frozen=True)
-class Param:
-    """One argument of a schedule.
-
-    kind: "float", "int", "choice", "floats" (a list of numbers), "schedule", "schedules" (a list), "optional_float",
-    "optional_int".
-    check: returns None if the value is allowed, else the allowed range as text (used in the error message).
-    """
-
-    name: str
-    kind: str
-    default: Any = REQUIRED
-    check: Callable[[Any], str | None] | None = None
-    choices: tuple[str, ...] = ()
-    positional: bool = False
-    doc: str = ""
-
-
-def in_range(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False) -> Callable[[Any], str | None]:
-    """A check for lo <= x <= hi (or open ends), with the interval as the error text."""
-    text = f"must be in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-
-    def check(x: float) -> str | None:
-        ok = math.isfinite(x) and (x > lo if lo_open else x >= lo) and (x < hi if hi_open else x <= hi)
-        return None if ok else text
-
-    return check
-
-
-def positive(x: float) -> str | None:
-    return None if (math.isfinite(x) and x > 0) else "must be a finite number > 0"
-
-
-def non_negative(x: float) -> str | None:
-    return None if (math.isfinite(x) and x >= 0) else "must be a finite number >= 0"
-
-
-def _format_number(x: Any) -> str:
-    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
-        return str(int(x))
-    return repr(float(x))
 
 
 class Schedule:
@@ -98,68 +67,10 @@ class Schedule:
             registry[cls.name] = cls
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        object.__setattr__(self, "_args", {})
-        names = [p.name for p in self.params]
-        if len(args) > len(names):
-            raise ValueError(f"{self.name}: takes at most {len(names)} positional arguments, got {len(args)}")
-        given = dict(zip(names, args, strict=False))
-        for key, value in kwargs.items():
-            if key not in names:
-                allowed = ", ".join(names) or "no arguments"
-                raise ValueError(f"{self.name}: unknown argument '{key}' (allowed: {allowed})")
-            if key in given:
-                raise ValueError(f"{self.name}: argument '{key}' given twice")
-            given[key] = value
-        for p in self.params:
-            if p.name not in given:
-                if p.default is REQUIRED:
-                    raise ValueError(f"{self.name}: missing required argument '{p.name}'")
-                given[p.name] = p.default
-            value = self._coerce(p, given[p.name])
-            if p.check is not None and value is not None:
-                problem = p.check(value)
-                if problem:
-                    raise ValueError(f"{self.name}: {p.name}={self._format_value(p, value)} {problem}")
-            self._args[p.name] = value
+        given = match_arguments(self.name, self.params, args, kwargs)
+        values = {p.name: p.convert(self.name, given[p.name], as_schedule) for p in self.params}
+        object.__setattr__(self, "_args", values)
         self._validate()
-
-    # -- construction helpers ---------------------------------------------------------------------------------
-    def _coerce(self, p: Param, value: Any) -> Any:
-        where = f"{self.name}: {p.name}={value!r}"
-        try:
-            if p.kind in ("optional_float", "optional_int") and value is None:
-                return None
-            if p.kind in ("float", "optional_float"):
-                if isinstance(value, bool):
-                    raise TypeError
-                return float(value)
-            if p.kind in ("int", "optional_int"):
-                if isinstance(value, bool) or float(value) != int(float(value)):
-                    raise TypeError
-                return int(float(value))
-            if p.kind == "choice":
-                value = str(value)
-                if value not in p.choices:
-                    raise ValueError(f"{where} is not allowed: must be one of {', '.join(p.choices)}")
-                return value
-            if p.kind == "floats":
-                arr = tuple(float(v) for v in np.atleast_1d(np.asarray(value, dtype=float)))
-                return arr
-            if p.kind == "schedule":
-                from .spec import as_schedule
-
-                return as_schedule(value)
-            if p.kind == "schedules":
-                from .spec import as_schedule
-
-                return tuple(as_schedule(v) for v in value)
-        except ValueError as err:
-            if str(err).startswith(self.name) or "schedule" in str(err):
-                raise
-            raise ValueError(f"{where} is not a valid {p.kind.replace('_', ' ')}") from None
-        except TypeError:
-            raise ValueError(f"{where} is not a valid {p.kind.replace('_', ' ')}") from None
-        raise AssertionError(f"unknown param kind {p.kind}")
 
     def _validate(self) -> None:
         """Checks that involve several arguments; subclasses override."""
@@ -196,8 +107,25 @@ class Schedule:
         return np.asarray(self(np.arange(T + 1 if endpoint else T), T), dtype=float)
 
     def bind(self, total_steps: int, scale: float = 1.0) -> BoundSchedule:
-        """A callable of the step alone, ``scale * m(step, total_steps)``: an optax-style schedule."""
+        """A callable of the step alone, ``scale * m(step, total_steps)`` (numpy; for ``jax.jit``, :meth:`as_optax`)."""
         return BoundSchedule(self, check_total_steps(total_steps), float(scale))
+
+    def as_optax(self, total_steps: int, scale: float = 1.0) -> Any:
+        """An optax schedule, usable inside ``jax.jit``: ``scale * m(step, total_steps)`` as a jax function.
+
+        The ``T + 1`` values ``m(0..T)`` are tabulated once (numpy, the same numbers as :meth:`values`); the
+        function indexes that table by the step clipped to ``[0, T]`` with ``jax.numpy``, so it is exact at every
+        integer step for every schedule, tabulated and refined ones included, and steps past ``T`` hold the final
+        value. Needs the ``jax`` extra: ``pip install 'tuneless[jax]'``.
+        """
+        T = check_total_steps(total_steps)
+        jnp = require("jax.numpy", "Schedule.as_optax")
+        table = jnp.asarray(float(scale) * self.values(T, endpoint=True))
+
+        def schedule(count: Any) -> Any:
+            return table[jnp.clip(jnp.asarray(count).astype(jnp.int32), 0, T)]
+
+        return schedule
 
     # -- description -------------------------------------------------------------------------------------------
     def arguments(self) -> dict[str, Any]:
@@ -209,44 +137,17 @@ class Schedule:
         parts = []
         for p in self.params:
             value = self._args[p.name]
-            if p.default is not REQUIRED and _same(value, p.default, p):
+            if p.default is not REQUIRED and p.kind.same(value, p.default):
                 continue
-            text = self._format_value(p, value)
+            text = p.kind.format(value)
             parts.append(text if p.positional else f"{p.name}={text}")
         return f"{self.name}({','.join(parts)})" if parts else self.name
 
-    def _format_value(self, p: Param, value: Any) -> str:
-        if value is None:
-            return "none"
-        if p.kind in ("float", "int", "optional_float", "optional_int"):
-            return _format_number(value)
-        if p.kind == "choice":
-            return str(value)
-        if p.kind == "floats":
-            return "[" + ",".join(_format_number(v) for v in value) + "]"
-        if p.kind == "schedule":
-            return value.spec
-        if p.kind == "schedules":
-            return "[" + ",".join(v.spec for v in value) + "]"
-        raise AssertionError(p.kind)
-
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name}
-        for p in self.params:
-            value = self._args[p.name]
-            if p.kind == "schedule":
-                value = value.to_dict()
-            elif p.kind == "schedules":
-                value = [v.to_dict() for v in value]
-            elif p.kind == "floats":
-                value = list(value)
-            out[p.name] = value
-        return out
+        return {"name": self.name} | {p.name: p.kind.to_json(self._args[p.name]) for p in self.params}
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Schedule:
-        from .spec import from_dict
-
         return from_dict(data)
 
     def __str__(self) -> str:
@@ -262,15 +163,7 @@ class Schedule:
         return hash(self.spec)
 
     def __reduce__(self) -> tuple:
-        from .spec import from_dict
-
         return (from_dict, (self.to_dict(),))
-
-
-def _same(value: Any, default: Any, p: Param) -> bool:
-    if p.kind == "floats":
-        return tuple(value) == tuple(float(d) for d in default)
-    return value == default
 
 
 def check_total_steps(total_steps: Any) -> int:
@@ -297,5 +190,69 @@ class BoundSchedule:
         return f"<BoundSchedule {self.scale:g} * {self.schedule.spec} over {self.total_steps} steps>"
 
 
-def as_sequence(x: Any) -> Sequence[Any]:
-    return x if isinstance(x, (list, tuple)) else [x]
+# -- the registry: spec trees, dicts and files -> schedules ------------------------------------------------------
+def _lookup(name: str) -> type[Schedule]:
+    if name not in registry:
+        raise ValueError(f"unknown schedule {name!r}; known: {', '.join(sorted(registry))}")
+    return registry[name]
+
+
+def build(tree: Node) -> Schedule:
+    """A schedule from a spec tree (``grammar.parse_tree``); the tree's words become arguments through the kinds."""
+    if isinstance(tree, list):
+        raise ValueError(f"expected a schedule, got a list {tree!r}")
+    call = tree if isinstance(tree, Call) else Call(tree)
+    cls = _lookup(call.name)
+    given = match_arguments(call.name, cls.params, call.args, call.kwargs, defaults=False)
+    params = {p.name: p for p in cls.params}
+    return cls(**{key: params[key].from_text(call.name, node, build) for key, node in given.items()})
+
+
+def parse_schedule(text: str) -> Schedule:
+    """A schedule from its text spec, e.g. ``warmup(cosine(floor=0.1),fraction=0.05)``."""
+    return build(parse_tree(text))
+
+
+def from_dict(data: dict[str, Any]) -> Schedule:
+    """A schedule from ``Schedule.to_dict()`` output (nested schedules as dicts)."""
+    if not isinstance(data, dict) or "name" not in data:
+        raise ValueError(f"a schedule dict needs a 'name' key, got {data!r:.80}")
+    data = dict(data)
+    cls = _lookup(str(data.pop("name")))
+    meta = data.pop("meta", None)
+    params = {p.name: p for p in cls.params}
+    arguments = {k: params[k].kind.from_json(v, from_dict) if k in params else v for k, v in data.items()}
+    if meta is not None:
+        if cls.name != "tabulated":
+            raise ValueError(f"{cls.name}: 'meta' is only stored with tabulated schedules")
+        return cls(meta=meta, **arguments)
+    return cls(**arguments)
+
+
+def load_schedule(spec_or_path: str | Path) -> Schedule:
+    """A spec string, or a path to a JSON file written by ``Tabulated.save`` / ``Schedule.to_dict``."""
+    text = str(spec_or_path)
+    path = Path(text)
+    if isinstance(spec_or_path, Path) or text.endswith(".json"):
+        if not path.is_file():
+            raise ValueError(f"{text}: no such schedule file")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{text}: not valid JSON (line {err.lineno}: {err.msg})") from None
+        try:
+            return from_dict(data)
+        except ValueError as err:
+            raise ValueError(f"{text}: {err}") from None
+    return parse_schedule(text)
+
+
+def as_schedule(value: Any) -> Schedule:
+    """Accepts a Schedule, a spec string, a JSON path or a dict."""
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, dict):
+        return from_dict(value)
+    if isinstance(value, (str, Path)):
+        return load_schedule(value)
+    raise ValueError(f"expected a schedule (object, spec string, JSON path or dict), got {type(value).__name__}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._base import REQUIRED, registry
-from .spec import load_schedule
+from ._base import load_schedule, registry
+from .params import REQUIRED
 
 SPEC_HELP = "a schedule spec such as 'wsd(cooldown=0.2,shape=1-sqrt)' or a JSON file written by 'tuneless refine'"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Param, Schedule, in_range, non_negative
+from ._base import Schedule
+from .params import FLOAT, FLOATS, INT, SCHEDULE, SCHEDULES, Optional, Param, in_range, non_negative
 
 __all__ = ["Warmup", "Join"]
 
@@ -19,10 +20,10 @@ class Warmup(Schedule):
 
     name = "warmup"
     params = (
-        Param("schedule", "schedule", positional=True),
-        Param("steps", "optional_int", None, non_negative, doc="warmup length in steps"),
-        Param("fraction", "optional_float", None, in_range(0, 1, hi_open=True), doc="warmup length / T"),
-        Param("start", "float", 0.0, in_range(0, 1), doc="multiplier at t = 0"),
+        Param("schedule", SCHEDULE, positional=True),
+        Param("steps", Optional(INT), None, non_negative, doc="warmup length in steps"),
+        Param("fraction", Optional(FLOAT), None, in_range(0, 1, hi_open=True), doc="warmup length / T"),
+        Param("start", FLOAT, 0.0, in_range(0, 1), doc="multiplier at t = 0"),
     )
 
     @property
@@ -80,7 +81,7 @@ class Join(Schedule):
 
     name = "join"
     non_increasing = False
-    params = (Param("pieces", "schedules"), Param("boundaries", "floats"))
+    params = (Param("pieces", SCHEDULES), Param("boundaries", FLOATS))
 
     def _validate(self) -> None:
         b = self.boundaries

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import REQUIRED, Param, Schedule, in_range, positive
+from ._base import Schedule
+from .params import FLOAT, FLOATS, REQUIRED, OneOf, Param, in_range, positive
 
 __all__ = [
     "Constant",
-    "LinearDecay",
+    "Linear",
     "Cosine",
     "Polynomial",
-    "StepDecay",
+    "Step",
     "Exponential",
     "InverseSqrt",
     "Rex",
@@ -24,7 +25,7 @@ __all__ = [
     "OneCycle",
 ]
 
-_FLOOR = Param("floor", "float", 0.0, in_range(0, 1), doc="final multiplier, reached at t = T")
+_FLOOR = Param("floor", FLOAT, 0.0, in_range(0, 1), doc="final multiplier, reached at t = T")
 
 
 class Constant(Schedule):
@@ -36,7 +37,7 @@ class Constant(Schedule):
         return np.ones_like(t)
 
 
-class LinearDecay(Schedule):
+class Linear(Schedule):
     """Linear decay to a floor: ``m = r + (1 - r)(1 - p)``; exactly ``r`` at ``t = T``.
 
     Worst-case optimal for the last iterate of SGD on convex Lipschitz problems (Defazio, Cutkosky, Mehta,
@@ -69,7 +70,7 @@ class Polynomial(Schedule):
     """Polynomial decay: ``m = r + (1 - r)(1 - p)^P`` (``torch.optim.lr_scheduler.PolynomialLR`` with r = 0)."""
 
     name = "polynomial"
-    params = (Param("power", "float", 2.0, positive), _FLOOR)
+    params = (Param("power", FLOAT, 2.0, positive), _FLOOR)
 
     def _eval(self, t: np.ndarray, T: int) -> np.ndarray:
         r = self.floor
@@ -82,7 +83,7 @@ def _milestones(ms: tuple[float, ...]) -> str | None:
     return None
 
 
-class StepDecay(Schedule):
+class Step(Schedule):
     """Step decay: ``m = factor ^ (number of milestones m_i with t >= m_i T)``.
 
     The "30-60-90" ImageNet recipe (He et al. 2016) with the defaults; ``torch.optim.lr_scheduler.MultiStepLR``
@@ -91,8 +92,8 @@ class StepDecay(Schedule):
 
     name = "step"
     params = (
-        Param("milestones", "floats", (0.3, 0.6, 0.9), _milestones),
-        Param("factor", "float", 0.1, in_range(0, 1, lo_open=True)),
+        Param("milestones", FLOATS, (0.3, 0.6, 0.9), _milestones),
+        Param("factor", FLOAT, 0.1, in_range(0, 1, lo_open=True)),
     )
 
     def _eval(self, t: np.ndarray, T: int) -> np.ndarray:
@@ -106,7 +107,7 @@ class Exponential(Schedule):
     """Exponential decay to a final ratio: ``m = final ^ p`` (``ExponentialLR`` with gamma = final^(1/T))."""
 
     name = "exponential"
-    params = (Param("final", "float", 0.01, in_range(0, 1, lo_open=True), doc="multiplier reached at t = T"),)
+    params = (Param("final", FLOAT, 0.01, in_range(0, 1, lo_open=True), doc="multiplier reached at t = T"),)
     value_range = (0.0, 1.0)
 
     def _eval(self, t: np.ndarray, T: int) -> np.ndarray:
@@ -121,7 +122,7 @@ class InverseSqrt(Schedule):
     """
 
     name = "inverse_sqrt"
-    params = (Param("timescale", "float", 1000.0, positive, doc="steps until the multiplier is 1/sqrt(2)"),)
+    params = (Param("timescale", FLOAT, 1000.0, positive, doc="steps until the multiplier is 1/sqrt(2)"),)
 
     def _eval(self, t: np.ndarray, T: int) -> np.ndarray:
         return np.sqrt(self.timescale / (t + self.timescale))
@@ -135,7 +136,7 @@ class Rex(Schedule):
     """
 
     name = "rex"
-    params = (Param("a", "float", 0.5, in_range(0, 1, hi_open=True)),)
+    params = (Param("a", FLOAT, 0.5, in_range(0, 1, hi_open=True)),)
 
     def _eval(self, t: np.ndarray, T: int) -> np.ndarray:
         p = t / T
@@ -166,8 +167,8 @@ class WSD(Schedule):
 
     name = "wsd"
     params = (
-        Param("cooldown", "float", REQUIRED, in_range(0, 1, lo_open=True), doc="fraction of T spent decaying"),
-        Param("shape", "choice", "linear", choices=("linear", "cosine", "1-sqrt", "square", "exponential")),
+        Param("cooldown", FLOAT, REQUIRED, in_range(0, 1, lo_open=True), doc="fraction of T spent decaying"),
+        Param("shape", OneOf("linear", "cosine", "1-sqrt", "square", "exponential"), "linear"),
         _FLOOR,
     )
 
@@ -187,7 +188,7 @@ class CosinePower(Schedule):
     """
 
     name = "cosine_power"
-    params = (Param("power", "float", 10.0, in_range(1, 1e6, lo_open=True)),)
+    params = (Param("power", FLOAT, 10.0, in_range(1, 1e6, lo_open=True)),)
 
     def _eval(self, t: np.ndarray, T: int) -> np.ndarray:
         P = self.power
@@ -207,9 +208,9 @@ class OneCycle(Schedule):
     name = "onecycle"
     non_increasing = False
     params = (
-        Param("pct_start", "float", 0.3, in_range(0, 1, lo_open=True, hi_open=True)),
-        Param("div_factor", "float", 25.0, in_range(1, 1e12)),
-        Param("final_div_factor", "float", 1e4, in_range(1, 1e12)),
+        Param("pct_start", FLOAT, 0.3, in_range(0, 1, lo_open=True, hi_open=True)),
+        Param("div_factor", FLOAT, 25.0, in_range(1, 1e12)),
+        Param("final_div_factor", FLOAT, 1e4, in_range(1, 1e12)),
     )
 
     def _check_horizon(self, T: int) -> None:

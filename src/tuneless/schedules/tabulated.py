@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ._base import Param, Schedule
+from ._base import Schedule, load_schedule
+from .params import FLOATS, Param
 
 __all__ = ["Tabulated"]
 
@@ -36,7 +37,7 @@ class Tabulated(Schedule):
     name = "tabulated"
     non_increasing = False
     value_range = (0.0, float("inf"))
-    params = (Param("values", "floats", check=_finite_non_negative),)
+    params = (Param("values", FLOATS, check=_finite_non_negative),)
 
     def __init__(self, values: Any, meta: dict[str, Any] | None = None) -> None:
         arr = np.asarray(values, dtype=float)
@@ -79,8 +80,6 @@ class Tabulated(Schedule):
 
     @classmethod
     def load(cls, path: str | Path) -> Tabulated:
-        from .spec import load_schedule
-
         schedule = load_schedule(Path(path))
         if not isinstance(schedule, Tabulated):
             raise ValueError(f"{path}: holds a '{schedule.name}' schedule, not a tabulated one")

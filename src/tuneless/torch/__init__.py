@@ -1,8 +1,12 @@
 """The only part of tuneless that imports torch: the LR scheduler, the gradient-norm recorder, Mechanic, NAdamW."""
 
-from .mechanic import Mechanic
-from .nadamw import NAdamW
-from .recorder import GradNormRecorder
-from .scheduler import ScheduleLR
+from ..extras import require
+
+require("torch", "tuneless.torch")  # an ImportError that names the extra, before any submodule needs torch
+
+from .mechanic import Mechanic  # noqa: E402
+from .nadamw import NAdamW  # noqa: E402
+from .recorder import GradNormRecorder  # noqa: E402
+from .scheduler import ScheduleLR  # noqa: E402
 
 __all__ = ["GradNormRecorder", "Mechanic", "NAdamW", "ScheduleLR"]

@@ -29,6 +29,6 @@ def resolve_workload(reference: str, overrides: Mapping[str, Any] | None = None)
         workload = load_workload_class(reference)()
     else:
         raise ValueError(
-            f"--workload {reference!r} is neither a built-in workload ({', '.join(BUILTIN_WORKLOADS)}) nor MODULE:CLASS"
+            f"workload={reference!r} is neither a built-in workload ({', '.join(BUILTIN_WORKLOADS)}) nor MODULE:CLASS"
         )
     return (workload.with_overrides(**overrides) if overrides else workload).validate()
