@@ -7,7 +7,7 @@ from sklearn.datasets import load_diabetes
 
 import torch
 from tuneless.bench import Workload
-from tuneless.bench.spec import hash_bytes
+from tuneless.bench.workload import hash_bytes
 
 
 class Diabetes(Workload):

@@ -6,6 +6,6 @@ driver), ``scoring`` and ``report``. See docs/bench.md.
 """
 
 from .methods import METHODS, Method, TrialConfig, register_method, register_optimizer
-from .spec import Workload
+from .workload import Workload
 
 __all__ = ["METHODS", "Method", "TrialConfig", "Workload", "register_method", "register_optimizer"]

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec import Workload, hash_bytes
+from ..workload import Workload, hash_bytes
 
 __all__ = ["DATASETS", "LogisticRegression", "cache_dir", "optimum"]
 
