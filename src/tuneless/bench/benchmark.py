@@ -316,14 +316,11 @@ class _progress_bar:
 
 
 def write_outputs(store_path: str | Path, run_id: str, out_dir: str | Path, say: Callable[[str], None]) -> None:
-    """The report (bench-report's ``write_report``) and the terminal summary table."""
-    try:
-        from .report import summary_table, write_report
-    except ImportError as err:
-        say(f"report not written: tuneless.bench.report is not available ({err})")
-        return
-    write_report(store_path, run_id, out_dir)
+    """The report (``report.write_report``) and the terminal summary table."""
     from rich.console import Console
 
+    from .report import summary_table, write_report
+
+    write_report(store_path, run_id, out_dir)
     Console().print(summary_table(store_path, run_id))
     say(f"report: {Path(out_dir) / 'report.html'}")

@@ -10,10 +10,10 @@ refined method also its cost including the prior linear-decay run.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from .scoring import RunScores, score_trials
+from .formatting import MISSING, format_mean_std, format_number, format_trial_counts
+from .scoring import RunScores, method_summaries, score_trials
 from .store import Store
 
 __all__ = ["claim_verdict", "markdown_tables"]
@@ -32,14 +32,6 @@ def claim_verdict(
     return "better" if difference > 0 else "worse"
 
 
-def _num(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if math.isinf(value):
-        return "miss"
-    return f"{value:.{digits}g}"
-
-
 def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
@@ -53,17 +45,10 @@ def markdown_tables(store_path: str, run_id: str | None = None) -> str:
     lines = [f"Run `{run_id}` (suite {run['suite']}, {run['config']['seeds']} seeds).", ""]
     lines += ["### Benchmark score (AlgoPerf, r_max = 4; 1 = fastest to the target everywhere)", ""]
     lines += [_row(["method", "score (steps)", "score (seconds)", "trials per workload and seed"]), _row(["---"] * 4)]
-    for method in sorted(scored.methods, key=lambda m: -scored.scores["steps"][m]):
-        lines.append(
-            _row(
-                [
-                    method,
-                    f"{scored.scores['steps'][method]:.3f}",
-                    f"{scored.scores['seconds'][method]:.3f}",
-                    f"{scored.trials_per_workload[method]:g}",
-                ]
-            )
-        )
+    summaries = method_summaries(scored)
+    for summary in sorted(summaries.values(), key=lambda s: -s.scores["steps"]):
+        scores = [f"{summary.scores['steps']:.3f}", f"{summary.scores['seconds']:.3f}"]
+        lines.append(_row([summary.method, *scores, format_trial_counts(summary)]))
     lines += ["", "### Final validation metric at the budget (grid best per seed; mean ± std over seeds)", ""]
     lines += [_row(["workload", "metric", *scored.methods]), _row(["---"] * (2 + len(scored.methods)))]
     for workload in scored.workloads:
@@ -72,10 +57,19 @@ def markdown_tables(store_path: str, run_id: str | None = None) -> str:
         cells = []
         for method in scored.methods:
             result = scored.results[workload].get(method)
-            cells.append(
-                "-" if result is None else f"{_num(result.final_metric_mean)} ± {_num(result.final_metric_std, 2)}"
-            )
+            cells.append(MISSING if result is None else format_mean_std(result.final_metric_mean, result.final_metric_std))
         lines.append(_row([workload, f"{info['metric_name']} ({arrow})", *cells]))
+    edges = [
+        f"{workload} / {method} ({format_number(result.peak_lr, 3)}, the {result.lr_edge})"
+        for workload in scored.workloads
+        for method, result in scored.results[workload].items()
+        if result.lr_edge
+    ]
+    if edges:
+        lines += [
+            "",
+            "Best peak lr at the edge of its grid (the best lr may lie outside it): " + "; ".join(edges) + ".",
+        ]
     for a, b, title in (
         ("linear", "cosine", "Claim 1: linear decay vs cosine"),
         ("refined", "linear", "Claim 2: refined vs linear decay"),
@@ -103,16 +97,16 @@ def markdown_tables(store_path: str, run_id: str | None = None) -> str:
                 bool(scored.workload_info[workload]["higher_is_better"]),
             )
             counts[verdict] += 1
-            extra = [_num(ra.steps_with_prior)] if a == "refined" else []
+            extra = [format_number(ra.steps_with_prior)] if a == "refined" else []
             lines.append(
                 _row(
                     [
                         workload,
-                        _num(ra.final_metric_mean),
-                        _num(rb.final_metric_mean),
+                        format_number(ra.final_metric_mean),
+                        format_number(rb.final_metric_mean),
                         f"{a} {verdict}",
-                        _num(ra.steps_to_target),
-                        _num(rb.steps_to_target),
+                        format_number(ra.steps_to_target),
+                        format_number(rb.steps_to_target),
                         *extra,
                     ]
                 )
