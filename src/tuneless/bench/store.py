@@ -3,7 +3,7 @@
 Every trial process opens its own connection and writes its rows as it goes, one short transaction per row, so a
 ``kill -9`` loses at most the row being written. WAL mode lets the trial processes write while the driver reads;
 ``busy_timeout`` makes concurrent writers wait instead of failing. The schema is the contract with scoring and
-report (``/work/bench_contract.md``): they only read it.
+the report: they only read it.
 """
 
 from __future__ import annotations
