@@ -289,7 +289,7 @@ def _trial_process(task: TrialTask, parent_pid: int) -> None:
 
 
 def _warm_up_torch() -> None:
-    """Import torch and take one optimizer step of each kind on a 1-element tensor in the driver: the forked
+    """Import torch and take one step of SGD and of AdamW on a 1-element tensor in the driver: the forked
     children inherit the imported modules (torch's first optimizer step imports about a second's worth)."""
     import torch
 

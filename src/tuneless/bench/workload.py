@@ -128,19 +128,6 @@ class Workload:
             raise ValueError(f"workload {self.name!r}: peak_lrs={self.peak_lrs!r} must be positive numbers")
         return self
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "metric": self.metric,
-            "higher_is_better": self.higher_is_better,
-            "target": self.target,
-            "budget_steps": self.budget_steps,
-            "batch_size": self.batch_size,
-            "eval_every": self.eval_every,
-            "optimizer": self.optimizer,
-            "peak_lrs": list(self.peak_lrs),
-        }
-
 
 def hash_bytes(*chunks: bytes) -> str:
     """sha256 of the chunks, hex, first 16 characters (enough to tell data sets apart)."""
