@@ -216,32 +216,38 @@ def plot_schedules(
     axes = list(axes[:, 0])
     if specs:
         ax = axes.pop(0)
-        for i, (method, text, schedule, budget) in enumerate(specs):
-            label = f"{method}: {text}"
-            label = label if len(label) <= 60 else label[:57] + "..."
-            style = {"color": colors[method], "ls": LINESTYLES[i % len(LINESTYLES)], "lw": 1.8}
+        for i, (text, (methods, schedule, budget)) in enumerate(specs.items()):
+            label = f"{', '.join(methods)}: {text}"
+            label = label if len(label) <= 70 else label[:67] + "..."
+            style = {"color": colors[methods[0]], "ls": LINESTYLES[i % len(LINESTYLES)], "lw": 1.8}
             ax.plot(progress, _on_progress(schedule, budget, progress), label=label, **style)
-        _schedule_axes(ax, "Schedules given by a spec (every workload)")
+        _schedule_axes(ax, "Schedules given by a spec (the same on every workload)")
     if files:
+        from matplotlib.patheffects import Normal, Stroke
+
         ax = axes.pop(0)
+        outline = [Stroke(linewidth=4.2, foreground="black"), Normal()]
         for method, schedules in files.items():
             curves = np.array([_on_progress(schedule, budget, progress) for _, schedule, budget in schedules])
             for curve in curves:
-                ax.plot(progress, curve, color=colors[method], lw=0.7, alpha=0.3)
-            label = f"{method}: median over {len(curves)} workload(s); thin lines: each workload"
-            ax.plot(progress, np.median(curves, axis=0), color=colors[method], lw=2.6, label=label)
+                ax.plot(progress, curve, color="0.55", lw=0.7, alpha=0.6)
+            label = f"{method}: median over {len(curves)} workload(s) (grey: each workload)"
+            ax.plot(
+                progress, np.median(curves, axis=0), color=colors[method], lw=2.6, label=label, path_effects=outline
+            )
         _schedule_axes(ax, "Schedules read from files (refined: one per workload, the first seed's chosen trial)")
     return save(fig, path), notes
 
 
 def _schedules_used(
     scored: RunScores, store_path: Path
-) -> tuple[list[tuple[str, str, Any, int]], dict[str, list[tuple[str, Any, int]]], list[str]]:
-    """The schedules of each method's chosen trials (first seed): specs as (method, text, schedule, budget), once
-    per method and text; schedule files per method as (workload, schedule, budget); notes on unreadable ones."""
+) -> tuple[dict[str, tuple[list[str], Any, int]], dict[str, list[tuple[str, Any, int]]], list[str]]:
+    """The schedules of each method's chosen trials (first seed): specs as text -> (methods, schedule, budget)
+    (methods that share a spec share a line); schedule files per method as (workload, schedule, budget); notes on
+    the ones that could not be read."""
     from ..schedules import load_schedule
 
-    specs: list[tuple[str, str, Any, int]] = []
+    specs: dict[str, tuple[list[str], Any, int]] = {}
     files: dict[str, list[tuple[str, Any, int]]] = {}
     seen: set[tuple[str, str]] = set()
     notes: list[str] = []
@@ -265,7 +271,7 @@ def _schedules_used(
             if from_file:
                 files.setdefault(method, []).append((workload, schedule, budget))
             else:
-                specs.append((method, text, schedule, budget))
+                specs.setdefault(text, ([], schedule, budget))[0].append(method)
     return specs, files, notes
 
 
