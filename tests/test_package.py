@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "tuneless"
 LONGEST_FUNCTION_LIMIT = 122  # lines: the longest function in src/ when this test was written (bench.runner.run_trial)
@@ -129,14 +127,6 @@ def function_lengths() -> list[tuple[int, str]]:
     return sorted(out, reverse=True)
 
 
-def test_longest_function_outside_bench_is_shorter_than_before():
-    length, where = next((n, w) for n, w in function_lengths() if not w.startswith("tuneless.bench."))
-    assert length < LONGEST_FUNCTION_LIMIT, f"{where} has {length} lines"
-
-
-# bench/ is restructured by the other half of issue 12 (run_trial, 122 lines, is there): when that lands this test
-# passes, the strict xfail then fails, and the marker must go.
-@pytest.mark.xfail(reason="bench.runner.run_trial: the bench half of issue 12", strict=True)
 def test_longest_function_in_src_is_shorter_than_before():
     length, where = function_lengths()[0]
     assert length < LONGEST_FUNCTION_LIMIT, f"{where} has {length} lines"
@@ -159,13 +149,5 @@ def files_mentioning_machine_paths() -> list[str]:
     ]
 
 
-def test_nothing_outside_bench_refers_to_a_machine_path_or_a_file_outside_the_repository():
-    found = [f for f in files_mentioning_machine_paths() if not f.startswith(("src/tuneless/bench/", "tests/bench/"))]
-    assert found == []
-
-
-# The bench half of issue 12 rewrites the docstrings of bench/report.py, store.py, scoring.py, workloads/logreg.py
-# and tests/bench/test_report.py, test_scoring.py; when it lands, this passes and the marker must go.
-@pytest.mark.xfail(reason="bench docstrings: the bench half of issue 12", strict=True)
 def test_nothing_refers_to_a_machine_path_or_a_file_outside_the_repository():
     assert files_mentioning_machine_paths() == []

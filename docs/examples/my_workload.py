@@ -6,8 +6,7 @@ Run it:  tuneless bench --workload docs/examples/my_workload.py:Diabetes --metho
 from sklearn.datasets import load_diabetes
 
 import torch
-from tuneless.bench import Workload
-from tuneless.bench.spec import hash_bytes
+from tuneless.bench import Workload, hash_bytes
 
 
 class Diabetes(Workload):

@@ -89,3 +89,28 @@ def test_address_needs_the_ray_executor(tmp_path, capsys):
         main(["bench", "--workload", f"{TINY}:ShortDiabetes", "--address", "x:1", "--store", str(tmp_path / "s")]) == 2
     )
     assert "--address is only for --executor ray" in capsys.readouterr().err
+
+
+def test_a_lost_ray_task_of_a_user_workload_is_filed_as_the_local_executor_files_it(tmp_path, ray_executor):
+    """The Ray worker of seed 1 dies (os._exit): the trial is recorded by the runner's own record_failure, under the
+    workload's name with its metric fields, exactly like the local executor's dead trial process."""
+    config = BenchConfig("quick", [f"{TINY}:DyingDiabetes"], ["constant"], 2, {})
+    stored = {}
+    for name, executor, workers in (("local", None, 2), ("ray", ray_executor, None)):
+        store_path = tmp_path / f"{name}.sqlite"
+        run_id = run_benchmark(store_path, config, run_id="r", executor=executor, workers=workers, progress=False)
+        with Store(store_path) as store:
+            stored[name] = {t["trial_id"]: t for t in store.trials(run_id)}
+    lost = {tid: t for tid, t in stored["ray"].items() if t["seed"] == 1}
+    assert len(lost) == 2 and {t["status"] for t in lost.values()} == {"failed"}
+    for tid, trial in lost.items():
+        assert trial["error"].startswith("Ray task failed: ")
+        assert (trial["workload"], trial["metric_name"], trial["higher_is_better"]) == ("diabetes-dying", "val_mse", 0)
+        assert (trial["target"], trial["budget_steps"], trial["final_metric"]) == (0.5, 60, None)
+        local = stored["local"][tid]
+        assert "died with exit code 3" in local["error"]
+        different = {"error", "started", "finished"}
+        assert {k: v for k, v in trial.items() if k not in different} == {
+            k: v for k, v in local.items() if k not in different
+        }
+    assert {t["status"] for t in stored["ray"].values() if t["seed"] == 0} == {"done"}

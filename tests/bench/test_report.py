@@ -14,7 +14,7 @@ import pytest
 from tuneless.bench.report import summary_table, write_report
 from tuneless.schedules import Tabulated
 
-# The schema of /work/bench_contract.md, written out here so the test does not depend on store.py.
+# The store's schema (store.SCHEMA), written out here so the test does not depend on store.py.
 SCHEMA = """
 CREATE TABLE runs (run_id TEXT PRIMARY KEY, created REAL, suite TEXT, config TEXT);
 CREATE TABLE trials (
@@ -316,3 +316,14 @@ def test_user_errors(tmp_path):
     store = build_store(tmp_path)
     with pytest.raises(ValueError, match=r"run_id 'run9' is not in the store .*\['run1'\]"):
         write_report(store, "run9", tmp_path / "out")
+
+
+def test_best_lr_at_the_grid_edge_is_flagged(report):
+    """Every grid here has two lrs, so each chosen lr is at an edge: linear and refined on both workloads (chosen
+    0.1 = the lowest, by the median-low over seeds), mechanic has no grid."""
+    store, html_path = report
+    columns = {column.header: list(column.cells) for column in summary_table(store, RUN_ID).columns}
+    assert columns["lr at grid edge"] == ["[yellow]2/2[/]", "[yellow]2/2[/]", "no grid"]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html_path.read_text()))
+    assert "edge of its grid (shaded; the best lr may lie outside): linear (0.1, the lowest)" in text
+    assert html_path.read_text().count('class="edge"') == 4 + 2  # 4 workload-table lr cells, 2 score-table cells

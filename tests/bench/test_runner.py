@@ -9,7 +9,8 @@ import pytest
 from tuneless.bench.benchmark import BenchConfig, run_benchmark
 from tuneless.bench.cli import register  # noqa: F401  (the CLI module imports)
 from tuneless.bench.methods import TrialConfig
-from tuneless.bench.runner import TrialSpec, run_trial
+from tuneless.bench.rows import Measurement, TrialFinish, TrialStart
+from tuneless.bench.runner import TrialTask, run_trial
 from tuneless.bench.store import Store
 from tuneless.cli import main
 
@@ -77,7 +78,7 @@ def test_exception_and_dead_process_are_failed_trials(tmp_path):
 
 def test_run_trial_returns_rows_without_a_store(tmp_path):
     """The remote-executor path: no store, the rows come back and replay into a store identically."""
-    spec = TrialSpec(
+    task = TrialTask(
         "r",
         "t1",
         f"{TINY}:ShortDiabetes",
@@ -86,8 +87,9 @@ def test_run_trial_returns_rows_without_a_store(tmp_path):
         TrialConfig(0.01, "sgd(momentum=0.9)", "warmup(cosine,fraction=0.05)"),
         seed=0,
     )
-    rows = run_trial(spec)
-    assert [r["kind"] for r in rows] == ["start"] + ["measurement"] * 7 + ["finish"]
+    rows = run_trial(task)
+    assert [type(r) for r in rows] == [TrialStart] + [Measurement] * 7 + [TrialFinish]
+    assert (rows[0].workload, rows[0].metric_name, rows[0].budget_steps) == ("diabetes-short", "val_mse", 60)
     with Store(tmp_path / "s.sqlite") as store:
         store.write_rows(rows)
         (trial,) = store.trials("r")

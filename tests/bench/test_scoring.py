@@ -1,4 +1,4 @@
-"""Scoring against tables computed by hand (AlgoPerf rules, REFERENCES.md section 5) and hypothesis properties."""
+"""Scoring against tables computed by hand (AlgoPerf rules, arXiv 2306.07179) and hypothesis properties."""
 
 from __future__ import annotations
 
@@ -287,3 +287,60 @@ def test_adding_a_slower_method_leaves_other_scores_unchanged(times, slowdown, m
 def test_getting_faster_never_lowers_own_score(times, speedup):
     faster = {w: {**row, "m0": row["m0"] * speedup} for w, row in times.items()}
     assert benchmark_scores(performance_ratios(faster))["m0"] >= benchmark_scores(performance_ratios(times))["m0"]
+
+
+def _grid_trial(workload, method, seed, lr, steps, optimizer="sgd", schedule="linear", final=0.5):
+    return {
+        "workload": workload,
+        "method": method,
+        "seed": seed,
+        "peak_lr": lr,
+        "optimizer": optimizer,
+        "schedule": schedule,
+        "status": "done",
+        "steps_to_target": steps,
+        "seconds_to_target": None if steps is None else steps / 10,
+        "final_metric": final,
+        "higher_is_better": 0,
+        "metric_name": "loss",
+        "target": 0.6,
+        "budget_steps": 100,
+    }
+
+
+def test_lr_grid_edges_and_method_summaries_by_hand():
+    from tuneless.bench.scoring import method_summaries
+
+    trials = []
+    for seed in (0, 1):
+        # "grid" on w1: 3 lrs, the middle one fastest; on w2: 4 lrs, the highest fastest (an edge)
+        trials += [_grid_trial("w1", "grid", seed, lr, s) for lr, s in ((0.1, 80), (0.3, 40), (1.0, None))]
+        trials += [_grid_trial("w2", "grid", seed, lr, s) for lr, s in ((0.1, 90), (0.3, 70), (1.0, 60), (3.0, 20))]
+        # "list": configurations that differ in the optimizer too (not an lr grid), the highest lr fastest
+        trials += [_grid_trial(w, "list", seed, lr, 30, optimizer=f"adam{lr}") for w in ("w1", "w2") for lr in (1, 2)]
+        # "single": one self-tuning trial per seed; misses on w2
+        trials += [_grid_trial("w1", "single", seed, 1.0, 50), _grid_trial("w2", "single", seed, 1.0, None)]
+    scored = score_trials(trials)
+    w1, w2 = scored.results["w1"], scored.results["w2"]
+    assert (w1["grid"].lr_grid, w1["grid"].peak_lr, w1["grid"].lr_edge) == ((0.1, 0.3, 1.0), 0.3, None)
+    assert (w2["grid"].lr_grid, w2["grid"].peak_lr, w2["grid"].lr_edge) == ((0.1, 0.3, 1.0, 3.0), 3.0, "highest")
+    assert w1["list"].lr_grid == () and w1["list"].lr_edge is None
+    assert w1["single"].lr_grid == () and w1["single"].lr_edge is None
+    summaries = method_summaries(scored)
+    grid, listed, single = summaries["grid"], summaries["list"], summaries["single"]
+    assert (grid.trials_fewest, grid.trials_most, grid.lr_at_edge, grid.lr_grids) == (3, 4, 1, 2)
+    assert (listed.trials_fewest, listed.trials_most, listed.lr_grids) == (2, 2, 0)
+    assert (single.targets_reached, grid.targets_reached, single.workloads) == (1, 2, 2)
+    # equal finals everywhere: every method ties for the best final metric on both workloads
+    assert {m: s.best_final for m, s in summaries.items()} == {"grid": 2, "list": 2, "single": 2}
+    # one place computes the counts the reports print: the scores are the scoring's own
+    assert grid.scores == {measure: scored.scores[measure]["grid"] for measure in ("steps", "seconds")}
+
+
+def test_trial_counts_print_a_range_not_a_mean():
+    from tuneless.bench.formatting import format_trial_counts
+    from tuneless.bench.scoring import MethodSummary
+
+    summary = MethodSummary("m", {}, 3, 6, 0, 0, 0, 0, 16)
+    assert format_trial_counts(summary) == "3–6"
+    assert format_trial_counts(MethodSummary("m", {}, 6, 6, 0, 0, 0, 0, 16)) == "6"

@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from tuneless.bench.rows import Measurement, TrialFinish, TrialStart
 from tuneless.bench.store import Store
 
 
@@ -105,16 +106,16 @@ def test_export_csv_and_bad_table(tmp_path):
 
 def test_write_rows_replays_a_remote_trial(tmp_path):
     rows = [
-        {"kind": "start", "fields": _trial("x")},
-        {"kind": "measurement", "fields": {"trial_id": "x", "step": 0, "metric": 3.0}},
-        {"kind": "finish", "trial_id": "x", "fields": {"status": "failed", "error": "diverged: loss=nan at step 1"}},
+        TrialStart(**_trial("x")),
+        Measurement("x", 0, 0.0, None, 3.0, 0.1),
+        TrialFinish("x", "failed", "diverged: loss=nan at step 1"),
     ]
     with Store(tmp_path / "s.sqlite") as store:
         store.write_rows(rows)
         (trial,) = store.trials("r1")
         assert trial["status"] == "failed" and trial["error"].startswith("diverged")
         assert store.measurements("x")[0]["metric"] == 3.0
-        with pytest.raises(ValueError, match="unknown row kind 'oops'"):
+        with pytest.raises(TypeError, match="expected a TrialStart, Measurement or TrialFinish row"):
             store.write_rows([{"kind": "oops"}])
 
 

@@ -54,5 +54,5 @@ def test_markdown_tables_on_a_hand_made_run(tmp_path):
             )
     text = markdown_tables(str(path))
     assert "| linear | 1.000 | 1.000 |" in text and "| cosine | 0.000 | 0.000 |" in text
-    assert "| w | 0.81 | 0.705 | linear better | 50 | miss |" in text
+    assert "| w | 0.81 | 0.705 | linear better | 50 | missed |" in text
     assert "linear vs cosine: better on 1, tie on 0, worse on 0 workloads" in text

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
-from tuneless.bench.spec import Workload, load_workload_class, optimizer_kind
+from tuneless.bench.workload import Workload, load_workload_class, optimizer_family
 from tuneless.bench.workloads import BUILTIN_WORKLOADS, fashion_mnist, resolve_workload, text_lm
 from tuneless.bench.workloads.logreg import DATASETS, L2_PENALTY, LogisticRegression, objective
 
@@ -110,6 +110,6 @@ def test_user_workload_reference_and_errors(tmp_path):
         resolve_workload("logreg-iris", {"budget_steps": 0})
 
 
-@pytest.mark.parametrize(("spec", "kind"), [("sgd(momentum=0.9)", "sgd"), ("adamw", "adam"), ("Adam", "adam")])
-def test_optimizer_kind(spec, kind):
-    assert optimizer_kind(spec) == kind
+@pytest.mark.parametrize(("optimizer", "family"), [("sgd(momentum=0.9)", "sgd"), ("adamw", "adam"), ("Adam", "adam")])
+def test_optimizer_family(optimizer, family):
+    assert optimizer_family(optimizer) == family

@@ -14,20 +14,20 @@ import dataclasses
 import secrets
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .methods import Method, TrialConfig, resolve_methods
-from .runner import LocalExecutor, TrialSpec, plan_trials, record_failure
+from .runner import Executor, LocalExecutor, TrialTask, record_failure, trial_id
 from .scoring import best_trials
-from .spec import Workload
 from .store import Store
 from .suites import get_suite
 from .targets import load_targets, target_for
+from .workload import Workload
 from .workloads import resolve_workload
 
-__all__ = ["BenchConfig", "artifacts_dir", "run_benchmark"]
+__all__ = ["BenchConfig", "PlannedTrial", "PreparedWorkload", "artifacts_dir", "plan_trials", "run_benchmark"]
 
 
 @dataclasses.dataclass
@@ -67,7 +67,57 @@ def artifacts_dir(store_path: str | Path, run_id: str) -> Path:
     return store_path.with_name(store_path.name + ".artifacts") / run_id
 
 
-def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[tuple[str, dict[str, Any], Workload]]:
+@dataclasses.dataclass(frozen=True)
+class PreparedWorkload:
+    """A workload of the run: its reference (built-in name or ``MODULE:CLASS``), the overrides it runs with
+    (including the target used) and the workload built from both."""
+
+    ref: str
+    overrides: Mapping[str, Any]
+    workload: Workload
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedTrial:
+    """One trial of a run's plan: a workload, a method, one of the method's trial configurations and a seed."""
+
+    prepared: PreparedWorkload
+    method: Method
+    config: TrialConfig
+    seed: int
+    trial_id: str
+
+    def task(self, run_id: str, store_path: str, trace_path: str | None, threads: int | None) -> TrialTask:
+        """What an executor runs for this trial."""
+        return TrialTask(
+            run_id=run_id,
+            trial_id=self.trial_id,
+            workload_ref=self.prepared.ref,
+            workload_overrides=self.prepared.overrides,
+            method=self.method.name,
+            config=self.config,
+            seed=self.seed,
+            store_path=store_path,
+            trace_path=trace_path,
+            threads=threads,
+        )
+
+
+def plan_trials(
+    run_id: str, workloads: Sequence[PreparedWorkload], methods: Sequence[Method], seeds: Sequence[int]
+) -> list[PlannedTrial]:
+    """All trials of a run, workload by workload, then method, configuration and seed."""
+    planned = []
+    for prepared in workloads:
+        for method in methods:
+            for config in method.trials(prepared.workload):
+                for seed in seeds:
+                    tid = trial_id(run_id, prepared.workload.name, method.name, config.peak_lr, seed, config.label)
+                    planned.append(PlannedTrial(prepared, method, config, seed, tid))
+    return planned
+
+
+def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[PreparedWorkload]:
     """Resolve the run's workloads, skip the unavailable ones (with the reason), fix each one's target."""
     targets = load_targets(config.suite) if config.use_targets else {}
     prepared = []
@@ -86,7 +136,7 @@ def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[t
             else:
                 overrides["target"] = workload.target
         config.overrides[ref] = overrides
-        prepared.append((ref, overrides, workload.with_overrides(target=overrides["target"])))
+        prepared.append(PreparedWorkload(ref, overrides, workload.with_overrides(target=overrides["target"])))
     if not prepared:
         raise ValueError("no workload can run here (see the messages above)")
     return prepared
@@ -115,13 +165,12 @@ def run_benchmark(
     workers: int | None = None,
     out_dir: str | Path | None = None,
     progress: bool = True,
-    executor: Any | None = None,
+    executor: Executor | None = None,
     say: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
 ) -> str:
     """Run (or resume) a benchmark; returns its run id. Writes the report to ``out_dir`` when given.
 
-    ``executor``: anything with ``threads_per_trial() -> int | None`` and ``run(specs, store, on_done)`` that runs
-    every spec (``runner.run_trial``) and gets its rows into ``store`` (default: ``LocalExecutor(workers)``).
+    ``executor``: a ``runner.Executor`` (default: ``LocalExecutor(workers)``).
     """
     store = Store(store_path)
     try:
@@ -139,8 +188,8 @@ def run_benchmark(
         workloads = prepare_workloads(config, say)
         if not resume:
             store.create_run(run_id, config.suite, config.to_dict())
-        for _, _, workload in workloads:
-            workload.prepare(list(range(config.seeds)))
+        for prepared in workloads:
+            prepared.workload.prepare(list(range(config.seeds)))
         _run_levels(store, run_id, workloads, methods, list(range(config.seeds)), executor, progress, say)
     finally:
         store.close()
@@ -152,43 +201,33 @@ def run_benchmark(
 def _run_levels(
     store: Store,
     run_id: str,
-    workloads: Sequence[tuple[str, dict[str, Any], Workload]],
+    workloads: Sequence[PreparedWorkload],
     methods: Sequence[Method],
     seeds: Sequence[int],
-    executor: Any,
+    executor: Executor,
     progress: bool,
     say: Callable[[str], None],
 ) -> None:
-    levels = method_levels(methods)
     total = len(plan_trials(run_id, workloads, methods, seeds))
     artifacts = artifacts_dir(store.path, run_id)
     finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
     with _progress_bar(progress, total, len(finished)) as advance:
-        for level in levels:
-            specs = []
-            for ref, overrides, workload, method, config, seed, tid in plan_trials(run_id, workloads, level, seeds):
-                if tid in finished:
+        for level in method_levels(methods):
+            tasks = []
+            for planned in plan_trials(run_id, workloads, level, seeds):
+                if planned.trial_id in finished:
                     continue
-                trace = str(artifacts / "traces" / f"{tid}.csv") if method.records_grad_norms else None
-                spec = TrialSpec(
-                    run_id,
-                    tid,
-                    ref,
-                    overrides,
-                    method.name,
-                    config,
-                    seed,
-                    str(store.path),
-                    trace,
-                    executor.threads_per_trial(),
-                )
-                if method.prior is not None:
-                    spec = _attach_prior(store, spec, workload, method, artifacts)
-                    if spec is None:
-                        advance(tid)
+                trace = None
+                if planned.method.records_grad_norms:
+                    trace = str(artifacts / "traces" / f"{planned.trial_id}.csv")
+                task = planned.task(run_id, str(store.path), trace, executor.threads_per_trial())
+                if planned.method.prior is not None:
+                    task = _attach_prior(store, task, planned.prepared.workload, planned.method, artifacts)
+                    if task is None:
+                        advance(planned.trial_id)
                         continue
-                specs.append(spec)
-            executor.run(specs, store, lambda spec: advance(spec.trial_id))
+                tasks.append(task)
+            executor.run(tasks, store, lambda task: advance(task.trial_id))
     failed = [t for t in store.trials(run_id) if t["status"] == "failed"]
     if failed:
         say(
@@ -198,19 +237,19 @@ def _run_levels(
 
 
 def _attach_prior(
-    store: Store, spec: TrialSpec, workload: Workload, method: Method, artifacts: Path
-) -> TrialSpec | None:
+    store: Store, task: TrialTask, workload: Workload, method: Method, artifacts: Path
+) -> TrialTask | None:
     """Fill in the refined schedule from the best prior trial of the same workload and seed; ``None`` (and a
     failed trial in the store) when there is no usable prior."""
     candidates = [
         t
-        for t in store.trials(spec.run_id)
-        if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == spec.seed
+        for t in store.trials(task.run_id)
+        if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == task.seed
     ]
     prior = next(iter(best_trials(candidates, "steps").values()), None)  # scoring's rule: fewest steps to target
     error = None
     if prior is None or prior["status"] != "done":
-        error = f"no finished {method.prior} trial of {workload.name} seed {spec.seed} to refine"
+        error = f"no finished {method.prior} trial of {workload.name} seed {task.seed} to refine"
     else:
         trace = artifacts / "traces" / f"{prior['trial_id']}.csv"
         path = artifacts / "schedules" / f"refined-{prior['trial_id']}.json"
@@ -219,15 +258,15 @@ def _attach_prior(
                 from ..refine import refine
 
                 path.parent.mkdir(parents=True, exist_ok=True)
-                refine(trace, workload.kind).save(path)
+                refine(trace, workload.optimizer_family).save(path)
         except (ValueError, OSError) as err:
             error = f"refining the gradient norms of trial {prior['trial_id']} failed: {err}"
     if error is not None:
-        record_failure(store, spec, error)
+        record_failure(store, task, error)
         return None
-    config = TrialConfig(spec.config.peak_lr, spec.config.optimizer, str(path), spec.config.label)
+    config = TrialConfig(task.config.peak_lr, task.config.optimizer, str(path), task.config.label)
     return dataclasses.replace(
-        spec,
+        task,
         config=config,
         prior_trial_id=prior["trial_id"],
         prior_seconds=prior["train_seconds"] or 0.0,
@@ -277,14 +316,11 @@ class _progress_bar:
 
 
 def write_outputs(store_path: str | Path, run_id: str, out_dir: str | Path, say: Callable[[str], None]) -> None:
-    """The report (bench-report's ``write_report``) and the terminal summary table."""
-    try:
-        from .report import summary_table, write_report
-    except ImportError as err:
-        say(f"report not written: tuneless.bench.report is not available ({err})")
-        return
-    write_report(store_path, run_id, out_dir)
+    """The report (``report.write_report``) and the terminal summary table."""
     from rich.console import Console
 
+    from .report import summary_table, write_report
+
+    write_report(store_path, run_id, out_dir)
     Console().print(summary_table(store_path, run_id))
     say(f"report: {Path(out_dir) / 'report.html'}")

@@ -17,7 +17,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .spec import Workload
+from ..extras import require
+from .workload import Workload
 
 __all__ = [
     "METHODS",
@@ -58,7 +59,7 @@ class Method:
         name: short name used on the command line, in the store and in the report.
         description: one sentence for ``tuneless bench list`` and the report.
         schedule: schedule spec (``tuneless schedules list``); ``None`` = computed from the prior run.
-        optimizer: optimizer spec per optimizer family (``"sgd"``/``"adam"``, see ``spec.optimizer_kind``);
+        optimizer: optimizer spec per optimizer family (``"sgd"``/``"adam"``, see ``workload.optimizer_family``);
             ``None`` = the workload's own optimizer.
         configs: ``configs(workload) -> [TrialConfig, ...]`` for a method with a fixed list of trials
             (e.g. an ordered hyperparameter list, or a single self-tuning run); ``None`` = one trial per peak lr of
@@ -79,11 +80,12 @@ class Method:
     def optimizer_for(self, workload: Workload) -> str:
         if self.optimizer is None:
             return workload.optimizer
-        if workload.kind not in self.optimizer:
+        family = workload.optimizer_family
+        if family not in self.optimizer:
             raise ValueError(
-                f"method {self.name!r} has no optimizer for {workload.kind}-type workloads like {workload.name!r}"
+                f"method {self.name!r} has no optimizer for {family}-type workloads like {workload.name!r}"
             )
-        return self.optimizer[workload.kind]
+        return self.optimizer[family]
 
     def trials(self, workload: Workload) -> list[TrialConfig]:
         if self.configs is not None:
@@ -301,10 +303,7 @@ def _nadamw(params: Any, lr: float, total_steps: int, beta1: float, beta2: float
 
 
 def _prodigy(params: Any, lr: float, total_steps: int, **kwargs: Any) -> Any:
-    try:
-        import prodigyopt
-    except ModuleNotFoundError:
-        raise ValueError("the prodigy method needs the package prodigyopt: pip install 'tuneless[bench]'") from None
+    prodigyopt = require("prodigyopt", "the prodigy method")
     return prodigyopt.Prodigy(params, lr=lr, **kwargs)
 
 

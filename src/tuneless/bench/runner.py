@@ -1,15 +1,16 @@
 """Running trials: one trial = one (workload, method, trial config, seed), trained in its own process.
 
-``run_trial(spec) -> rows`` is the unit of work: a top-level function of a picklable ``TrialSpec`` that trains,
-evaluates every ``eval_every`` steps (untimed) and returns its rows. With ``spec.store_path`` set it also writes
-each row to the SQLite store the moment it exists (the local executor); without it the caller replays the returned
-rows into the store with ``Store.write_rows`` (a remote executor, e.g. Ray, whose workers cannot reach the
-driver's file).
+``run_trial(task) -> rows`` is the unit of work: a top-level function of a picklable ``TrialTask`` that trains,
+evaluates every ``eval_every`` steps (untimed) and returns its rows (``rows.TrialStart``, ``Measurement``...,
+``TrialFinish``). With ``task.store_path`` set it also writes each row to the SQLite store the moment it exists (the
+local executor); without it the caller replays the returned rows into the store with ``Store.write_rows`` (a remote
+executor, e.g. Ray, whose workers cannot reach the driver's file). An executor is anything with the methods of
+:class:`Executor`.
 
-Time to target (AlgoPerf, Dahl et al. 2023, section 4.3): the accumulated training time (forward, backward,
-optimizer and schedule steps; evaluation excluded) at the first evaluation whose metric meets the target;
-steps to target likewise in optimizer steps. A trial whose loss or metric becomes NaN/inf, or that raises, is a
-failure (its times are infinite: NULL in the store) and the suite goes on.
+Time to target (AlgoPerf, Dahl et al. 2023, arXiv 2306.07179, section 4.3): the accumulated training time
+(forward, backward, optimizer and schedule steps; evaluation excluded) at the first evaluation whose metric meets
+the target; steps to target likewise in optimizer steps. A trial whose loss or metric becomes NaN/inf, or that
+raises, is a failure (its times are infinite: NULL in the store) and the suite goes on.
 """
 
 from __future__ import annotations
@@ -28,18 +29,19 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .methods import Method, TrialConfig, make_optimizer
-from .spec import Workload
+from .methods import TrialConfig, make_optimizer
+from .rows import Measurement, StoreRow, TrialFinish, TrialStart
 from .store import Store
+from .workload import Workload
 from .workloads import resolve_workload
 
-__all__ = ["LocalExecutor", "TrialSpec", "run_trial", "trial_id"]
+__all__ = ["Executor", "LocalExecutor", "TrialTask", "record_failure", "run_trial", "start_row", "trial_id"]
 
 
 @dataclasses.dataclass(frozen=True)
-class TrialSpec:
+class TrialTask:
     """Everything a worker needs to run one trial (plain data: picklable, no open handles)."""
 
     run_id: str
@@ -55,6 +57,17 @@ class TrialSpec:
     prior_trial_id: str | None = None
     prior_seconds: float = 0.0
     prior_steps: int = 0
+
+
+class Executor(Protocol):
+    """What runs a run's trials (``LocalExecutor``, ``ray_executor.RayExecutor``)."""
+
+    def threads_per_trial(self) -> int | None:
+        """Torch threads each trial should use (``None``: torch's default)."""
+
+    def run(self, tasks: Sequence[TrialTask], store: Store, on_done: Callable[[TrialTask], None]) -> None:
+        """Run every task (``run_trial``), get its rows into ``store`` (a lost trial: ``record_failure``) and call
+        ``on_done`` after each."""
 
 
 def trial_id(run_id: str, workload: str, method: str, peak_lr: float | None, seed: int, label: str = "") -> str:
@@ -73,112 +86,93 @@ def _met(value: float, target: float | None, higher_is_better: bool) -> bool:
     return value >= target if higher_is_better else value <= target
 
 
-def start_fields(spec: TrialSpec, workload: Workload) -> dict[str, Any]:
+def start_row(task: TrialTask, workload: Workload) -> TrialStart:
     """The ``trials`` row of a trial as it starts (also used to record a trial that failed before it could)."""
-    return {
-        "trial_id": spec.trial_id,
-        "run_id": spec.run_id,
-        "workload": workload.name,
-        "method": spec.method,
-        "peak_lr": spec.config.peak_lr,
-        "seed": spec.seed,
-        "schedule": spec.config.schedule,
-        "optimizer": spec.config.optimizer,
-        "metric_name": workload.metric,
-        "higher_is_better": int(workload.higher_is_better),
-        "target": workload.target,
-        "budget_steps": workload.budget_steps,
-        "prior_trial_id": spec.prior_trial_id,
-        "prior_seconds": spec.prior_seconds,
-        "prior_steps": spec.prior_steps,
-        "started": time.time(),
-    }
+    return TrialStart(
+        trial_id=task.trial_id,
+        run_id=task.run_id,
+        workload=workload.name,
+        method=task.method,
+        peak_lr=task.config.peak_lr,
+        seed=task.seed,
+        schedule=task.config.schedule,
+        optimizer=task.config.optimizer,
+        metric_name=workload.metric,
+        higher_is_better=workload.higher_is_better,
+        target=workload.target,
+        budget_steps=workload.budget_steps,
+        prior_trial_id=task.prior_trial_id,
+        prior_seconds=task.prior_seconds,
+        prior_steps=task.prior_steps,
+    )
 
 
-def run_trial(spec: TrialSpec) -> list[dict[str, Any]]:
-    """Train one trial; returns its rows (``start``, ``measurement``..., ``finish``) and streams them to the store
-    when ``spec.store_path`` is set. Never raises for a failing trial: the failure is a ``finish`` row."""
-    import torch
+@dataclasses.dataclass
+class _Progress:
+    """What a trial has measured so far."""
 
-    from ..torch import ScheduleLR
+    train_seconds: float = 0.0
+    losses: list[float] = dataclasses.field(default_factory=list)  # training losses since the last evaluation
+    steps_to_target: int | None = None
+    seconds_to_target: float | None = None
+    final_metric: float | None = None
 
-    rows: list[dict[str, Any]] = []
-    store = Store(spec.store_path) if spec.store_path else None
 
-    def emit(row: dict[str, Any]) -> None:
+def run_trial(task: TrialTask) -> list[StoreRow]:
+    """Train one trial; returns its rows (``TrialStart``, ``Measurement``..., ``TrialFinish``) and streams them to
+    the store when ``task.store_path`` is set. Never raises for a failing trial: the failure is its finish row."""
+    rows: list[StoreRow] = []
+    store = Store(task.store_path) if task.store_path else None
+
+    def emit(row: StoreRow) -> None:
         rows.append(row)
         if store is not None:
             store.write_rows([row])
 
-    workload = resolve_workload(spec.workload_ref, spec.workload_overrides)
-    budget = workload.budget_steps
-    emit({"kind": "start", "fields": start_fields(spec, workload)})
-    train_seconds = 0.0
-    result: dict[str, Any] = {"steps_to_target": None, "seconds_to_target": None, "final_metric": None}
-    recorder = None
-    clock = {"start": 0.0, "recording": 0.0}  # time spent recording gradient norms (excluded from training time)
+    workload = resolve_workload(task.workload_ref, task.workload_overrides)
+    emit(start_row(task, workload))
+    progress = _Progress()
     try:
-        if spec.threads:
-            torch.set_num_threads(spec.threads)
-        torch.manual_seed(spec.seed)
-        model, data = workload.build(spec.seed)
-        optimizer = make_optimizer(spec.config.optimizer, model.parameters(), spec.config.peak_lr, budget)
-        scheduler = ScheduleLR(optimizer, spec.config.schedule, budget)
-        if spec.trace_path:
-            from ..torch.recorder import GradNormRecorder
+        _train(task, workload, progress, emit)
+        finish = TrialFinish(
+            task.trial_id,
+            "done",
+            train_seconds=progress.train_seconds,
+            steps_to_target=progress.steps_to_target,
+            seconds_to_target=progress.seconds_to_target,
+            final_metric=progress.final_metric,
+        )
+    except _Diverged as err:
+        finish = TrialFinish(task.trial_id, "failed", str(err), progress.train_seconds)
+    except Exception as err:  # a crashing trial is a failed trial; the suite goes on
+        error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
+        finish = TrialFinish(task.trial_id, "failed", error, progress.train_seconds)
+    emit(finish)
+    if store is not None:
+        store.close()
+    return rows
 
-            # A rerun (resume) starts from step 0: the trace of the interrupted attempt goes. One flush at the end:
-            # a trial that dies is rerun from scratch anyway.
-            Path(spec.trace_path).unlink(missing_ok=True)
-            # The recorder's pre-hook runs inside optimizer.step(); two hooks around it measure its time, which is
-            # taken out of the training time: recording serves the benchmark's refined method, it is not part of the
-            # recorded method's cost (it would make linear decay look ~15% slower than cosine on tiny models).
-            optimizer.register_step_pre_hook(lambda *_: clock.__setitem__("start", time.perf_counter()))
-            recorder = GradNormRecorder(optimizer, spec.trace_path, flush_every=budget, start_step=0)
-            optimizer.register_step_pre_hook(
-                lambda *_: clock.__setitem__("recording", clock["recording"] + time.perf_counter() - clock["start"])
-            )
-        losses: list[float] = []
 
-        def evaluate(step: int) -> None:
-            model.eval()
-            if hasattr(optimizer, "eval"):  # schedule-free: evaluate at the averaged point x
-                optimizer.eval()
-            with torch.no_grad():
-                metrics = {k: float(v) for k, v in workload.evaluate(model, data).items()}
-            model.train()
-            if hasattr(optimizer, "train"):
-                optimizer.train()
-            if workload.metric not in metrics:
-                raise ValueError(
-                    f"workload {workload.name!r}: evaluate() returned {sorted(metrics)}, "
-                    f"without its metric {workload.metric!r}"
-                )
-            value = metrics.pop(workload.metric)
-            if not math.isfinite(value):
-                raise _Diverged(f"diverged: {workload.metric}={value} at step {step}")
-            emit(
-                {
-                    "kind": "measurement",
-                    "fields": {
-                        "trial_id": spec.trial_id,
-                        "step": step,
-                        "train_seconds": train_seconds,
-                        "train_loss": sum(losses) / len(losses) if losses else None,
-                        "metric": value,
-                        "lr": float(optimizer.param_groups[0]["lr"]),
-                        "extra": metrics,
-                    },
-                }
-            )
-            losses.clear()
-            if result["steps_to_target"] is None and _met(value, workload.target, workload.higher_is_better):
-                result["steps_to_target"], result["seconds_to_target"] = step, train_seconds
-            result["final_metric"] = value
+def _train(task: TrialTask, workload: Workload, progress: _Progress, emit: Callable[[StoreRow], None]) -> None:
+    """Build the trial's model, optimizer and schedule and train for the budget, evaluating as it goes."""
+    import torch
 
-        model.train()
-        if hasattr(optimizer, "train"):
-            optimizer.train()
+    from ..torch import ScheduleLR
+
+    if task.threads:
+        torch.set_num_threads(task.threads)
+    torch.manual_seed(task.seed)
+    model, data = workload.build(task.seed)
+    budget = workload.budget_steps
+    optimizer = make_optimizer(task.config.optimizer, model.parameters(), task.config.peak_lr, budget)
+    scheduler = ScheduleLR(optimizer, task.config.schedule, budget)
+    recording = _RecordingClock(optimizer, task.trace_path, budget) if task.trace_path else None
+
+    def evaluate(step: int) -> None:
+        _evaluate(task.trial_id, workload, model, data, optimizer, step, progress, emit)
+
+    try:
+        _train_mode(model, optimizer)
         evaluate(0)
         for step in range(budget):
             start = time.perf_counter()
@@ -188,35 +182,91 @@ def run_trial(spec: TrialSpec) -> list[dict[str, Any]]:
                 raise _Diverged(f"diverged: loss={loss_value} at step {step}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if recorder is not None:
-                recorder.log_loss(loss_value)
-            recorded_before = clock["recording"]
+            recorded_before = 0.0 if recording is None else recording.log_loss(loss_value)
             optimizer.step()
             scheduler.step()
-            train_seconds += time.perf_counter() - start - (clock["recording"] - recorded_before)
-            losses.append(loss_value)
+            recorded = 0.0 if recording is None else recording.seconds - recorded_before
+            progress.train_seconds += time.perf_counter() - start - recorded
+            progress.losses.append(loss_value)
             if (step + 1) % workload.eval_every == 0 or step + 1 == budget:
                 evaluate(step + 1)
-        status, error = "done", None
-    except _Diverged as err:
-        status, error = "failed", str(err)
-    except Exception as err:  # a crashing trial is a failed trial; the suite goes on
-        status, error = "failed", f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
     finally:
-        if recorder is not None:
-            recorder.close()
-    if status == "failed":
-        result = {"steps_to_target": None, "seconds_to_target": None, "final_metric": None}
-    emit(
-        {
-            "kind": "finish",
-            "trial_id": spec.trial_id,
-            "fields": {"status": status, "error": error, "train_seconds": train_seconds, **result},
-        }
-    )
-    if store is not None:
-        store.close()
-    return rows
+        if recording is not None:
+            recording.recorder.close()
+
+
+class _RecordingClock:
+    """Records the gradient norms of a trial into ``trace_path`` and measures the time recording takes.
+
+    The recorder's pre-hook runs inside ``optimizer.step()``; two hooks around it measure its time, which is taken
+    out of the training time: recording serves the benchmark's refined method, it is not part of the recorded
+    method's cost (it would make linear decay look ~15% slower than cosine on tiny models).
+    """
+
+    def __init__(self, optimizer: Any, trace_path: str, budget: int) -> None:
+        from ..torch.recorder import GradNormRecorder
+
+        # A rerun (resume) starts from step 0: the trace of the interrupted attempt goes. One flush at the end: a
+        # trial that dies is rerun from scratch anyway.
+        Path(trace_path).unlink(missing_ok=True)
+        self.seconds = 0.0  # total time spent recording
+        self._start = 0.0
+        optimizer.register_step_pre_hook(self._before_recording)
+        self.recorder = GradNormRecorder(optimizer, trace_path, flush_every=budget, start_step=0)
+        optimizer.register_step_pre_hook(self._after_recording)
+
+    def _before_recording(self, *_: Any) -> None:
+        self._start = time.perf_counter()
+
+    def _after_recording(self, *_: Any) -> None:
+        self.seconds += time.perf_counter() - self._start
+
+    def log_loss(self, loss: float) -> float:
+        """Log the step's loss with its norm; returns the recording time so far (before this step's)."""
+        self.recorder.log_loss(loss)
+        return self.seconds
+
+
+def _train_mode(model: Any, optimizer: Any, train: bool = True) -> None:
+    """Switch the model and the optimizer (schedule-free evaluates at its averaged point x) between modes."""
+    model.train(train)
+    mode = "train" if train else "eval"
+    if hasattr(optimizer, mode):
+        getattr(optimizer, mode)()
+
+
+def _evaluate(
+    trial_id: str,
+    workload: Workload,
+    model: Any,
+    data: Any,
+    optimizer: Any,
+    step: int,
+    progress: _Progress,
+    emit: Callable[[StoreRow], None],
+) -> None:
+    """Evaluate (untimed), emit the measurement, and note the first step that meets the target."""
+    import torch
+
+    _train_mode(model, optimizer, train=False)
+    with torch.no_grad():
+        metrics = {k: float(v) for k, v in workload.evaluate(model, data).items()}
+    _train_mode(model, optimizer)
+    if workload.metric not in metrics:
+        raise ValueError(
+            f"workload {workload.name!r}: evaluate() returned {sorted(metrics)}, without its metric {workload.metric!r}"
+        )
+    value = metrics.pop(workload.metric)
+    if not math.isfinite(value):
+        raise _Diverged(f"diverged: {workload.metric}={value} at step {step}")
+    losses = progress.losses
+    train_loss = sum(losses) / len(losses) if losses else None
+    lr = float(optimizer.param_groups[0]["lr"])
+    emit(Measurement(trial_id, step, progress.train_seconds, train_loss, value, lr, metrics))
+    losses.clear()
+    if progress.steps_to_target is None and _met(value, workload.target, workload.higher_is_better):
+        progress.steps_to_target, progress.seconds_to_target = step, progress.train_seconds
+    progress.final_metric = value
 
 
 # --- executors -------------------------------------------------------------------------------------------------
@@ -230,16 +280,16 @@ def _die_with_parent() -> None:
             pass
 
 
-def _trial_process(spec: TrialSpec, parent_pid: int) -> None:
+def _trial_process(task: TrialTask, parent_pid: int) -> None:
     _die_with_parent()
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
-    run_trial(spec)
+    run_trial(task)
 
 
 def _warm_up_torch() -> None:
-    """Import torch and take one optimizer step of each kind on a 1-element tensor in the driver: the forked
+    """Import torch and take one step of SGD and of AdamW on a 1-element tensor in the driver: the forked
     children inherit the imported modules (torch's first optimizer step imports about a second's worth)."""
     import torch
 
@@ -273,53 +323,36 @@ class LocalExecutor:
     def threads_per_trial(self) -> int | None:
         return 1 if self.workers > 1 else None
 
-    def run(self, specs: Sequence[TrialSpec], store: Store, on_done: Callable[[TrialSpec], None]) -> None:
+    def run(self, tasks: Sequence[TrialTask], store: Store, on_done: Callable[[TrialTask], None]) -> None:
         _warm_up_torch()
-        pending = collections.deque(specs)
-        running: dict[Any, tuple[Any, TrialSpec]] = {}
+        pending = collections.deque(tasks)
+        running: dict[Any, tuple[Any, TrialTask]] = {}
         try:
             while pending or running:
                 while pending and len(running) < self.workers:
-                    spec = pending.popleft()
-                    process = self.context.Process(target=_trial_process, args=(spec, os.getpid()), daemon=True)
+                    task = pending.popleft()
+                    process = self.context.Process(target=_trial_process, args=(task, os.getpid()), daemon=True)
                     process.start()
-                    running[process.sentinel] = (process, spec)
+                    running[process.sentinel] = (process, task)
                 for sentinel in multiprocessing.connection.wait(list(running), timeout=1.0):
-                    process, spec = running.pop(sentinel)
+                    process, task = running.pop(sentinel)
                     process.join()
                     if process.exitcode != 0:
-                        record_failure(store, spec, f"trial process died with exit code {process.exitcode}")
-                    on_done(spec)
+                        record_failure(store, task, f"trial process died with exit code {process.exitcode}")
+                    on_done(task)
         finally:
             for process, _ in running.values():  # interrupted: stop the children; their trials stay 'running'
                 process.kill()
                 process.join()
 
 
-def record_failure(store: Store, spec: TrialSpec, error: str) -> None:
-    """Mark a trial failed: one that never started gets its row first; a finished one is left alone."""
-    row = store.trial(spec.trial_id)
+def record_failure(store: Store, task: TrialTask, error: str) -> None:
+    """Mark a trial failed (its process died, or its remote task was lost): one that never started gets its start
+    row first (``start_row``: the workload's name and metric, as the trial itself would have written it); a
+    finished one is left alone. Every executor records a lost trial through here."""
+    row = store.trial(task.trial_id)
     if row is None:
-        store.start_trial(start_fields(spec, resolve_workload(spec.workload_ref, spec.workload_overrides)))
+        store.write_rows([start_row(task, resolve_workload(task.workload_ref, task.workload_overrides))])
     elif row["status"] != "running":
         return
-    store.finish_trial(
-        spec.trial_id, status="failed", error=error, steps_to_target=None, seconds_to_target=None, final_metric=None
-    )
-
-
-def plan_trials(
-    run_id: str,
-    workloads: Sequence[tuple[str, Mapping[str, Any], Workload]],
-    methods: Sequence[Method],
-    seeds: Sequence[int],
-) -> list[tuple[str, Mapping[str, Any], Workload, Method, TrialConfig, int, str]]:
-    """All trials of a run: (workload ref, overrides, workload, method, config, seed, trial id)."""
-    out = []
-    for ref, overrides, workload in workloads:
-        for method in methods:
-            for config in method.trials(workload):
-                for seed in seeds:
-                    tid = trial_id(run_id, workload.name, method.name, config.peak_lr, seed, config.label)
-                    out.append((ref, overrides, workload, method, config, seed, tid))
-    return out
+    store.write_rows([TrialFinish(task.trial_id, "failed", error)])

@@ -1,4 +1,4 @@
-"""Scoring of a benchmark run, AlgoPerf-style (Dahl et al. 2023, arXiv 2306.07179, section 4; REFERENCES.md 5).
+"""Scoring of a benchmark run, AlgoPerf-style (Dahl et al. 2023, arXiv 2306.07179, section 4).
 
 Pure functions over plain trial records (dicts with the columns of the store's ``trials`` table; a pandas
 DataFrame ``df`` works as ``df.to_dict("records")``). Nothing here reads a file or trains anything.
@@ -37,10 +37,14 @@ __all__ = [
     "MEASURES",
     "R_MAX",
     "MethodResult",
+    "MethodSummary",
     "RunScores",
     "benchmark_scores",
+    "best_methods",
+    "best_scores",
     "best_trials",
     "final_metric_stats",
+    "method_summaries",
     "median_times_to_target",
     "performance_profile",
     "performance_ratios",
@@ -201,6 +205,8 @@ class MethodResult:
     time plus the prior run's cost (``prior_steps`` / ``prior_seconds``); ``None`` for other methods.
     ``peak_lr``: the median (lower middle value) over seeds of the peak lr of the best trial by steps.
     ``trials``: trials per seed on this workload (the most any seed had). ``chosen``: seed -> best trial by steps.
+    ``lr_grid``: the peak lrs tried, ascending, when the method tuned a grid (per seed, trials that differ only in
+    the peak lr, at least two); empty otherwise.
     """
 
     workload: str
@@ -215,6 +221,17 @@ class MethodResult:
     trials: int
     seeds: int
     chosen: dict[int, Trial]
+    lr_grid: tuple[float, ...] = ()
+
+    @property
+    def lr_edge(self) -> str | None:
+        """``"lowest"`` or ``"highest"`` when the chosen peak lr is at that edge of the grid (the best lr may lie
+        outside the grid: widen it before trusting the comparison), else ``None``."""
+        if not self.lr_grid or self.peak_lr is None:
+            return None
+        if self.peak_lr == self.lr_grid[0]:
+            return "lowest"
+        return "highest" if self.peak_lr == self.lr_grid[-1] else None
 
 
 @dataclasses.dataclass
@@ -272,6 +289,9 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
                 trials=max(len(counts[(workload, method, s)]) for s in chosen),
                 seeds=len(chosen),
                 chosen=dict(sorted(chosen.items())),
+                lr_grid=_lr_grid(
+                    [t for (w, m, _), group in counts.items() if (w, m) == (workload, method) for t in group]
+                ),
             )
     ratios = {m: performance_ratios(times[m]) for m in MEASURES}
     trials_per_workload = {
@@ -302,3 +322,74 @@ def _median_with_prior(best: Iterable[Trial], measure: str) -> dict[tuple[str, s
             prior_cost = float(trial.get(f"prior_{measure}") or 0)
             totals.setdefault(key, []).append(time_to_target(trial, measure) + prior_cost)
     return {key: float(np.median(values)) for key, values in totals.items()}
+
+
+def _lr_grid(trials: Sequence[Trial]) -> tuple[float, ...]:
+    """The peak lrs of a method's trials on a workload when they are an lr grid: in every seed at least two
+    trials, all with the same optimizer and schedule and distinct peak lrs. Empty otherwise (a fixed list of
+    configurations, a single self-tuning run)."""
+    lrs: set[float] = set()
+    for group in _group(trials, ("seed",)).values():
+        seed_lrs = [t["peak_lr"] for t in group]
+        if len(group) < 2 or None in seed_lrs or len(set(seed_lrs)) < len(group):
+            return ()
+        if len({(t.get("optimizer"), t.get("schedule")) for t in group}) > 1:
+            return ()
+        lrs.update(seed_lrs)
+    return tuple(sorted(lrs))
+
+
+def best_methods(values: Mapping[str, float | None], higher_is_better: bool) -> set[str]:
+    """The methods with the best value (several on a tie); none when no value is finite."""
+    finite = {m: v for m, v in values.items() if v is not None and math.isfinite(v)}
+    if not finite:
+        return set()
+    best = max(finite.values()) if higher_is_better else min(finite.values())
+    return {m for m, v in finite.items() if v == best}
+
+
+def best_scores(scores: Mapping[str, float]) -> set[str]:
+    """The methods with the highest benchmark score; none when every score is 0 (nobody reached a target)."""
+    return best_methods({m: score for m, score in scores.items() if score > 0}, True)
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodSummary:
+    """One method over all workloads of a run: what the report's summary tables show."""
+
+    method: str
+    scores: dict[str, float]  # measure -> benchmark score
+    trials_fewest: int  # trials per seed on a workload: the fewest and the most over workloads
+    trials_most: int
+    targets_reached: int  # workloads where the median seed's best trial reached the target
+    best_final: int  # workloads where its final metric is the best (ties count for each tied method)
+    lr_at_edge: int  # workloads where its chosen peak lr is at the edge of its grid
+    lr_grids: int  # workloads where it tuned a peak-lr grid
+    workloads: int  # workloads of the run
+
+
+def method_summaries(scored: RunScores) -> dict[str, MethodSummary]:
+    """Per method (in the run's order): scores, trial counts, targets reached, best finals, lrs at a grid edge."""
+    best_final = {
+        w: best_methods(
+            {m: r.final_metric_mean for m, r in scored.results[w].items()},
+            bool(scored.workload_info[w]["higher_is_better"]),
+        )
+        for w in scored.workloads
+    }
+    summaries = {}
+    for method in scored.methods:
+        results = [scored.results[w][method] for w in scored.workloads if method in scored.results[w]]
+        counts = [r.trials for r in results]
+        summaries[method] = MethodSummary(
+            method=method,
+            scores={measure: scored.scores[measure][method] for measure in MEASURES},
+            trials_fewest=min(counts),
+            trials_most=max(counts),
+            targets_reached=sum(math.isfinite(r.steps_to_target) for r in results),
+            best_final=sum(method in best_final[w] for w in scored.workloads),
+            lr_at_edge=sum(r.lr_edge is not None for r in results),
+            lr_grids=sum(bool(r.lr_grid) for r in results),
+            workloads=len(scored.workloads),
+        )
+    return summaries

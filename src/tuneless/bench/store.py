@@ -3,7 +3,7 @@
 Every trial process opens its own connection and writes its rows as it goes, one short transaction per row, so a
 ``kill -9`` loses at most the row being written. WAL mode lets the trial processes write while the driver reads;
 ``busy_timeout`` makes concurrent writers wait instead of failing. The schema is the contract with scoring and
-report (``/work/bench_contract.md``): they only read it.
+the report: they only read it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from .rows import Measurement, StoreRow, TrialFinish, TrialStart
 
 __all__ = ["SCHEMA", "Store", "TABLES"]
 
@@ -140,18 +142,17 @@ class Store:
             row["extra"] = None if row["extra"] is None else json.loads(row["extra"])
         return out
 
-    def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+    def write_rows(self, rows: Iterable[StoreRow]) -> None:
         """Replay the rows a remote trial returned (see ``runner.run_trial``) into this store."""
         for row in rows:
-            kind = row["kind"]
-            if kind == "start":
-                self.start_trial(row["fields"])
-            elif kind == "measurement":
-                self.add_measurement(row["fields"])
-            elif kind == "finish":
-                self.finish_trial(row["trial_id"], **row["fields"])
+            if isinstance(row, TrialStart):
+                self.start_trial(row.columns())
+            elif isinstance(row, Measurement):
+                self.add_measurement(row.columns())
+            elif isinstance(row, TrialFinish):
+                self.finish_trial(row.trial_id, **row.result_columns())
             else:
-                raise ValueError(f"unknown row kind {kind!r}: expected start, measurement or finish")
+                raise TypeError(f"cannot write {row!r}: expected a TrialStart, Measurement or TrialFinish row")
 
     # export -----------------------------------------------------------------------------------------------------
     def export_csv(self, table: str, path: str | Path, run_id: str | None = None) -> int:

@@ -10,10 +10,10 @@ refined method also its cost including the prior linear-decay run.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from .scoring import RunScores, score_trials
+from .formatting import MISSING, format_mean_std, format_number, format_trial_counts
+from .scoring import RunScores, method_summaries, score_trials
 from .store import Store
 
 __all__ = ["claim_verdict", "markdown_tables"]
@@ -32,14 +32,6 @@ def claim_verdict(
     return "better" if difference > 0 else "worse"
 
 
-def _num(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if math.isinf(value):
-        return "miss"
-    return f"{value:.{digits}g}"
-
-
 def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
@@ -53,73 +45,63 @@ def markdown_tables(store_path: str, run_id: str | None = None) -> str:
     lines = [f"Run `{run_id}` (suite {run['suite']}, {run['config']['seeds']} seeds).", ""]
     lines += ["### Benchmark score (AlgoPerf, r_max = 4; 1 = fastest to the target everywhere)", ""]
     lines += [_row(["method", "score (steps)", "score (seconds)", "trials per workload and seed"]), _row(["---"] * 4)]
-    for method in sorted(scored.methods, key=lambda m: -scored.scores["steps"][m]):
-        lines.append(
-            _row(
-                [
-                    method,
-                    f"{scored.scores['steps'][method]:.3f}",
-                    f"{scored.scores['seconds'][method]:.3f}",
-                    f"{scored.trials_per_workload[method]:g}",
-                ]
-            )
-        )
-    lines += ["", "### Final validation metric at the budget (grid best per seed; mean ± std over seeds)", ""]
-    lines += [_row(["workload", "metric", *scored.methods]), _row(["---"] * (2 + len(scored.methods)))]
-    for workload in scored.workloads:
-        info = scored.workload_info[workload]
-        arrow = "max" if info["higher_is_better"] else "min"
-        cells = []
-        for method in scored.methods:
-            result = scored.results[workload].get(method)
-            cells.append(
-                "-" if result is None else f"{_num(result.final_metric_mean)} ± {_num(result.final_metric_std, 2)}"
-            )
-        lines.append(_row([workload, f"{info['metric_name']} ({arrow})", *cells]))
+    for summary in sorted(method_summaries(scored).values(), key=lambda summary: -summary.scores["steps"]):
+        scores = [f"{summary.scores['steps']:.3f}", f"{summary.scores['seconds']:.3f}"]
+        lines.append(_row([summary.method, *scores, format_trial_counts(summary)]))
+    lines += _final_metric_lines(scored)
     for a, b, title in (
         ("linear", "cosine", "Claim 1: linear decay vs cosine"),
         ("refined", "linear", "Claim 2: refined vs linear decay"),
     ):
-        if a not in scored.methods or b not in scored.methods:
-            continue
-        lines += ["", f"### {title}", ""]
-        lines += [
-            _row(
-                ["workload", f"final {a}", f"final {b}", "verdict (final metric)", f"steps {a}", f"steps {b}"]
-                + (["steps refined incl. prior"] if a == "refined" else [])
-            ),
-            _row(["---"] * (7 if a == "refined" else 6)),
-        ]
-        counts = {"better": 0, "tie": 0, "worse": 0, "n/a": 0}
-        for workload in scored.workloads:
-            ra, rb = scored.results[workload].get(a), scored.results[workload].get(b)
-            if ra is None or rb is None:
-                continue
-            verdict = claim_verdict(
-                ra.final_metric_mean,
-                ra.final_metric_std,
-                rb.final_metric_mean,
-                rb.final_metric_std,
-                bool(scored.workload_info[workload]["higher_is_better"]),
-            )
-            counts[verdict] += 1
-            extra = [_num(ra.steps_with_prior)] if a == "refined" else []
-            lines.append(
-                _row(
-                    [
-                        workload,
-                        _num(ra.final_metric_mean),
-                        _num(rb.final_metric_mean),
-                        f"{a} {verdict}",
-                        _num(ra.steps_to_target),
-                        _num(rb.steps_to_target),
-                        *extra,
-                    ]
-                )
-            )
-        lines += [
-            "",
-            f"{a} vs {b}: better on {counts['better']}, tie on {counts['tie']}, worse on "
-            f"{counts['worse']} workloads (a difference counts when it exceeds the larger std over seeds).",
-        ]
+        if a in scored.methods and b in scored.methods:
+            lines += _claim_lines(scored, a, b, title)
     return "\n".join(lines) + "\n"
+
+
+def _final_metric_lines(scored: RunScores) -> list[str]:
+    """The final metric of every method on every workload, then the best peak lrs at the edge of their grid."""
+    lines = ["", "### Final validation metric at the budget (grid best per seed; mean ± std over seeds)", ""]
+    lines += [_row(["workload", "metric", *scored.methods]), _row(["---"] * (2 + len(scored.methods)))]
+    for workload in scored.workloads:
+        info = scored.workload_info[workload]
+        arrow = "max" if info["higher_is_better"] else "min"
+        results = [scored.results[workload].get(method) for method in scored.methods]
+        cells = [MISSING if r is None else format_mean_std(r.final_metric_mean, r.final_metric_std) for r in results]
+        lines.append(_row([workload, f"{info['metric_name']} ({arrow})", *cells]))
+    edges = [
+        f"{workload} / {method} ({format_number(result.peak_lr, 3)}, the {result.lr_edge})"
+        for workload in scored.workloads
+        for method, result in scored.results[workload].items()
+        if result.lr_edge
+    ]
+    if edges:
+        lines += ["", f"Best peak lr at the edge of its grid (the best lr may lie outside it): {'; '.join(edges)}."]
+    return lines
+
+
+def _claim_lines(scored: RunScores, a: str, b: str, title: str) -> list[str]:
+    """Method ``a`` against ``b`` on every workload: final metrics, the verdict, steps to target, and the counts."""
+    refined = a == "refined"
+    header = ["workload", f"final {a}", f"final {b}", "verdict (final metric)", f"steps {a}", f"steps {b}"]
+    header += ["steps refined incl. prior"] if refined else []
+    lines = ["", f"### {title}", "", _row(header), _row(["---"] * len(header))]
+    counts = {"better": 0, "tie": 0, "worse": 0, "n/a": 0}
+    for workload in scored.workloads:
+        ra, rb = scored.results[workload].get(a), scored.results[workload].get(b)
+        if ra is None or rb is None:
+            continue
+        higher = bool(scored.workload_info[workload]["higher_is_better"])
+        verdict = claim_verdict(
+            ra.final_metric_mean, ra.final_metric_std, rb.final_metric_mean, rb.final_metric_std, higher
+        )
+        counts[verdict] += 1
+        cells = [workload, format_number(ra.final_metric_mean), format_number(rb.final_metric_mean), f"{a} {verdict}"]
+        cells += [format_number(ra.steps_to_target), format_number(rb.steps_to_target)]
+        cells += [format_number(ra.steps_with_prior)] if refined else []
+        lines.append(_row(cells))
+    lines += [
+        "",
+        f"{a} vs {b}: better on {counts['better']}, tie on {counts['tie']}, worse on "
+        f"{counts['worse']} workloads (a difference counts when it exceeds the larger std over seeds).",
+    ]
+    return lines

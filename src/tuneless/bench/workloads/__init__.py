@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..spec import Workload, load_workload_class
+from ..workload import Workload, load_workload_class
 from .fashion_mnist import FashionCNN, FashionMLP
 from .logreg import DATASETS, LogisticRegression
 from .text_lm import KJVLanguageModel, StdlibLanguageModel

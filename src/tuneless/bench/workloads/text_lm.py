@@ -20,7 +20,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from ..spec import Workload, hash_bytes
+from ..workload import Workload, hash_bytes
 
 __all__ = ["ByteTransformerLM", "KJVLanguageModel", "StdlibLanguageModel"]
 

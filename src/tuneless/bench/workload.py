@@ -30,16 +30,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Workload", "load_workload_class", "optimizer_kind"]
+__all__ = ["Workload", "hash_bytes", "load_workload_class", "optimizer_family"]
 
 
-def optimizer_kind(optimizer_spec: str) -> str:
-    """``"sgd"`` or ``"adam"``: which gradient norm refinement uses (L2 for SGD-type, L1 for Adam-type).
+def optimizer_family(optimizer: str) -> str:
+    """The family of an optimizer spec, ``"sgd"`` or ``"adam"``: which gradient norm refinement uses (L2 for
+    SGD-type, L1 for Adam-type) and which of a method's optimizers a workload gets.
 
     Defazio et al. 2023 (arXiv 2310.07831), section 3 and the authors' code: SGD-type methods refine with
     ``w_t = ||g_t||_2^-2``, coordinate-wise methods (Adam, AdamW) with ``w_t = ||g_t||_1^-1``.
     """
-    name = optimizer_spec.split("(", 1)[0].strip().lower()
+    name = optimizer.split("(", 1)[0].strip().lower()
     return "adam" if "adam" in name else "sgd"
 
 
@@ -57,7 +58,7 @@ class Workload:
         batch_size: examples per step.
         eval_every: evaluate after every ``eval_every`` steps (and at step 0 and at the budget).
         optimizer: the base optimizer spec, ``"name(key=value, ...)"`` (see ``methods.OPTIMIZERS``); its family
-            decides the gradient norm used by refinement (``optimizer_kind``).
+            decides the gradient norm used by refinement (``optimizer_family``).
         peak_lrs: the peak-learning-rate grid every grid method is tuned on.
     """
 
@@ -96,10 +97,11 @@ class Workload:
         """Validation metrics, including ``self.metric``; called under ``torch.no_grad`` with ``model.eval()``."""
         raise NotImplementedError(f"{type(self).__name__}.evaluate")
 
-    # --- helpers -----------------------------------------------------------------------------------------------
+    # --- derived -----------------------------------------------------------------------------------------------
     @property
-    def kind(self) -> str:
-        return optimizer_kind(self.optimizer)
+    def optimizer_family(self) -> str:
+        """``"sgd"`` or ``"adam"`` (see :func:`optimizer_family`)."""
+        return optimizer_family(self.optimizer)
 
     def with_overrides(self, **overrides: Any) -> Workload:
         """A copy with some attributes replaced (a suite's budget, grid, evaluation interval, target)."""
@@ -125,19 +127,6 @@ class Workload:
         if not self.peak_lrs or any(not (lr > 0) for lr in self.peak_lrs):
             raise ValueError(f"workload {self.name!r}: peak_lrs={self.peak_lrs!r} must be positive numbers")
         return self
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "metric": self.metric,
-            "higher_is_better": self.higher_is_better,
-            "target": self.target,
-            "budget_steps": self.budget_steps,
-            "batch_size": self.batch_size,
-            "eval_every": self.eval_every,
-            "optimizer": self.optimizer,
-            "peak_lrs": list(self.peak_lrs),
-        }
 
 
 def hash_bytes(*chunks: bytes) -> str:

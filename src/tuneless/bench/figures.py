@@ -1,0 +1,292 @@
+"""The figures of a benchmark report (PNG): performance profiles, final metrics, learning curves, schedules."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .formatting import direction
+from .scoring import RunScores, best_methods, performance_profile
+
+__all__ = ["method_colors", "plot_curves", "plot_final_metrics", "plot_profiles", "plot_schedules"]
+
+
+def method_colors(methods: Sequence[str]) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if len(methods) <= 10 else "tab20"]
+    return {m: cmap(i % cmap.N) for i, m in enumerate(methods)}
+
+
+LINESTYLES = ("-", "--", "-.", ":")
+
+
+def _spans_decades(values: Sequence[float]) -> bool:
+    """Log scale when all values are positive and the largest is more than 10x the smallest."""
+    values = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    return values.size > 1 and bool(np.all(values > 0)) and values.max() > 10 * values.min()
+
+
+def plot_profiles(scored: RunScores, colors: Mapping[str, Any], path: Path) -> Path:
+    from ..plotting import pyplot, save
+
+    plt = pyplot()
+    taus = np.linspace(1.0, scored.r_max, 1201)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
+    for ax, measure in zip(axes, ("seconds", "steps"), strict=True):
+        profile = performance_profile(scored.ratios[measure], taus)
+        n = len(scored.methods)
+        lines = {}
+        for i, method in enumerate(scored.methods):
+            # earlier methods drawn wider, so that identical profiles stay visible under the later ones
+            (lines[method],) = ax.plot(
+                taus,
+                profile[method],
+                color=colors[method],
+                lw=1.5 + 2.0 * (n - 1 - i) / max(n - 1, 1),
+                alpha=0.85,
+                label=f"{method} (score {scored.scores[measure][method]:.2f})",
+            )
+        ranked = sorted(scored.methods, key=lambda m: -scored.scores[measure][m])  # legend: best score first
+        ax.legend(
+            [lines[m] for m in ranked],
+            [lines[m].get_label() for m in ranked],
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.16),
+            ncol=2,
+            frameon=False,
+        )
+        unit = "training seconds" if measure == "seconds" else "optimizer steps"
+        ax.set_title(f"Time to target in {unit}")
+        ax.set_xlabel("performance ratio τ (method's time / fastest method's time)")
+        ax.set_xlim(1.0, scored.r_max)
+        ax.set_ylim(-0.02, 1.05)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("fraction of workloads within τ of the fastest")
+    fig.suptitle(f"Performance profiles over {len(scored.workloads)} workloads (higher and further left is better)")
+    return save(fig, path)
+
+
+def plot_final_metrics(scored: RunScores, colors: Mapping[str, Any], path: Path) -> Path:
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+    from ..plotting import pyplot, save
+
+    plt = pyplot()
+    n = len(scored.workloads)
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    height = 0.32 * len(scored.methods) + 1.4
+    # constrained layout keeps the figure title clear of the first row's titles (tight_layout does not).
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, height * rows), squeeze=False, layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, workload in zip(axes.flat, scored.workloads, strict=False):
+        info = scored.workload_info[workload]
+        results = scored.results[workload]
+        methods = [m for m in scored.methods if m in results]
+        best = best_methods({m: results[m].final_metric_mean for m in methods}, bool(info["higher_is_better"]))
+        means = [results[m].final_metric_mean for m in methods]
+        for y, method in enumerate(methods):
+            mean, std = results[method].final_metric_mean, results[method].final_metric_std
+            if mean is None:
+                ax.text(0.02, y, "all trials failed", va="center", transform=ax.get_yaxis_transform(), fontsize=8)
+                continue
+            ax.errorbar(
+                mean,
+                y,
+                xerr=std or 0.0,
+                fmt="o",
+                color=colors[method],
+                capsize=4,
+                ms=7,
+                mec="black" if method in best else colors[method],
+                mew=1.5,
+            )
+        if info["target"] is not None:
+            ax.axvline(info["target"], color="gray", ls="--", lw=1)
+        if _spans_decades([*means, info["target"]]):
+            ax.set_xscale("log")
+            low, high = ax.get_xlim()  # error bars can widen the axis well beyond the means
+            decades = math.log10(high / low)
+            # 1-2-5 ticks read well over two decades; over more they collide, so label only the powers of ten.
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_yticks(range(len(methods)), methods, fontsize=8)
+        ax.set_ylim(len(methods) - 0.5, -0.5)
+        ax.set_xlabel(f"{info['metric_name']} at the budget ({direction(info['higher_is_better'])})", fontsize=8)
+        target = "" if info["target"] is None else f" (dashed line: target {info['target']:.4g})"
+        ax.set_title(f"{workload}{target}", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("Metric at the budget: mean ± std over seeds of each method's best trial (black edge = best)")
+    return save(fig, path)
+
+
+def plot_curves(
+    workload: str,
+    scored: RunScores,
+    curves: Mapping[str, tuple[Mapping[str, Any], list[dict[str, Any]]]],
+    colors: Mapping[str, Any],
+    path: Path,
+) -> Path:
+    """Validation metric and mean training loss against the step, one line per method (its chosen trial)."""
+    from ..plotting import pyplot, save
+
+    plt = pyplot()
+    info = scored.workload_info[workload]
+    fig, (ax_metric, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.4))
+    metric_values: list[float] = []
+    loss_values: list[float] = []
+    for i, method in enumerate(scored.methods):
+        if method not in curves:
+            continue
+        trial, rows = curves[method]
+        lr = "" if trial["peak_lr"] is None else f", peak lr {trial['peak_lr']:.3g}"
+        label = f"{method}{lr}" + ("" if trial["status"] == "done" else f" ({trial['status']})")
+        style = {"color": colors[method], "ls": LINESTYLES[i % len(LINESTYLES)], "lw": 1.8}
+        steps = [r["step"] for r in rows if r["metric"] is not None]
+        metric = [r["metric"] for r in rows if r["metric"] is not None]
+        ax_metric.plot(steps, metric, marker=".", ms=4, label=label, **style)
+        metric_values += metric
+        loss_rows = [r for r in rows if r["train_loss"] is not None and math.isfinite(r["train_loss"])]
+        ax_loss.plot([r["step"] for r in loss_rows], [r["train_loss"] for r in loss_rows], **style)
+        loss_values += [r["train_loss"] for r in loss_rows]
+    if info["target"] is not None:
+        ax_metric.axhline(info["target"], color="gray", ls="--", lw=1, label=f"target {info['target']:.4g}")
+    for ax, values in ((ax_metric, [*metric_values, info["target"]]), (ax_loss, loss_values)):
+        if _spans_decades(values):
+            ax.set_yscale("log")
+        ax.set_xlabel("optimizer step")
+        ax.grid(alpha=0.3)
+        if info["budget_steps"]:
+            ax.set_xlim(0, info["budget_steps"])
+    ax_metric.set_ylabel(f"{info['metric_name']} ({direction(info['higher_is_better'])})")
+    ax_metric.set_title(f"Evaluated metric: {info['metric_name']}")
+    ax_loss.set_ylabel("training loss (mean since previous evaluation)")
+    ax_loss.set_title("Training loss")
+    seed = min((s for r in scored.results[workload].values() for s in r.chosen), default=0)
+    fig.suptitle(f"{workload}: each method's best trial (fewest steps to target), seed {seed}")
+    handles, labels = ax_metric.get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(4, len(labels)),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def _resolve_schedule_path(text: str, store_path: Path) -> Path | None:
+    """A refined schedule is stored as a JSON path: as written, or relative to the store's folder."""
+    for candidate in (Path(text), store_path.parent / text):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def plot_schedules(
+    scored: RunScores, colors: Mapping[str, Any], store_path: Path, path: Path
+) -> tuple[Path | None, list[str]]:
+    """The learning-rate multiplier against training progress. Top: each method's schedule spec, one line each.
+    Bottom: schedules read from JSON files (refined: one per workload, the chosen trial of the first seed), per
+    method the median over workloads in bold and each workload's schedule as a thin line. Returns the figure
+    path (``None`` when there is nothing to draw) and notes about schedule files that could not be read."""
+    from ..plotting import pyplot, save
+
+    specs, files, notes = _schedules_used(scored, store_path)
+    if not specs and not files:
+        return None, notes
+    progress = np.linspace(0.0, 1.0, 1001)
+    plt = pyplot()
+    rows = int(bool(specs)) + int(bool(files))
+    fig, axes = plt.subplots(rows, 1, figsize=(11, 4.2 * rows), squeeze=False, layout="constrained")
+    axes = list(axes[:, 0])
+    if specs:
+        ax = axes.pop(0)
+        for i, (text, (methods, schedule, budget)) in enumerate(specs.items()):
+            label = f"{', '.join(methods)}: {text}"
+            label = label if len(label) <= 70 else label[:67] + "..."
+            style = {"color": colors[methods[0]], "ls": LINESTYLES[i % len(LINESTYLES)], "lw": 1.8}
+            ax.plot(progress, _on_progress(schedule, budget, progress), label=label, **style)
+        _schedule_axes(ax, "Schedules given by a spec (the same on every workload)")
+    if files:
+        from matplotlib.patheffects import Normal, Stroke
+
+        ax = axes.pop(0)
+        outline = [Stroke(linewidth=4.2, foreground="black"), Normal()]
+        for method, schedules in files.items():
+            curves = np.array([_on_progress(schedule, budget, progress) for _, schedule, budget in schedules])
+            for curve in curves:
+                ax.plot(progress, curve, color="0.55", lw=0.7, alpha=0.6)
+            label = f"{method}: median over {len(curves)} workload(s) (grey: each workload)"
+            ax.plot(
+                progress, np.median(curves, axis=0), color=colors[method], lw=2.6, label=label, path_effects=outline
+            )
+        _schedule_axes(ax, "Schedules read from files (refined: one per workload, the first seed's chosen trial)")
+    return save(fig, path), notes
+
+
+def _schedules_used(
+    scored: RunScores, store_path: Path
+) -> tuple[dict[str, tuple[list[str], Any, int]], dict[str, list[tuple[str, Any, int]]], list[str]]:
+    """The schedules of each method's chosen trials (first seed): specs as text -> (methods, schedule, budget)
+    (methods that share a spec share a line); schedule files per method as (workload, schedule, budget); notes on
+    the ones that could not be read."""
+    from ..schedules import load_schedule
+
+    specs: dict[str, tuple[list[str], Any, int]] = {}
+    files: dict[str, list[tuple[str, Any, int]]] = {}
+    seen: set[tuple[str, str]] = set()
+    notes: list[str] = []
+    for workload in scored.workloads:
+        budget = scored.workload_info[workload]["budget_steps"] or 1000
+        for method, result in scored.results[workload].items():
+            text = next(iter(result.chosen.values()))["schedule"]
+            if not text or (method, text) in seen:
+                continue
+            seen.add((method, text))
+            from_file = text.endswith(".json")
+            source = _resolve_schedule_path(text, store_path) if from_file else text
+            if source is None:
+                notes.append(f"{method} on {workload}: schedule file {text} not found")
+                continue
+            try:
+                schedule = load_schedule(source)
+            except ValueError as err:
+                notes.append(f"{method} on {workload}: schedule {text!r} could not be read ({err})")
+                continue
+            if from_file:
+                files.setdefault(method, []).append((workload, schedule, budget))
+            else:
+                specs.setdefault(text, ([], schedule, budget))[0].append(method)
+    return specs, files, notes
+
+
+def _on_progress(schedule: Any, budget: int, progress: np.ndarray) -> np.ndarray:
+    """The schedule's multiplier at each fraction of its budget, linear between whole steps (so that schedules of
+    different budgets share one axis)."""
+    steps = np.arange(budget + 1)
+    return np.interp(progress, steps / budget, np.asarray(schedule(steps, budget), dtype=float))
+
+
+def _schedule_axes(ax: Any, title: str) -> None:
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("training progress (step / step budget)")
+    ax.set_ylabel("multiplier of the peak lr")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
