@@ -68,11 +68,17 @@ def drop_steps_from(path: str | os.PathLike[str], first_step: int) -> None:
 
 
 def recorder_at(
-    optimizer: Any, path: str | os.PathLike[str], flush_every: int, start_step: int, *, is_writer: bool
+    optimizer: Any,
+    path: str | os.PathLike[str],
+    flush_every: int,
+    start_step: int,
+    *,
+    is_writer: bool,
+    sharded: bool = False,
 ) -> tuple[FinalGradients, GradNormRecorder]:
     """A recorder of ``optimizer``'s gradients whose first row is ``start_step`` (rows from there on, left by an
     interrupted run, are dropped first), and the ``FinalGradients`` whose ``ready()`` records a step."""
     if is_writer:
         drop_steps_from(path, start_step)
     gradients = FinalGradients(optimizer)
-    return gradients, GradNormRecorder(gradients, path, flush_every, start_step=start_step)  # type: ignore[arg-type]
+    return gradients, GradNormRecorder(gradients, path, flush_every, sharded=sharded, start_step=start_step)  # type: ignore[arg-type]
