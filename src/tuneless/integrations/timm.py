@@ -33,22 +33,24 @@ def timm_scheduler_base() -> type:
     """timm's ``Scheduler`` class (``timm.scheduler.scheduler.Scheduler``), loaded once."""
     try:
         from timm.scheduler.scheduler import Scheduler
-    except ModuleNotFoundError as error:
-        if error.name != "timm":
-            return _scheduler_module_alone().Scheduler
-        raise ImportError(
-            f"tuneless.integrations.timm needs the package 'timm', which is not installed ({error}): "
-            "pip install 'tuneless[timm]'"
-        ) from error
-    except (ImportError, RuntimeError):  # timm is there, its package import failed (torchvision)
-        return _scheduler_module_alone().Scheduler
-    return Scheduler
+
+        return Scheduler
+    except (ImportError, RuntimeError) as error:  # RuntimeError: a torchvision that cannot load beside this torch
+        try:
+            spec = importlib.util.find_spec("timm")
+        except ValueError:
+            spec = None
+        if spec is None or spec.origin is None:
+            raise ImportError(
+                f"tuneless.integrations.timm needs the package 'timm', which is not installed ({error}): "
+                "pip install 'tuneless[timm]'"
+            ) from error
+        # timm is installed but its package import failed (its layers import torchvision): its scheduler module
+        # needs only torch, so load that file alone.
+        return _scheduler_module_alone(Path(spec.origin).parent / "scheduler" / "scheduler.py").Scheduler
 
 
-def _scheduler_module_alone() -> Any:
-    spec = importlib.util.find_spec("timm")
-    assert spec is not None and spec.origin is not None
-    path = Path(spec.origin).parent / "scheduler" / "scheduler.py"
+def _scheduler_module_alone(path: Path) -> Any:
     name = "tuneless.integrations._timm_scheduler"
     module_spec = importlib.util.spec_from_file_location(name, path)
     assert module_spec is not None and module_spec.loader is not None
