@@ -3,12 +3,10 @@ gradient accumulation, accelerator.clip_grad_norm_), against the same loop in pl
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
-import torch
 
+import torch
 from tuneless.refine import read_trace
 from tuneless.torch import GradNormRecorder, ScheduleLR
 

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
+import torch
 from tuneless.schedules import load_schedule
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ import copy
 
 import numpy as np
 import pytest
-import torch
 
+import torch
 from tuneless.refine import read_trace
 from tuneless.schedules import as_schedule
 from tuneless.torch import ScheduleLR

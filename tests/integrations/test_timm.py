@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
+import torch
 from tuneless.schedules import as_schedule
 
 timm_spec = importlib.util.find_spec("timm")

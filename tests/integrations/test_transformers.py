@@ -6,8 +6,8 @@ import copy
 
 import numpy as np
 import pytest
-import torch
 
+import torch
 from tuneless.bench.workloads.text_lm import stdlib_corpus
 from tuneless.refine import read_trace
 from tuneless.schedules import as_schedule
@@ -74,8 +74,9 @@ def train(tmp_path, schedule="linear", n_windows=200, **overrides):
     batches, lrs = Batches(), LearningRates()
     optimizer = torch.optim.AdamW(model.parameters(), lr=PEAK, weight_decay=0.0)
     trainer = TunelessTrainer(
-        model=model, args=arguments(tmp_path, **overrides), train_dataset=byte_windows(n_windows), data_collator=batches,
-        optimizers=(optimizer, None), schedule=schedule, trace=tmp_path / "trace.csv", callbacks=[lrs],
+        model=model, args=arguments(tmp_path, **overrides), train_dataset=byte_windows(n_windows),
+        data_collator=batches, optimizers=(optimizer, None), schedule=schedule, trace=tmp_path / "trace.csv",
+        callbacks=[lrs],
     )  # fmt: skip
     trainer.train()
     return trainer, initial, batches.seen, lrs.lrs
@@ -129,7 +130,13 @@ def test_any_schedule_over_trainers_own_horizon_from_epochs(tmp_path):
     # No max_steps: Trainer derives T from epochs x update steps per epoch (40 windows / (4 x 2) = 5 per epoch).
     schedule = as_schedule("warmup(linear,fraction=0.2)")
     trainer, _, _, lrs = train(
-        tmp_path, schedule=schedule, max_steps=-1, num_train_epochs=2, gradient_accumulation_steps=2, max_grad_norm=0, n_windows=40
+        tmp_path,
+        schedule=schedule,
+        max_steps=-1,
+        num_train_epochs=2,
+        gradient_accumulation_steps=2,
+        max_grad_norm=0,
+        n_windows=40,
     )
     total = 2 * 5
     assert trainer.state.global_step == total == trainer.lr_scheduler.total_steps

@@ -38,9 +38,7 @@ def record_before_clipping(
     Under DistributedDataParallel only the main process writes (the gradients are averaged across processes by the
     time ``clip_grad_norm_`` runs, so each process has the same norm); FSDP and DeepSpeed clip elsewhere and are not
     supported here (use ``GradNormRecorder(optimizer, path, sharded=True)``)."""
-    gradients, recorder = recorder_at(
-        optimizer, path, flush_every, start_step, is_writer=accelerator.is_main_process
-    )
+    gradients, recorder = recorder_at(optimizer, path, flush_every, start_step, is_writer=accelerator.is_main_process)
     unscale = accelerator.unscale_gradients
 
     @functools.wraps(unscale)

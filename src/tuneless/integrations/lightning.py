@@ -54,7 +54,10 @@ class GradNormCallback(pl.Callback):
         self._close()
         # trainer.global_step is the checkpoint's step when resuming, 0 otherwise.
         self._gradients, self.recorder = recorder_at(
-            trainer.optimizers[0], self.path, self.flush_every, trainer.global_step,
+            trainer.optimizers[0],
+            self.path,
+            self.flush_every,
+            trainer.global_step,
             is_writer=trainer.is_global_zero,
             sharded=self.sharded,
         )
