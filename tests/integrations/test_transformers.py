@@ -166,29 +166,29 @@ class Interrupt(TrainerCallback):
 
 
 def test_resume_from_a_checkpoint_restores_the_schedule_and_appends_each_step_once(tmp_path):
-    steps = 10
+    steps = 8
     # Uninterrupted reference run.
     _, _, _, full_lrs = train(tmp_path / "full", max_steps=steps)
     full = read_trace(tmp_path / "full" / "trace.csv")
 
-    # The same run, interrupted at step 6, two steps after its checkpoint at step 4.
+    # The same run, interrupted at step 5, two steps after its checkpoint at step 3.
     run = tmp_path / "resumed"
     trace_path = run / "trace.csv"
     model = tiny_gpt2()
-    args = arguments(run, max_steps=steps, save_strategy="steps", save_steps=4, logging_steps=100)
+    args = arguments(run, max_steps=steps, save_strategy="steps", save_steps=3, logging_steps=100)
     first_lrs = LearningRates()
     trainer = TunelessTrainer(
         model=model, args=args, train_dataset=byte_windows(200), data_collator=default_data_collator,
         optimizers=(torch.optim.AdamW(model.parameters(), lr=PEAK, weight_decay=0.0), None),
-        trace=trace_path, callbacks=[first_lrs, Interrupt(6)],
+        trace=trace_path, callbacks=[first_lrs, Interrupt(5)],
     )  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         trainer.train()
-    # The trace was written when the checkpoint was: steps 0-3 are on disk although flush_every is 100.
-    np.testing.assert_array_equal(read_trace(trace_path).step, np.arange(4))
+    # The trace was written when the checkpoint was: steps 0-2 are on disk although flush_every is 100.
+    np.testing.assert_array_equal(read_trace(trace_path).step, np.arange(3))
     recorder = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, GradNormCallback)).recorder
-    recorder.close()  # the interrupted run's buffered steps 4 and 5 reach the file too
-    np.testing.assert_array_equal(read_trace(trace_path).step, np.arange(6))
+    recorder.close()  # the interrupted run's buffered steps 3 and 4 reach the file too
+    np.testing.assert_array_equal(read_trace(trace_path).step, np.arange(5))
 
     model = tiny_gpt2()
     resumed_lrs = LearningRates()
@@ -197,16 +197,16 @@ def test_resume_from_a_checkpoint_restores_the_schedule_and_appends_each_step_on
         optimizers=(torch.optim.AdamW(model.parameters(), lr=PEAK, weight_decay=0.0), None),
         trace=trace_path, callbacks=[resumed_lrs],
     )  # fmt: skip
-    trainer.train(resume_from_checkpoint=str(run / "out" / "checkpoint-4"))
+    trainer.train(resume_from_checkpoint=str(run / "out" / "checkpoint-3"))
     assert trainer.state.global_step == steps
 
-    # Every step exactly once in the file itself (the rows 4-5 of the interrupted run were replaced).
+    # Every step exactly once in the file itself (the rows 3-4 of the interrupted run were replaced).
     rows = trace_path.read_text().splitlines()[1:]
     assert [int(row.split(",")[0]) for row in rows] == list(range(steps))
     resumed = read_trace(trace_path)
-    # The same lr sequence as the uninterrupted run: steps 0-5 before the interruption, 4-9 after the resume.
-    np.testing.assert_allclose(first_lrs.lrs, full_lrs[:6], rtol=1e-12)
-    np.testing.assert_allclose(resumed_lrs.lrs, full_lrs[4:], rtol=1e-12)
+    # The same lr sequence as the uninterrupted run: steps 0-4 before the interruption, 3-7 after the resume.
+    np.testing.assert_allclose(first_lrs.lrs, full_lrs[:5], rtol=1e-12)
+    np.testing.assert_allclose(resumed_lrs.lrs, full_lrs[3:], rtol=1e-12)
     np.testing.assert_allclose(resumed.lr, full.lr, rtol=1e-12)
     # And the same gradients: the resumed run is the uninterrupted one.
     np.testing.assert_allclose(resumed.grad_l2, full.grad_l2, rtol=1e-4)
@@ -216,3 +216,14 @@ def test_warmup_in_training_arguments_is_refused(tmp_path):
     model = tiny_gpt2()
     with pytest.raises(ValueError, match="warmup_steps=2.*from the schedule"):
         TunelessTrainer(model=model, args=arguments(tmp_path, warmup_steps=2), train_dataset=byte_windows(8))
+
+
+def test_a_trainer_that_does_not_call_clip_grad_norm_still_records_every_step(tmp_path, monkeypatch):
+    # transformers versions before 5 call accelerator.clip_grad_norm_ only when max_grad_norm > 0.
+    _, _, _, lrs = train(tmp_path / "reference", max_steps=4, max_grad_norm=0)
+    reference = read_trace(tmp_path / "reference" / "trace.csv")
+    monkeypatch.setattr(TunelessTrainer, "_get_grad_norm", lambda self, model, grad_norm=None: grad_norm)
+    train(tmp_path, max_steps=4, max_grad_norm=0)
+    trace = read_trace(tmp_path / "trace.csv")
+    np.testing.assert_array_equal(trace.step, np.arange(4))
+    np.testing.assert_allclose(trace.grad_l1, reference.grad_l1, rtol=1e-6)

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from . import require
-from ._recording import recorder_at
+from ._recording import FinalGradients, recorder_at
 
 require("accelerate", "accelerate")
 
@@ -38,6 +38,13 @@ def record_before_clipping(
     Under DistributedDataParallel only the main process writes (the gradients are averaged across processes by the
     time ``clip_grad_norm_`` runs, so each process has the same norm); FSDP and DeepSpeed clip elsewhere and are not
     supported here (use ``GradNormRecorder(optimizer, path, sharded=True)``)."""
+    return recording_in_unscale(accelerator, optimizer, path, flush_every, start_step)[1]
+
+
+def recording_in_unscale(
+    accelerator: Any, optimizer: Any, path: str | os.PathLike[str], flush_every: int, start_step: int
+) -> tuple[FinalGradients, GradNormRecorder]:
+    """``record_before_clipping``, also returning the ``FinalGradients`` whose ``ready()`` records a step."""
     gradients, recorder = recorder_at(optimizer, path, flush_every, start_step, is_writer=accelerator.is_main_process)
     unscale = accelerator.unscale_gradients
 
@@ -48,4 +55,4 @@ def record_before_clipping(
         return result
 
     accelerator.unscale_gradients = unscale_then_record
-    return recorder
+    return gradients, recorder

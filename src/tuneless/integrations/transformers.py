@@ -26,7 +26,8 @@ from transformers import Trainer, TrainerCallback  # noqa: E402
 
 from ..schedules import Schedule, as_schedule  # noqa: E402
 from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
-from .accelerate import record_before_clipping  # noqa: E402
+from ._recording import FinalGradients  # noqa: E402
+from .accelerate import recording_in_unscale  # noqa: E402
 
 __all__ = ["GradNormCallback", "TunelessTrainer"]
 
@@ -53,14 +54,26 @@ class GradNormCallback(TrainerCallback):
         self.path = path
         self.flush_every = flush_every
         self.recorder: GradNormRecorder | None = None
+        self._gradients: FinalGradients | None = None
+        self._rows_before_step = 0
 
     def on_train_begin(self, args: Any, state: Any, control: Any, optimizer: Any = None, **kwargs: Any) -> None:
         if self.recorder is not None:
             self.recorder.close()
         # state.global_step is the checkpoint's step when resuming, 0 otherwise.
-        self.recorder = record_before_clipping(
-            self.trainer.accelerator, optimizer, self.path, self.flush_every, start_step=state.global_step
+        self._gradients, self.recorder = recording_in_unscale(
+            self.trainer.accelerator, optimizer, self.path, self.flush_every, state.global_step
         )
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.recorder is not None:
+            self._rows_before_step = self.recorder.steps_recorded
+
+    def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        # A Trainer that did not call accelerator.clip_grad_norm_ this step (older versions do not when
+        # max_grad_norm=0) did not clip either: the gradients are still the ones to record.
+        if self.recorder is not None and self.recorder.steps_recorded == self._rows_before_step:
+            self._gradients.ready()
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if control.should_save and self.recorder is not None:
