@@ -227,3 +227,18 @@ def test_a_trainer_that_does_not_call_clip_grad_norm_still_records_every_step(tm
     trace = read_trace(tmp_path / "trace.csv")
     np.testing.assert_array_equal(trace.step, np.arange(4))
     np.testing.assert_allclose(trace.grad_l1, reference.grad_l1, rtol=1e-6)
+
+
+def test_the_callback_on_a_plain_trainer(tmp_path):
+    from transformers import Trainer
+
+    args = arguments(tmp_path, max_steps=5, lr_scheduler_type="cosine")
+    trainer = Trainer(model=tiny_gpt2(), args=args, train_dataset=byte_windows(64))
+    trainer.add_callback(GradNormCallback(trainer, tmp_path / "plain.csv"))
+    trainer.train()
+    trace = read_trace(tmp_path / "plain.csv")
+    np.testing.assert_array_equal(trace.step, np.arange(5))
+    logged = [entry for entry in trainer.state.log_history if "grad_norm" in entry]
+    np.testing.assert_allclose(trace.grad_l2, [entry["grad_norm"] for entry in logged], rtol=1e-5)
+    # Trainer's own cosine schedule ran; the trace has the lr each step ran with (logged before the scheduler step).
+    np.testing.assert_allclose(trace.lr, [entry["learning_rate"] for entry in logged], rtol=1e-6)
