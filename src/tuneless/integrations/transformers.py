@@ -1,0 +1,129 @@
+"""Hugging Face ``Trainer``: record the gradient norms into a trace, and train with any tuneless schedule.
+
+* ``GradNormCallback(trainer, "trace.csv")``: one row per optimizer step, with the gradient after accumulation and
+  after unscaling, before Trainer clips it to ``max_grad_norm`` (recorded inside ``accelerator.clip_grad_norm_``,
+  which Trainer calls once per optimizer step, with ``max_norm=inf`` when it does not clip). Row ``t`` is Trainer's
+  ``global_step`` t. The trace is flushed whenever Trainer saves a checkpoint, and a run resumed from a checkpoint
+  appends to the same file from the checkpoint's step (rows an interrupted run wrote past it are dropped).
+* ``TunelessTrainer(..., schedule="linear", trace="trace.csv")``: a ``Trainer`` whose ``create_scheduler`` builds
+  ``ScheduleLR(optimizer, schedule, num_training_steps)`` with Trainer's own ``num_training_steps`` (from
+  ``max_steps``, or epochs x update steps per epoch), so the lr of optimizer step ``t`` is
+  ``schedule(t, T) * learning_rate``. The scheduler's state is saved in every checkpoint and restored on resume.
+
+Refinement: Defazio, Cutkosky, Mehta, Mishchenko 2023, arXiv 2310.07831 (docs/refine.md).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import require
+
+require("transformers", "transformers")
+
+from transformers import Trainer, TrainerCallback  # noqa: E402
+
+from ..schedules import Schedule, as_schedule  # noqa: E402
+from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
+from ._recording import FinalGradients  # noqa: E402
+from .accelerate import recording_in_unscale  # noqa: E402
+
+__all__ = ["GradNormCallback", "TunelessTrainer"]
+
+
+class GradNormCallback(TrainerCallback):
+    """Records ``grad_l2``, ``grad_l1`` and the lrs of every optimizer step of ``trainer`` into ``path``.
+
+    Example::
+
+        trainer = Trainer(model=model, args=args, train_dataset=data)
+        trainer.add_callback(GradNormCallback(trainer, "trace.csv"))
+        trainer.train()
+
+    Args:
+        trainer: the ``Trainer`` whose accelerator does the unscaling and clipping.
+        path: the trace file (created, or appended to by a resumed run).
+        flush_every: optimizer steps between writes to the file (also written at every checkpoint and at the end).
+    """
+
+    def __init__(self, trainer: Trainer, path: str | os.PathLike[str], flush_every: int = 100) -> None:
+        if not isinstance(flush_every, int) or flush_every < 1:
+            raise ValueError(f"flush_every={flush_every!r} must be an integer >= 1")
+        self.trainer = trainer
+        self.path = path
+        self.flush_every = flush_every
+        self.recorder: GradNormRecorder | None = None
+        self._gradients: FinalGradients | None = None
+        self._rows_before_step = 0
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, optimizer: Any = None, **kwargs: Any) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+        # state.global_step is the checkpoint's step when resuming, 0 otherwise.
+        self._gradients, self.recorder = recording_in_unscale(
+            self.trainer.accelerator, optimizer, self.path, self.flush_every, state.global_step
+        )
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.recorder is not None:
+            self._rows_before_step = self.recorder.steps_recorded
+
+    def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        # A Trainer that did not call accelerator.clip_grad_norm_ this step (older versions do not when
+        # max_grad_norm=0) did not clip either: the gradients are still the ones to record.
+        if self.recorder is not None and self.recorder.steps_recorded == self._rows_before_step:
+            self._gradients.ready()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if control.should_save and self.recorder is not None:
+            self.recorder.flush()  # before the checkpoint is written: a resume never finds a step missing
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.recorder is not None:
+            self.recorder.flush()
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+
+
+class TunelessTrainer(Trainer):
+    """A ``Trainer`` whose learning rate follows a tuneless schedule, optionally recording a trace.
+
+    ``TrainingArguments.learning_rate`` is the peak lr; the schedule gives its shape over Trainer's own number of
+    optimizer steps. Put a warmup into the schedule (``"warmup(linear,fraction=0.05)"``), not into
+    ``warmup_steps``/``warmup_ratio``; ``lr_scheduler_type`` is not used.
+
+    Args:
+        schedule: a ``Schedule``, a spec string (``"linear"``, ``"wsd(cooldown=0.2)"``) or a schedule JSON path (a
+            refined schedule from ``tuneless refine``). Default ``"linear"``: linear decay to zero.
+        trace: when given, a ``GradNormCallback`` records into this file.
+        flush_every: the callback's flush interval.
+        *args, **kwargs: passed to ``Trainer``.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        schedule: Schedule | str = "linear",
+        trace: str | os.PathLike[str] | None = None,
+        flush_every: int = 100,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.schedule = as_schedule(schedule)
+        warmup = {name: getattr(self.args, name, 0) for name in ("warmup_steps", "warmup_ratio")}
+        if any(warmup.values()):
+            raise ValueError(
+                f"{', '.join(f'{k}={v!r}' for k, v in warmup.items() if v)}: TunelessTrainer takes its warmup from "
+                "the schedule (e.g. schedule='warmup(linear,fraction=0.05)'); leave the TrainingArguments warmup at 0"
+            )
+        if trace is not None:
+            self.add_callback(GradNormCallback(self, trace, flush_every))
+
+    def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> ScheduleLR:
+        if self.lr_scheduler is None:
+            self.lr_scheduler = ScheduleLR(optimizer or self.optimizer, self.schedule, num_training_steps)
+            self._created_lr_scheduler = True  # Trainer rebuilds it when a later train() call changes the horizon
+        return self.lr_scheduler

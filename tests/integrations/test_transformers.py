@@ -1,0 +1,244 @@
+"""tuneless.integrations.transformers on a real Trainer: a 2-layer GPT-2 built from a config, on stdlib bytes."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+import torch
+from tuneless.bench.workloads.text_lm import stdlib_corpus
+from tuneless.refine import read_trace
+from tuneless.schedules import as_schedule
+
+transformers = pytest.importorskip("transformers")  # installed by `make test` ([transformers] extra): never skips there
+from transformers import GPT2Config, GPT2LMHeadModel, TrainerCallback, TrainingArguments  # noqa: E402
+from transformers.data.data_collator import default_data_collator  # noqa: E402
+
+from tuneless.integrations.transformers import GradNormCallback, TunelessTrainer  # noqa: E402
+
+CONTEXT, BATCH, PEAK = 32, 4, 3e-3
+
+
+def byte_windows(count: int, seed: int = 0) -> list[dict[str, torch.Tensor]]:
+    text = torch.frombuffer(bytearray(stdlib_corpus()[:200_000]), dtype=torch.uint8).long()
+    starts = torch.randint(len(text) - CONTEXT, (count,), generator=torch.Generator().manual_seed(seed))
+    return [{"input_ids": text[s : s + CONTEXT], "labels": text[s : s + CONTEXT]} for s in starts.tolist()]
+
+
+def tiny_gpt2() -> GPT2LMHeadModel:
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=256, n_positions=CONTEXT, n_embd=32, n_layer=2, n_head=2, resid_pdrop=0.0, embd_pdrop=0.0,
+        attn_pdrop=0.0, bos_token_id=0, eos_token_id=0,
+    )  # fmt: skip
+    return GPT2LMHeadModel(config)
+
+
+class Batches:
+    """A data collator that keeps every batch it makes (the hand-written loop replays them)."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, torch.Tensor]] = []
+
+    def __call__(self, features):
+        batch = default_data_collator(features)
+        self.seen.append({k: v.clone() for k, v in batch.items()})
+        return batch
+
+
+def arguments(tmp_path, **overrides) -> TrainingArguments:
+    settings = dict(
+        output_dir=str(tmp_path / "out"), max_steps=8, per_device_train_batch_size=BATCH, gradient_accumulation_steps=2,
+        learning_rate=PEAK, max_grad_norm=0.5, logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
+        seed=0, dataloader_num_workers=0, disable_tqdm=True, weight_decay=0.0,
+    )  # fmt: skip
+    settings.update(overrides)
+    return TrainingArguments(**settings)
+
+
+class LearningRates(TrainerCallback):
+    """The lr each optimizer step ran with (read just before the step)."""
+
+    def __init__(self) -> None:
+        self.lrs: list[float] = []
+
+    def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+        self.lrs.append(float(optimizer.param_groups[0]["lr"]))
+
+
+def train(tmp_path, schedule="linear", n_windows=200, **overrides):
+    model = tiny_gpt2()
+    initial = copy.deepcopy(model)
+    batches, lrs = Batches(), LearningRates()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=PEAK, weight_decay=0.0)
+    trainer = TunelessTrainer(
+        model=model, args=arguments(tmp_path, **overrides), train_dataset=byte_windows(n_windows),
+        data_collator=batches, optimizers=(optimizer, None), schedule=schedule, trace=tmp_path / "trace.csv",
+        callbacks=[lrs],
+    )  # fmt: skip
+    trainer.train()
+    return trainer, initial, batches.seen, lrs.lrs
+
+
+def hand_written_norms(trainer, initial, batches, steps, accumulation, max_norm, schedule):
+    """The same training by hand: accumulate, measure (before clipping), clip, step, schedule. The loss of a
+    micro-batch is its summed token loss over the token count of the whole accumulation window, counted as Trainer
+    counts it (its own method: the count is Trainer's choice, and the loss must be the same)."""
+    from tuneless.torch import ScheduleLR
+
+    model = copy.deepcopy(initial)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=PEAK, weight_decay=0.0)
+    scheduler = ScheduleLR(optimizer, schedule, steps)
+    norms = []
+    for step in range(steps):
+        optimizer.zero_grad()
+        window = batches[step * accumulation : (step + 1) * accumulation]
+        tokens = trainer._get_num_items_in_batch(window, torch.device("cpu"))
+        for batch in window:
+            model(**batch, num_items_in_batch=tokens).loss.backward()
+        flat = torch.cat([p.grad.reshape(-1).double() for p in model.parameters() if p.grad is not None])
+        norms.append((flat.norm(2).item(), flat.norm(1).item()))
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        scheduler.step()
+    return np.array(norms)
+
+
+def test_recorded_norms_equal_a_hand_written_loop_with_accumulation_and_clipping(tmp_path):
+    steps, accumulation = 8, 2
+    trainer, initial, batches, lrs = train(tmp_path, max_steps=steps, gradient_accumulation_steps=accumulation)
+    trace = read_trace(tmp_path / "trace.csv")
+    # Exactly one row per optimizer step (not per micro-batch), numbered like Trainer's global_step.
+    np.testing.assert_array_equal(trace.step, np.arange(steps))
+    assert trainer.state.global_step == steps and len(batches) >= steps * accumulation  # (+1 prefetched)
+    expected = hand_written_norms(trainer, initial, batches, steps, accumulation, 0.5, "linear")
+    np.testing.assert_allclose(trace.grad_l2, expected[:, 0], rtol=2e-5)
+    np.testing.assert_allclose(trace.grad_l1, expected[:, 1], rtol=2e-5)
+    assert np.all(trace.grad_l2 > 0.5)  # the clip was active at every step: the trace has the norms before it
+    # Trainer's own logged grad_norm is the pre-clip L2 norm too.
+    logged = [entry["grad_norm"] for entry in trainer.state.log_history if "grad_norm" in entry]
+    np.testing.assert_allclose(trace.grad_l2, logged, rtol=1e-5)
+    # The lr of step t is schedule(t, T) * peak with T = Trainer's num_training_steps, in the trace and the optimizer.
+    np.testing.assert_allclose(trace.lr, PEAK * (1 - np.arange(steps) / steps), rtol=1e-12)
+    np.testing.assert_allclose(lrs, trace.lr, rtol=1e-12)
+
+
+def test_any_schedule_over_trainers_own_horizon_from_epochs(tmp_path):
+    # No max_steps: Trainer derives T from epochs x update steps per epoch (40 windows / (4 x 2) = 5 per epoch).
+    schedule = as_schedule("warmup(linear,fraction=0.2)")
+    trainer, _, _, lrs = train(
+        tmp_path,
+        schedule=schedule,
+        max_steps=-1,
+        num_train_epochs=2,
+        gradient_accumulation_steps=2,
+        max_grad_norm=0,
+        n_windows=40,
+    )
+    total = 2 * 5
+    assert trainer.state.global_step == total == trainer.lr_scheduler.total_steps
+    np.testing.assert_allclose(lrs, [PEAK * schedule(t, total) for t in range(total)], rtol=1e-12)
+    trace = read_trace(tmp_path / "trace.csv")
+    np.testing.assert_array_equal(trace.step, np.arange(total))
+    assert lrs[0] < lrs[2] == pytest.approx(PEAK)  # the warmup came from the schedule
+
+
+def test_bf16_autocast_on_cpu(tmp_path):
+    trainer, _, _, lrs = train(tmp_path, bf16=True, max_steps=6)
+    trace = read_trace(tmp_path / "trace.csv")
+    np.testing.assert_array_equal(trace.step, np.arange(6))
+    assert np.all(np.isfinite(trace.grad_l2)) and np.all(trace.grad_l1 > trace.grad_l2)
+    logged = [entry["grad_norm"] for entry in trainer.state.log_history if "grad_norm" in entry]
+    np.testing.assert_allclose(trace.grad_l2, logged, rtol=1e-5)
+    np.testing.assert_allclose(lrs, PEAK * (1 - np.arange(6) / 6), rtol=1e-12)
+
+
+class Interrupt(TrainerCallback):
+    def __init__(self, at_step: int) -> None:
+        self.at_step = at_step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.at_step:
+            raise KeyboardInterrupt
+
+
+def test_resume_from_a_checkpoint_restores_the_schedule_and_appends_each_step_once(tmp_path):
+    steps = 8
+    # Uninterrupted reference run.
+    _, _, _, full_lrs = train(tmp_path / "full", max_steps=steps)
+    full = read_trace(tmp_path / "full" / "trace.csv")
+
+    # The same run, interrupted at step 5, two steps after its checkpoint at step 3.
+    run = tmp_path / "resumed"
+    trace_path = run / "trace.csv"
+    model = tiny_gpt2()
+    args = arguments(run, max_steps=steps, save_strategy="steps", save_steps=3, logging_steps=100)
+    first_lrs = LearningRates()
+    trainer = TunelessTrainer(
+        model=model, args=args, train_dataset=byte_windows(200), data_collator=default_data_collator,
+        optimizers=(torch.optim.AdamW(model.parameters(), lr=PEAK, weight_decay=0.0), None),
+        trace=trace_path, callbacks=[first_lrs, Interrupt(5)],
+    )  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train()
+    # The trace was written when the checkpoint was: steps 0-2 are on disk although flush_every is 100.
+    np.testing.assert_array_equal(read_trace(trace_path).step, np.arange(3))
+    recorder = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, GradNormCallback)).recorder
+    recorder.close()  # the interrupted run's buffered steps 3 and 4 reach the file too
+    np.testing.assert_array_equal(read_trace(trace_path).step, np.arange(5))
+
+    model = tiny_gpt2()
+    resumed_lrs = LearningRates()
+    trainer = TunelessTrainer(
+        model=model, args=args, train_dataset=byte_windows(200), data_collator=default_data_collator,
+        optimizers=(torch.optim.AdamW(model.parameters(), lr=PEAK, weight_decay=0.0), None),
+        trace=trace_path, callbacks=[resumed_lrs],
+    )  # fmt: skip
+    trainer.train(resume_from_checkpoint=str(run / "out" / "checkpoint-3"))
+    assert trainer.state.global_step == steps
+
+    # Every step exactly once in the file itself (the rows 3-4 of the interrupted run were replaced).
+    rows = trace_path.read_text().splitlines()[1:]
+    assert [int(row.split(",")[0]) for row in rows] == list(range(steps))
+    resumed = read_trace(trace_path)
+    # The same lr sequence as the uninterrupted run: steps 0-4 before the interruption, 3-7 after the resume.
+    np.testing.assert_allclose(first_lrs.lrs, full_lrs[:5], rtol=1e-12)
+    np.testing.assert_allclose(resumed_lrs.lrs, full_lrs[3:], rtol=1e-12)
+    np.testing.assert_allclose(resumed.lr, full.lr, rtol=1e-12)
+    # And the same gradients: the resumed run is the uninterrupted one.
+    np.testing.assert_allclose(resumed.grad_l2, full.grad_l2, rtol=1e-4)
+
+
+def test_warmup_in_training_arguments_is_refused(tmp_path):
+    model = tiny_gpt2()
+    with pytest.raises(ValueError, match="warmup_steps=2.*from the schedule"):
+        TunelessTrainer(model=model, args=arguments(tmp_path, warmup_steps=2), train_dataset=byte_windows(8))
+
+
+def test_a_trainer_that_does_not_call_clip_grad_norm_still_records_every_step(tmp_path, monkeypatch):
+    # transformers versions before 5 call accelerator.clip_grad_norm_ only when max_grad_norm > 0.
+    _, _, _, lrs = train(tmp_path / "reference", max_steps=4, max_grad_norm=0)
+    reference = read_trace(tmp_path / "reference" / "trace.csv")
+    monkeypatch.setattr(TunelessTrainer, "_get_grad_norm", lambda self, model, grad_norm=None: grad_norm)
+    train(tmp_path, max_steps=4, max_grad_norm=0)
+    trace = read_trace(tmp_path / "trace.csv")
+    np.testing.assert_array_equal(trace.step, np.arange(4))
+    np.testing.assert_allclose(trace.grad_l1, reference.grad_l1, rtol=1e-6)
+
+
+def test_the_callback_on_a_plain_trainer(tmp_path):
+    from transformers import Trainer
+
+    args = arguments(tmp_path, max_steps=5, lr_scheduler_type="cosine")
+    trainer = Trainer(model=tiny_gpt2(), args=args, train_dataset=byte_windows(64))
+    trainer.add_callback(GradNormCallback(trainer, tmp_path / "plain.csv"))
+    trainer.train()
+    trace = read_trace(tmp_path / "plain.csv")
+    np.testing.assert_array_equal(trace.step, np.arange(5))
+    logged = [entry for entry in trainer.state.log_history if "grad_norm" in entry]
+    np.testing.assert_allclose(trace.grad_l2, [entry["grad_norm"] for entry in logged], rtol=1e-5)
+    # Trainer's own cosine schedule ran; the trace has the lr each step ran with (logged before the scheduler step).
+    np.testing.assert_allclose(trace.lr, [entry["learning_rate"] for entry in logged], rtol=1e-6)
