@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"median-filter width as a fraction of the run, in [0, 1] (default {DEFAULT_TAU}; 0 = no smoothing)",
     )
     p.add_argument("-o", "--output", required=True, help="JSON file to write the refined schedule to")
+    p.add_argument(
+        "--allow-gaps",
+        action="store_true",
+        help="refine a trace with missing steps (a crash, a resume) by interpolating them, with a warning naming "
+        "the ranges (default: refuse it)",
+    )
     p.add_argument("--plot", default=None, help="also draw raw and smoothed norms and the schedule (PNG/PDF/SVG)")
     p.set_defaults(handler=_refine)
 
@@ -46,6 +52,8 @@ def _refine(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         try:
             trace = read_trace(args.trace)
+            if args.allow_gaps:
+                trace = trace.with_gaps_filled()
             schedule = refine(trace, method=args.method, tau=args.tau)
         finally:  # the warnings that came before an error explain it too
             for warning in caught:
