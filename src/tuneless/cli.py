@@ -37,15 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status = args.handler(args)
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
+    except BrokenPipeError:  # the reader went away (``tuneless ... | head``): stop quietly, like other tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
+        return 141
+    except (ValueError, OSError) as err:  # OSError: a file the user named (missing, read-only, a folder, a disk full)
         print(f"tuneless {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader went away (``tuneless ... | head``): stop quietly, like other tools
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
-        return 141
+    except RecursionError:
+        print(f"tuneless {args.command}: error: input nested too deeply", file=sys.stderr)
+        return 2
     return int(status or 0)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..output_files import atomic_path, check_output_file
 from ..schedules import Tabulated
 from .refinement import DEFAULT_TAU, METHODS, median_smooth, refine
 from .trace import Trace, read_trace
@@ -48,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _refine(args: argparse.Namespace) -> int:
+    inputs = [("the trace", args.trace)]
+    check_output_file(args.output, "-o/--output", inputs)
+    if args.plot:
+        from ..plotting import check_figure_path
+
+        check_figure_path(args.plot, "--plot", [*inputs, ("-o/--output", args.output)])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -59,7 +66,11 @@ def _refine(args: argparse.Namespace) -> int:
             for warning in caught:
                 print(f"tuneless refine: warning: {warning.message}", file=sys.stderr)
     meta = schedule.meta
-    path = schedule.save(args.output)
+    # Both files or neither: the figure first (the likelier to fail), then the schedule, each renamed into place.
+    figure = plot_refinement(trace, schedule, args.plot) if args.plot else None
+    with atomic_path(args.output) as temporary:
+        schedule.save(temporary)
+    path = Path(args.output)
     values = schedule.array
     print(
         f"refined {meta['steps']} steps of {meta['norm_column']} ({args.method}, median window {meta['window']} "
@@ -67,8 +78,8 @@ def _refine(args: argparse.Namespace) -> int:
         f"{100 * meta['peak_progress']:.1f}% of training"
     )
     print(f"wrote {path}")
-    if args.plot:
-        print(f"wrote {plot_refinement(trace, schedule, args.plot)}")
+    if figure is not None:
+        print(f"wrote {figure}")
     return 0
 
 
