@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..limits import check_seeds
+from ..output_files import atomic_path
 from .methods import Method, TrialConfig, resolve_methods
 from .runner import LocalExecutor, TrialSpec, plan_trials, record_failure
 from .scoring import best_trials
@@ -53,8 +55,7 @@ class BenchConfig:
         definition = get_suite(suite)
         refs = list(workloads or definition.workloads)
         overrides = {ref: dict(definition.workloads.get(ref, {})) for ref in refs}
-        if seeds is not None and seeds < 1:
-            raise ValueError(f"--seeds {seeds}: must be at least 1")
+        check_seeds(seeds, "--seeds")
         return cls(suite, refs, list(methods or definition.methods), seeds or definition.seeds, overrides, use_targets)
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,13 +189,36 @@ def _run_levels(
                         advance(tid)
                         continue
                 specs.append(spec)
-            executor.run(specs, store, lambda spec: advance(spec.trial_id))
+            _run_claimed(store, specs, executor, advance)
     failed = [t for t in store.trials(run_id) if t["status"] == "failed"]
     if failed:
         say(
             f"{len(failed)} trial(s) failed (recorded with infinite time), e.g. {failed[0]['workload']} / "
             f"{failed[0]['method']} lr={failed[0]['peak_lr']}: {str(failed[0]['error']).splitlines()[0]}"
         )
+
+
+def _run_claimed(store: Store, specs: Sequence[TrialSpec], executor: Any, advance: Callable[[str], None]) -> None:
+    """Runs the specs this driver can claim (``Store.claim_trial``: never one that another live driver runs), and
+    waits until every spec is finished, by this driver or another: the next level needs them all. A claim of a
+    driver that died is taken over."""
+    remaining = list(specs)
+    while remaining:
+        mine = [spec for spec in remaining if store.claim_trial(spec.trial_id)]
+        executor.run(mine, store, lambda spec: advance(spec.trial_id))
+        for spec in mine:  # an executor that returned without a result: the trial must not be claimed forever
+            row = store.trial(spec.trial_id)
+            if row is None or row["status"] not in ("done", "failed"):
+                record_failure(store, spec, "the executor returned without a result")
+        remaining = []
+        for spec in specs:
+            row = store.trial(spec.trial_id)
+            if row is not None and row["status"] in ("done", "failed"):
+                advance(spec.trial_id)
+            else:
+                remaining.append(spec)
+        if remaining:  # run by another driver: wait for it (or for its claims to go stale)
+            time.sleep(1.0)
 
 
 def _attach_prior(
@@ -218,8 +242,9 @@ def _attach_prior(
             if not path.is_file():
                 from ..refine import refine
 
-                path.parent.mkdir(parents=True, exist_ok=True)
-                refine(trace, method=workload.kind).save(path)
+                schedule = refine(trace, method=workload.kind)
+                with atomic_path(path) as temporary:  # a crash never leaves a half-written schedule behind
+                    schedule.save(temporary)
         except (ValueError, OSError) as err:
             error = f"refining the gradient norms of trial {prior['trial_id']} failed: {err}"
     if error is not None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..output_files import write_text_atomic
 from .scoring import MEASURES, RunScores, performance_profile, score_trials
 
 __all__ = ["load_run", "results_dict", "summary_table", "write_report"]
@@ -647,7 +648,7 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
     run, trials = load_run(store_path, run_id)
     scored = score_trials(trials)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(results_dict(run, scored), indent=2) + "\n")
+    write_text_atomic(out_dir / "results.json", json.dumps(results_dict(run, scored), indent=2) + "\n")
 
     colors = _colors(scored.methods)
     _plot_profiles(scored, colors, out_dir / "profile.png")
@@ -663,5 +664,5 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
     schedules, notes = _plot_schedules(scored, colors, store_path, out_dir / "schedules.png")
     page = _html(run, scored, trials, curve_files, None if schedules is None else schedules.name, notes)
     path = out_dir / "report.html"
-    path.write_text(page)
+    write_text_atomic(path, page)
     return path

@@ -38,7 +38,7 @@ tabulated = Tabulated
 
 
 def warmup(schedule, steps=None, fraction=None, start=0.0) -> Warmup:
-    """Linear warmup from ``start`` over ``steps`` (or ``fraction * T``) steps, then ``schedule``."""
+    """Linear warmup from ``start`` over ``steps`` (or ``floor(fraction * T)``) steps, then ``schedule``."""
     return Warmup(schedule, steps=steps, fraction=fraction, start=start)
 
 
