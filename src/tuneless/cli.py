@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 # Each module has ``register(subparsers)``; the handler it sets returns an exit status (or None for 0).
 COMMAND_MODULES = [
@@ -20,8 +21,15 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (the offending argument and what is allowed), with a pointer to --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tuneless",
         description="Learning-rate schedules with a reason: linear decay, refinement from gradient norms, "
         "loss-curve laws, and a benchmark to compare them.",

@@ -95,6 +95,7 @@ def run_command(args: argparse.Namespace) -> int:
         config = None
     else:
         config = BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds)
+        check_plan(config)
     run_benchmark(
         args.store,
         config,
@@ -108,14 +109,24 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_plan(config: object) -> None:
+    """The run's methods and workloads resolve (before the store is created or a trial runs)."""
+    from .methods import resolve_methods
+    from .workloads import resolve_workload
+
+    resolve_methods(config.methods)  # type: ignore[attr-defined]
+    for ref in config.workloads:  # type: ignore[attr-defined]
+        resolve_workload(ref, config.overrides[ref])  # type: ignore[attr-defined]
+
+
 def check_store(path: str, must_exist: bool = False) -> None:
     """The store can be used (a tuneless store, or a new file in a writable folder); ``ValueError`` if not."""
     from .store import Store
 
     if must_exist and not Path(path).is_file() and not Path(path).exists():
         raise ValueError(f"--store {path!r}: no such file")
-    if not Path(path).exists():
-        check_output_file(path, "--store")
+    if not Path(path).exists() or (Path(path).is_file() and Path(path).stat().st_size == 0):
+        check_output_file(path, "--store")  # a new store (an empty file is one too)
         return
     Store(path, read_only=True).close()  # a tuneless store? (written to only by the command itself)
     if not os.access(path, os.W_OK) or not os.access(Path(path).resolve().parent, os.W_OK):
@@ -126,6 +137,8 @@ def check_resume_options(args: argparse.Namespace) -> None:
     """``--resume`` continues a run as it was planned: an option given with it must say what the run says."""
     from .store import Store
 
+    if not Path(args.store).exists():
+        raise ValueError(f"--resume: the store {args.store!r} has no run to resume (no such file)")
     with Store(args.store, read_only=True) as store:
         run_id = args.run_id or store.latest_run_id()
         config = store.run(run_id)["config"]
@@ -173,6 +186,7 @@ def set_targets_command(args: argparse.Namespace) -> int:
     from .workloads import resolve_workload
 
     config = BenchConfig.from_options(args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False)
+    check_plan(config)
     output = Path(args.output) if args.output else targets_path(args.suite)
     check_output_file(output, "--output", [("--store", args.store)])
     check_store(args.store)

@@ -40,6 +40,16 @@ SCHEMA_VERSION = 1
 HEARTBEAT_S = 10.0
 STALE_AFTER_S = 60.0
 
+# The heartbeat thread holds this lock while it is inside SQLite; a fork (the local executor's trial processes)
+# waits for it, so a child never inherits SQLite in the middle of a call from another thread.
+_HEARTBEAT_LOCK = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_HEARTBEAT_LOCK.acquire,
+        after_in_parent=_HEARTBEAT_LOCK.release,
+        after_in_child=_HEARTBEAT_LOCK.release,
+    )
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, created REAL, suite TEXT, config TEXT);
 CREATE TABLE IF NOT EXISTS trials (
@@ -161,6 +171,15 @@ class Store:
                 self._execute("DELETE FROM claims WHERE driver = ?", (self.driver_id,))
             except ValueError:
                 pass  # the claims go stale by themselves
+        if not self.read_only:
+            # The last connection leaves the store in rollback-journal mode: one self-contained file, which a
+            # read-only opening (export, tables, an archived copy) reads without creating -wal/-shm files. While
+            # other connections are open this fails at once (busy timeout 0) and the store stays in WAL mode.
+            try:
+                self.connection.execute("PRAGMA busy_timeout = 0")
+                self.connection.execute("PRAGMA journal_mode = DELETE").fetchall()
+            except sqlite3.Error:
+                pass
         self.connection.close()
 
     def __enter__(self) -> Store:
@@ -285,17 +304,20 @@ class Store:
             return
 
         def beat() -> None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            with _HEARTBEAT_LOCK:
+                connection = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             try:
                 while not self._stop_heartbeat.wait(HEARTBEAT_S):
                     try:
-                        connection.execute(
-                            "UPDATE claims SET heartbeat = ? WHERE driver = ?", (time.time(), self.driver_id)
-                        )
+                        with _HEARTBEAT_LOCK:
+                            connection.execute(
+                                "UPDATE claims SET heartbeat = ? WHERE driver = ?", (time.time(), self.driver_id)
+                            )
                     except sqlite3.Error:
                         pass  # busy or gone: the next beat tries again
             finally:
-                connection.close()
+                with _HEARTBEAT_LOCK:
+                    connection.close()
 
         self._heartbeat = threading.Thread(target=beat, name="tuneless-store-heartbeat", daemon=True)
         self._heartbeat.start()
