@@ -202,6 +202,7 @@ CASES: list[tuple[list[str], str]] = [
     (["predict", "--fit", "trace.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "trace.csv"),
     (["predict", "--fit", "loss_bad.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "loss_bad.csv"),
     (["predict", "--fit", "folder:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "folder"),
+    (["predict", "--fit", "fifo:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "fifo"),
     (["predict", "--fit", "loss.csv:linear", "--steps", "100", "--peak-lr", "1"], "--schedule"),
     # --- bench (run)
     (["bench", "--workload", TINY, "--store", "/dev/null"], "/dev/null"),
@@ -277,6 +278,7 @@ CASES: list[tuple[list[str], str]] = [
     (["bench", "set-targets", "--workload", TINY, "--store", "folder", "--output", "t.json"], "folder"),
     (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--seeds", "0", "--output", "t.json"], "--seeds 0"),
     (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--seeds", "100000000", "--output", "t.json"], "100000000"),
+    (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--workers", "0", "--output", "t.json"], "--workers"),
     (["bench", "set-targets", "--suite", "nosuch", "--store", "new.sqlite", "--output", "t.json"], "nosuch"),
     (["bench", "set-targets", "--workload", "nosuch", "--store", "new.sqlite", "--output", "t.json"], "nosuch"),
     # --- bench list

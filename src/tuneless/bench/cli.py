@@ -88,6 +88,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise ValueError("--run-id is only for --resume")
     # Everything is checked before the first trial: options, the report folder, the store.
     check_seeds(args.seeds)
+    check_workers(args.workers)
     check_output_folder(args.out, "--out")
     check_store(args.store)
     if args.resume:
@@ -107,6 +108,11 @@ def run_command(args: argparse.Namespace) -> int:
         executor=make_executor(args),
     )
     return 0
+
+
+def check_workers(workers: int | None) -> None:
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers {workers}: must be a positive integer")
 
 
 def check_plan(config: object) -> None:
@@ -185,6 +191,7 @@ def set_targets_command(args: argparse.Namespace) -> int:
     from .targets import TARGET_METHOD, compute_targets, load_targets, targets_path, write_targets
     from .workloads import resolve_workload
 
+    check_workers(args.workers)
     config = BenchConfig.from_options(args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False)
     check_plan(config)
     output = Path(args.output) if args.output else targets_path(args.suite)

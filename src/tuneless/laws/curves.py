@@ -76,6 +76,8 @@ def schedule_lrs(spec: str, total_steps: int, peak_lr: float) -> np.ndarray:
 def read_loss_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """``(steps, losses)`` from a CSV with a header holding ``step`` and ``loss`` (other columns are ignored)."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path}: not a regular file (a folder, a device or a FIFO), not a CSV file")
     try:
         return _read_loss_csv(path)
     except (UnicodeDecodeError, csv.Error) as err:  # binary, UTF-16, NUL bytes

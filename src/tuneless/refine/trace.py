@@ -146,6 +146,8 @@ def read_trace(path: str | Path) -> Trace:
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"trace {path}: is a directory, not a CSV file")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"trace {path}: not a regular file (a device or a FIFO?), not a CSV file")
     with path.open("rb") as f:
         data = f.read()
     try:
