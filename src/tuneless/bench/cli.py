@@ -125,12 +125,10 @@ def check_plan(config: object) -> None:
         resolve_workload(ref, config.overrides[ref])  # type: ignore[attr-defined]
 
 
-def check_store(path: str, must_exist: bool = False) -> None:
+def check_store(path: str) -> None:
     """The store can be used (a tuneless store, or a new file in a writable folder); ``ValueError`` if not."""
     from .store import Store
 
-    if must_exist and not Path(path).is_file() and not Path(path).exists():
-        raise ValueError(f"--store {path!r}: no such file")
     if not Path(path).exists() or (Path(path).is_file() and Path(path).stat().st_size == 0):
         check_output_file(path, "--store")  # a new store (an empty file is one too)
         return
