@@ -33,7 +33,9 @@ def workspace(tmp_path_factory):
     rows = "".join(f"{t},{2 - t / 100!r},{20 - t / 10!r},0.1,{3 - t / 50!r}\n" for t in steps)
     header = "step,grad_l2,grad_l1,lr,loss\n"
     (root / "trace.csv").write_text(header + rows)
-    (root / "gaps.csv").write_text(header + "".join(r + "\n" for r in rows.splitlines() if not 30 <= int(r.split(",")[0]) < 60))
+    (root / "gaps.csv").write_text(
+        header + "".join(r + "\n" for r in rows.splitlines() if not 30 <= int(r.split(",")[0]) < 60)
+    )
     (root / "utf16.csv").write_bytes((header + rows).encode("utf-16"))
     (root / "binary.bin").write_bytes(bytes(range(256)) * 4)
     (root / "nul.csv").write_bytes(header.encode() + b"0,1\x00,1,0.1,\n")
@@ -174,7 +176,10 @@ CASES: list[tuple[list[str], str]] = [
     (["refine", "trace.csv", "--method", "sgd", "-o", "r.json", "--plot", "a_file/p.png"], "a_file"),
     (["refine", "gaps.csv", "--method", "sgd", "-o", "r.json", "--plot", "p.png"], "gaps.csv"),
     # --- predict
-    (["predict", "--fit", "missing.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "missing.csv"),
+    (
+        ["predict", "--fit", "missing.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"],
+        "missing.csv",
+    ),
     (["predict", "--fit", "loss.csv", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "loss.csv"),
     (["predict", "--fit", "loss.csv:nosuch", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "nosuch"),
     (["predict", "--fit", "loss.csv:linear@abc", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "abc"),
@@ -182,25 +187,156 @@ CASES: list[tuple[list[str], str]] = [
     (["predict", "--fit", f"loss.csv:{DEEP}", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "nested"),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "nosuch", "--steps", "100", "--peak-lr", "1"], "nosuch"),
     (["predict", "--fit", "loss.csv:linear", "--schedule", DEEP, "--steps", "100", "--peak-lr", "1"], "nested"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "wsd(cooldown=5)", "--steps", "100", "--peak-lr", "1"], "cooldown"),
+    (
+        ["predict", "--fit", "loss.csv:linear", "--schedule", "wsd(cooldown=5)", "--steps", "100", "--peak-lr", "1"],
+        "cooldown",
+    ),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "1", "--peak-lr", "1"], "--steps"),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", HUGE, "--peak-lr", "1"], HUGE),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "x", "--peak-lr", "1"], "'x'"),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "0"], "peak lr"),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "-1"], "peak lr"),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "nan"], "peak lr"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1", "--law", "x"], "--law"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1", "-o", "folder"], "folder"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1", "-o", "p.xyz"], "xyz"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1", "-o", "loss.csv"], "loss.csv"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1", "--save", "folder"], "folder"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1", "--save", "loss.csv"], "loss.csv"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1", "--save", "a_file/l.json"], "a_file"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1", "-o", "p.png", "--save", "p.png"], "p.png"),
+    (
+        [
+            "predict",
+            "--fit",
+            "loss.csv:linear",
+            "--schedule",
+            "cosine",
+            "--steps",
+            "100",
+            "--peak-lr",
+            "1",
+            "--law",
+            "x",
+        ],
+        "--law",
+    ),
+    (
+        [
+            "predict",
+            "--fit",
+            "loss.csv:linear",
+            "--schedule",
+            "cosine",
+            "--steps",
+            "100",
+            "--peak-lr",
+            "1",
+            "-o",
+            "folder",
+        ],
+        "folder",
+    ),
+    (
+        [
+            "predict",
+            "--fit",
+            "loss.csv:linear",
+            "--schedule",
+            "cosine",
+            "--steps",
+            "100",
+            "--peak-lr",
+            "1",
+            "-o",
+            "p.xyz",
+        ],
+        "xyz",
+    ),
+    (
+        [
+            "predict",
+            "--fit",
+            "loss.csv:linear",
+            "--schedule",
+            "cosine",
+            "--steps",
+            "100",
+            "--peak-lr",
+            "1",
+            "-o",
+            "loss.csv",
+        ],
+        "loss.csv",
+    ),
+    (
+        [
+            "predict",
+            "--fit",
+            "loss.csv:linear",
+            "--schedule",
+            "cosine",
+            "--steps",
+            "100",
+            "--peak-lr",
+            "1",
+            "--save",
+            "folder",
+        ],
+        "folder",
+    ),
+    (
+        [
+            "predict",
+            "--fit",
+            "loss.csv:linear",
+            "--schedule",
+            "cosine",
+            "--steps",
+            "100",
+            "--peak-lr",
+            "1",
+            "--save",
+            "loss.csv",
+        ],
+        "loss.csv",
+    ),
+    (
+        [
+            "predict",
+            "--fit",
+            "loss.csv:linear",
+            "--schedule",
+            "cosine",
+            "--steps",
+            "100",
+            "--peak-lr",
+            "1",
+            "--save",
+            "a_file/l.json",
+        ],
+        "a_file",
+    ),
+    (
+        [
+            "predict",
+            "--fit",
+            "loss.csv:linear",
+            "--schedule",
+            "cosine",
+            "--steps",
+            "100",
+            "--peak-lr",
+            "1",
+            "-o",
+            "p.png",
+            "--save",
+            "p.png",
+        ],
+        "p.png",
+    ),
     (["predict", "--fit", "empty.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "empty.csv"),
-    (["predict", "--fit", "binary.bin:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "binary.bin"),
+    (
+        ["predict", "--fit", "binary.bin:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"],
+        "binary.bin",
+    ),
     (["predict", "--fit", "trace.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "trace.csv"),
-    (["predict", "--fit", "loss_bad.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "loss_bad.csv"),
+    (
+        ["predict", "--fit", "loss_bad.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"],
+        "loss_bad.csv",
+    ),
     (["predict", "--fit", "folder:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "folder"),
     (["predict", "--fit", "fifo:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "1"], "fifo"),
     (["predict", "--fit", "loss.csv:linear", "--steps", "100", "--peak-lr", "1"], "--schedule"),
@@ -224,7 +360,7 @@ CASES: list[tuple[list[str], str]] = [
     (["bench", "--workload", TINY, "--methods", "nosuch", "--store", "new.sqlite"], "nosuch"),
     (["bench", "--workload", "nosuch", "--store", "new.sqlite"], "nosuch"),
     (["bench", "--workload", "missing.py:Nope", "--store", "new.sqlite"], "missing.py"),
-    (["bench", "--workload", f"{TINY[:-len(':ShortDiabetes')]}:Nope", "--store", "new.sqlite"], "Nope"),
+    (["bench", "--workload", f"{TINY[: -len(':ShortDiabetes')]}:Nope", "--store", "new.sqlite"], "Nope"),
     (["bench", "--workload", "no_such_module_xyz:Class", "--store", "new.sqlite"], "no_such_module_xyz"),
     (["bench", "--workload", TINY, "--store", "new.sqlite", "--executor", "bogus"], "bogus"),
     (["bench", "--workload", TINY, "--store", "new.sqlite", "--address", "x:1"], "--address"),
@@ -272,13 +408,36 @@ CASES: list[tuple[list[str], str]] = [
     # --- bench set-targets
     (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--output", "folder"], "folder"),
     (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--output", "a_file/t.json"], "a_file"),
-    (["bench", "set-targets", "--workload", TINY, "--store", "store.sqlite", "--output", "store.sqlite"], "store.sqlite"),
+    (
+        ["bench", "set-targets", "--workload", TINY, "--store", "store.sqlite", "--output", "store.sqlite"],
+        "store.sqlite",
+    ),
     (["bench", "set-targets", "--workload", TINY, "--store", "junk.sqlite", "--output", "t.json"], "junk.sqlite"),
     (["bench", "set-targets", "--workload", TINY, "--store", "/dev/null", "--output", "t.json"], "/dev/null"),
     (["bench", "set-targets", "--workload", TINY, "--store", "folder", "--output", "t.json"], "folder"),
-    (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--seeds", "0", "--output", "t.json"], "--seeds 0"),
-    (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--seeds", "100000000", "--output", "t.json"], "100000000"),
-    (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--workers", "0", "--output", "t.json"], "--workers"),
+    (
+        ["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--seeds", "0", "--output", "t.json"],
+        "--seeds 0",
+    ),
+    (
+        [
+            "bench",
+            "set-targets",
+            "--workload",
+            TINY,
+            "--store",
+            "new.sqlite",
+            "--seeds",
+            "100000000",
+            "--output",
+            "t.json",
+        ],
+        "100000000",
+    ),
+    (
+        ["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--workers", "0", "--output", "t.json"],
+        "--workers",
+    ),
     (["bench", "set-targets", "--suite", "nosuch", "--store", "new.sqlite", "--output", "t.json"], "nosuch"),
     (["bench", "set-targets", "--workload", "nosuch", "--store", "new.sqlite", "--output", "t.json"], "nosuch"),
     # --- bench list
@@ -332,7 +491,12 @@ def test_the_real_entry_point_prints_no_traceback(workspace, argv, named):
     before = _snapshot(workspace)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
     result = subprocess.run(
-        [sys.executable, "-m", "tuneless.cli", *argv], cwd=workspace, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tuneless.cli", *argv],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1 and named in result.stderr

@@ -145,7 +145,8 @@ class Store:
             return
         if version > SCHEMA_VERSION:
             raise ValueError(
-                f"{where}: store version {version} is newer than this tuneless reads ({SCHEMA_VERSION}); upgrade tuneless"
+                f"{where}: store version {version} is newer than this tuneless reads ({SCHEMA_VERSION}); "
+                "upgrade tuneless"
             )
         missing = [t for t in TABLES if t not in tables]
         if version not in (0, SCHEMA_VERSION) or missing:
@@ -218,9 +219,7 @@ class Store:
         values["started"] = values["started"] or time.time()
         cols = ", ".join(TRIAL_COLUMNS)
         marks = ", ".join("?" for _ in TRIAL_COLUMNS)
-        self._execute(
-            f"INSERT OR REPLACE INTO trials ({cols}) VALUES ({marks})", [values[c] for c in TRIAL_COLUMNS]
-        )
+        self._execute(f"INSERT OR REPLACE INTO trials ({cols}) VALUES ({marks})", [values[c] for c in TRIAL_COLUMNS])
 
     def finish_trial(self, trial_id: str, **fields: Any) -> None:
         """Set the result fields (status, error, steps_to_target, ...) and ``finished`` of a trial."""

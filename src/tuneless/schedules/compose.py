@@ -13,8 +13,9 @@ class Warmup(Schedule):
     """Linear warmup from ``start`` to 1 over ``w`` steps, then ``schedule`` on its own clock.
 
     ``m(t) = start + (1 - start) t / w`` for ``t < w``; ``m(t) = schedule(t - w, T - w)`` for ``t >= w``.
-    ``w`` is ``steps`` or ``floor(fraction * T)`` (give exactly one; whole steps, so the peak is reached at ``t = w``). Warmup for Adam-type optimizers: Goyal et al. 2017,
-    Ma & Yarats 2021; AlgoPerf's NAdamW baseline uses a 5% linear warmup.
+    ``w`` is ``steps`` or ``floor(fraction * T)`` (give exactly one; whole steps, so the peak is reached at
+    ``t = w``). Warmup for Adam-type optimizers: Goyal et al. 2017, Ma & Yarats 2021; AlgoPerf's NAdamW baseline
+    uses a 5% linear warmup.
     """
 
     name = "warmup"

@@ -150,7 +150,9 @@ def _read_optima(path: Path) -> dict[str, float]:
     if not isinstance(cached, dict) or not all(
         isinstance(v, (int, float)) and math.isfinite(v) for v in cached.values()
     ):
-        raise ValueError(f"optimum cache {str(path)!r} does not map keys to finite numbers; delete it: it is recomputed")
+        raise ValueError(
+            f"optimum cache {str(path)!r} does not map keys to finite numbers; delete it: it is recomputed"
+        )
     return cached
 
 
