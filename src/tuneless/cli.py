@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from .extras import missing_extra
 
@@ -22,8 +23,15 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (the offending argument and what is allowed), with a pointer to --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tuneless",
         description="Learning-rate schedules with a reason: linear decay, refinement from gradient norms, "
         "loss-curve laws, and a benchmark to compare them.",
@@ -39,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status = args.handler(args)
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
+    except BrokenPipeError:  # the reader went away (``tuneless ... | head``): stop quietly, like other tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
+        return 141
+    except (ValueError, OSError) as err:  # OSError: a file the user named (missing, read-only, a folder, a disk full)
         print(f"tuneless {args.command}: error: {err}", file=sys.stderr)
         return 2
     except ImportError as err:
@@ -51,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader went away (``tuneless ... | head``): stop quietly, like other tools
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
-        return 141
+    except RecursionError:
+        print(f"tuneless {args.command}: error: input nested too deeply", file=sys.stderr)
+        return 2
     return int(status or 0)
 
 

@@ -17,11 +17,33 @@ def pyplot() -> Any:
     return plt
 
 
+def check_figure_path(path: str | Path, option: str, inputs: Sequence[tuple[str, Any]] = ()) -> Path:
+    """Before any work: ``path`` can be written as a figure (a writable file path, not an input, with a suffix
+    matplotlib can write, e.g. .png, .pdf, .svg)."""
+    from .output_files import check_output_file
+
+    out = check_output_file(path, option, inputs)
+    formats = pyplot().figure().canvas.get_supported_filetypes()
+    pyplot().close("all")
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise ValueError(
+            f"{option} {str(path)!r}: {'no file suffix' if not suffix else f'unknown figure format {suffix!r}'}; "
+            f"use one of {', '.join('.' + f for f in sorted(formats))}"
+        )
+    return out
+
+
 def save(fig: Any, path: str | Path) -> Path:
+    """Saves ``fig`` atomically (a temporary file renamed over ``path``: a failure leaves no file behind)."""
+    from .output_files import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    pyplot().close(fig)
+    try:
+        with atomic_path(path) as temporary:
+            fig.savefig(temporary, dpi=130, bbox_inches="tight", format=path.suffix.lstrip(".").lower() or None)
+    finally:
+        pyplot().close(fig)
     return path
 
 

@@ -31,6 +31,14 @@ def _trial(trial_id="t1", run_id="r1", **fields):
     return row
 
 
+def _journal_mode(path):
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        connection.close()
+
+
 def test_wal_mode_and_round_trip(tmp_path):
     path = tmp_path / "s.sqlite"
     with Store(path) as store:
@@ -61,8 +69,10 @@ def test_wal_mode_and_round_trip(tmp_path):
         store.finish_trial(
             "t1", status="done", steps_to_target=5, seconds_to_target=0.125, final_metric=0.25, train_seconds=0.2
         )
-    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
+        assert _journal_mode(path) == "wal"  # while it is open
+    # the last writer leaves one self-contained file (rollback journal), which read-only openings read as it is
+    assert _journal_mode(path) == "delete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
     with Store(path) as store:
         assert store.run("r1")["config"] == {"seeds": 2, "methods": ["linear"]}
         (trial,) = store.trials("r1")

@@ -49,3 +49,18 @@ class DyingDiabetes(ShortDiabetes):
         model, data = super().build(seed)
         data["dies"] = seed == 1
         return model, data
+
+
+class CountingDiabetes(ShortDiabetes):
+    """Appends one line per trial run (its process id) to ``$TUNELESS_TEST_BUILD_LOG``, and takes a little longer,
+    so that concurrent drivers overlap: the concurrent-resume test counts how often trials ran."""
+
+    name = "diabetes-counting"
+
+    def build(self, seed):
+        import time
+
+        with open(os.environ["TUNELESS_TEST_BUILD_LOG"], "a") as log:
+            log.write(f"{os.getpid()} {seed}\n")
+        time.sleep(0.3)
+        return super().build(seed)

@@ -90,3 +90,19 @@ def test_missing_file_and_bad_tau(tmp_path, capsys):
     trace = write_trace(tmp_path / "t.csv", np.ones(10))
     assert main(["refine", str(trace), "--weighting", "adam", "--tau", "2", "-o", str(tmp_path / "r.json")]) == 2
     assert "tau=2.0 must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_a_trace_with_gaps_is_refused_unless_allow_gaps(tmp_path, capsys):
+    trace = tmp_path / "gappy.csv"
+    steps = [*range(0, 50), *range(150, 300)]
+    trace.write_text("step,grad_l2\n" + "".join(f"{s},{2 - s / 300}\n" for s in steps))
+    out = tmp_path / "r.json"
+    assert main(["refine", str(trace), "--weighting", "sgd", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "steps 50-149 missing" in err and "--allow-gaps" in err and not out.exists()
+    assert main(["refine", str(trace), "--weighting", "sgd", "-o", str(out), "--allow-gaps"]) == 0
+    captured = capsys.readouterr()
+    assert "interpolated 100 missing step(s): steps 50-149" in captured.err
+    assert "refined 300 steps" in captured.out  # the time axis keeps its 300 steps
+    filled = np.array([2 - s / 300 for s in range(300)])
+    np.testing.assert_allclose(load_schedule(out).array, refine(filled, "sgd").array, rtol=1e-12)

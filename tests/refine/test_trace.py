@@ -127,3 +127,49 @@ def test_repeated_steps_keep_the_last_record_sorted(tmp_path):
 def test_missing_file_raises(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_trace(tmp_path / "nope.csv")
+
+
+def test_gaps_and_repeats_are_reported(tmp_path):
+    path = tmp_path / "t.csv"
+    steps = [*range(0, 50), *range(150, 200), 199, 260]
+    path.write_text("step,grad_l2\n" + "".join(f"{s},{1 + s}\n" for s in steps))
+    with pytest.warns(RefinementWarning, match="1 row"):
+        trace = read_trace(path)
+    assert trace.gaps == ((50, 149), (200, 259))
+    assert trace.repeated_steps == 1
+    with pytest.warns(RefinementWarning, match=r"interpolated 160 missing step\(s\): steps 50-149, 200-259"):
+        filled = trace.with_gaps_filled()
+    assert list(filled.step) == list(range(261)) and filled.gaps == ()
+    np.testing.assert_allclose(filled.grad_l2, 1 + np.arange(261.0))  # linear norms: interpolation is exact
+    assert np.isnan(filled.grad_l1).all()  # a column the file does not have stays missing
+    assert read_trace_without_gaps(tmp_path).with_gaps_filled() is not None
+
+
+def read_trace_without_gaps(tmp_path):
+    path = tmp_path / "whole.csv"
+    path.write_text("step,grad_l2\n" + "".join(f"{s},1\n" for s in range(5)))
+    trace = read_trace(path)
+    assert trace.gaps == () and trace.with_gaps_filled() is trace
+    return trace
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("step,grad_l2\n0,1\n".encode("utf-16"), "UTF-16 text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8 text"),
+        (b"step,grad_l2\n0,1\x00\n", "binary file"),
+    ],
+)
+def test_files_that_are_not_utf8_text_name_the_file(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=rf"trace {path}: .*({message})"):
+        read_trace(path)
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfstep,grad_l2\r\n0,2\r\n1,3\r\n")
+    trace = read_trace(path)
+    assert list(trace.step) == [0, 1] and list(trace.grad_l2) == [2.0, 3.0]

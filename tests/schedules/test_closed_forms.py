@@ -155,7 +155,7 @@ def test_schedules_are_picklable_and_immutable():
         (
             "warmup(onecycle(pct_start=0.5,div_factor=1,final_div_factor=1),fraction=0.5)",
             1,
-            "after the warmup runs 0.5 s",
+            "after the warmup runs 1 steps",  # floor(0.5 * 1) = 0 warmup steps
         ),
         ("join(pieces=[constant,onecycle],boundaries=[0.9])", 5, "of piece 1 runs 0.5 steps"),
     ],

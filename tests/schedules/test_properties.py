@@ -60,13 +60,13 @@ def test_warmup_ramps_then_follows_the_inner_schedule(inner, fraction, T):
     fits(w, T)
     steps = np.arange(T + 1)
     v = w(steps, T)
-    ramp = steps < fraction * T
+    wT = np.floor(fraction * T)  # whole warmup steps: the peak is reached at t = w even when fraction * T is not whole
+    ramp = steps < wT
     assert np.all(np.diff(v[ramp]) >= 0)
     if np.any(ramp):
         assert v[0] == 0.0
     # after the warmup the inner schedule runs on its own clock t - w of T - w
     rest = ~ramp
-    wT = fraction * T
     expected = inner._eval(steps[rest] - wT, T - wT)
     np.testing.assert_allclose(v[rest], expected, atol=1e-12)
 
@@ -131,3 +131,16 @@ def test_linear_decay_reaches_exactly_its_floor(T):
     assert S.linear()(T, T) == 0.0
     assert S.linear(floor=0.25)(T, T) == 0.25
     assert S.linear()(0, T) == 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(0.01, 0.9), st.integers(2, 5000))
+def test_warmup_by_fraction_reaches_the_peak(fraction, T):
+    v = S.warmup(S.linear(), fraction=fraction)(np.arange(T + 1), T)
+    assert v.max() == 1.0 and v[-1] == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0.01, 1.0), st.sampled_from(["linear", "cosine", "1-sqrt", "square"]), st.integers(1, 100_000))
+def test_wsd_ends_exactly_at_zero(cooldown, shape, T):
+    assert S.wsd(cooldown=cooldown, shape=shape)(T, T) == 0.0

@@ -235,3 +235,74 @@ def test_fsdp2_sharded_gradients_give_the_full_gradient_norm(tmp_path):
     np.testing.assert_allclose(result.grad_l1, [e[1] for e in expected], rtol=1e-6)
     for rank in (0, 1):  # windows of 3 and the last 2 steps
         assert torch.load(f"{calls}.{rank}") == [(3, 2), (2, 2)]
+
+
+def test_run_killed_after_a_checkpoint_and_resumed_writes_the_uninterrupted_trace(tmp_path):
+    """kill (os._exit) at random steps after a checkpoint, resume from it: the same rows as a run never killed,
+    whether the crash came before or after the flush that followed the checkpoint (superseded rows) and whatever
+    rows the checkpoint held unwritten; refinement of the two traces is the same."""
+    from tuneless.refine import refine
+
+    from . import _resume_worker as resume_worker
+
+    total = 60
+    resume_worker.train(tmp_path / "whole.csv", tmp_path / "whole.pt", total)
+    whole = read_trace(tmp_path / "whole.csv")
+    assert list(whole.step) == list(range(total))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), *sys.path])}
+    rng = np.random.default_rng(18)
+    # one death right at a flush after the checkpoint, the others anywhere after the first checkpoint
+    deaths = [3 * resume_worker.CHECKPOINT_EVERY + 1, int(rng.integers(resume_worker.CHECKPOINT_EVERY + 1, total))]
+    for die_at in deaths:
+        trace, checkpoint = tmp_path / f"killed{die_at}.csv", tmp_path / f"killed{die_at}.pt"
+        worker = [sys.executable, "-m", "tests.torch._resume_worker", str(trace), str(checkpoint), str(total)]
+        result = subprocess.run([*worker, str(die_at)], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 9, result.stderr
+        killed = read_trace(trace)
+        assert killed.step[-1] < total - 1  # the crash did lose the end
+        resume_worker.train(trace, checkpoint, total, resume=True)
+        resumed = read_trace(trace)
+        assert resumed.repeated_steps == 0 and resumed.gaps == ()
+        assert trace.read_text().count("\n") == total + 1  # every step written exactly once, header once
+        assert list(resumed.step) == list(whole.step)
+        for column in ("grad_l2", "grad_l1", "lr", "loss"):
+            np.testing.assert_allclose(getattr(resumed, column), getattr(whole, column), rtol=1e-12, err_msg=column)
+        for method in ("sgd", "adam"):
+            np.testing.assert_allclose(refine(resumed, method).array, refine(whole, method).array, rtol=1e-12)
+
+
+def test_state_dict_holds_the_unwritten_rows_and_load_state_dict_supersedes_later_rows(tmp_path):
+    model, x, y = workers.model_and_data(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rec = GradNormRecorder(opt, tmp_path / "t.csv", flush_every=4)
+    for _ in range(6):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    state = rec.state_dict()
+    assert state["next_step"] == 6 and [row[0] for row in state["rows"]] == [4, 5]  # 0-3 are in the file
+    assert len(read_trace(tmp_path / "t.csv")) == 4  # state_dict writes nothing
+    for _ in range(5):  # steps 6-10: 6 and 7 flushed with 4 and 5, then the "crash" (no close)
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    assert list(read_trace(tmp_path / "t.csv").step) == list(range(8))
+    rec._hook.remove()
+    resumed = GradNormRecorder(opt, tmp_path / "t.csv", flush_every=4)
+    resumed.load_state_dict(state)
+    assert list(read_trace(tmp_path / "t.csv").step) == list(range(6))  # 6 and 7 superseded, 4 and 5 restored
+    for _ in range(2):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    resumed.close()
+    assert list(read_trace(tmp_path / "t.csv").step) == list(range(8))
+    late = GradNormRecorder(opt, tmp_path / "u.csv")
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+    with pytest.raises(ValueError, match="already recorded steps; call it before the first optimizer.step"):
+        late.load_state_dict(state)
+    late.close()
+    with pytest.raises(ValueError, match=r"next_step=-1 must be an integer >= 0"):
+        GradNormRecorder(opt, tmp_path / "v.csv").load_state_dict({"next_step": -1, "rows": []})

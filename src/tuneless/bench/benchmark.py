@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..limits import check_seeds
+from ..output_files import atomic_path
 from .methods import Method, TrialConfig, resolve_methods
 from .runner import Executor, LocalExecutor, TrialTask, record_failure, trial_id
 from .scoring import best_trials
@@ -53,8 +55,7 @@ class BenchConfig:
         definition = get_suite(suite)
         refs = list(workloads or definition.workloads)
         overrides = {ref: dict(definition.workloads.get(ref, {})) for ref in refs}
-        if seeds is not None and seeds < 1:
-            raise ValueError(f"seeds={seeds!r} must be an integer >= 1")
+        check_seeds(seeds)
         return cls(suite, refs, list(methods or definition.methods), seeds or definition.seeds, overrides, use_targets)
 
     def to_dict(self) -> dict[str, Any]:
@@ -227,13 +228,36 @@ def _run_levels(
                         advance(planned.trial_id)
                         continue
                 tasks.append(task)
-            executor.run(tasks, store, lambda task: advance(task.trial_id))
+            _run_claimed(store, tasks, executor, advance)
     failed = [t for t in store.trials(run_id) if t["status"] == "failed"]
     if failed:
         say(
             f"{len(failed)} trial(s) failed (recorded with infinite time), e.g. {failed[0]['workload']} / "
             f"{failed[0]['method']} lr={failed[0]['peak_lr']}: {str(failed[0]['error']).splitlines()[0]}"
         )
+
+
+def _run_claimed(store: Store, tasks: Sequence[TrialTask], executor: Executor, advance: Callable[[str], None]) -> None:
+    """Runs the tasks this driver can claim (``Store.claim_trial``: never one that another live driver runs), and
+    waits until every task is finished, by this driver or another: the next level needs them all. A claim of a
+    driver that died is taken over."""
+    remaining = list(tasks)
+    while remaining:
+        mine = [task for task in remaining if store.claim_trial(task.trial_id)]
+        executor.run(mine, store, lambda task: advance(task.trial_id))
+        for task in mine:  # an executor that returned without a result: the trial must not be claimed forever
+            row = store.trial(task.trial_id)
+            if row is None or row["status"] not in ("done", "failed"):
+                record_failure(store, task, "the executor returned without a result")
+        remaining = []
+        for task in tasks:
+            row = store.trial(task.trial_id)
+            if row is not None and row["status"] in ("done", "failed"):
+                advance(task.trial_id)
+            else:
+                remaining.append(task)
+        if remaining:  # run by another driver: wait for it (or for its claims to go stale)
+            time.sleep(1.0)
 
 
 def _attach_prior(
@@ -257,8 +281,9 @@ def _attach_prior(
             if not path.is_file():
                 from ..refine import refine
 
-                path.parent.mkdir(parents=True, exist_ok=True)
-                refine(trace, workload.optimizer_family).save(path)
+                schedule = refine(trace, workload.optimizer_family)
+                with atomic_path(path) as temporary:  # a crash never leaves a half-written schedule behind
+                    schedule.save(temporary)
         except (ValueError, OSError) as err:
             error = f"refining the gradient norms of trial {prior['trial_id']} failed: {err}"
     if error is not None:

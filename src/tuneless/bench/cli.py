@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+from ..limits import check_seeds
+from ..output_files import check_output_file, check_output_folder, write_text_atomic
 
 DEFAULT_STORE = "out/bench.sqlite"
 DEFAULT_OUT = "out"
@@ -80,9 +84,19 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.bench_command is not None:  # pragma: no cover - argparse dispatches subcommands to their handlers
         raise ValueError(f"unknown bench action {args.bench_command!r}")
-    config = None if args.resume else BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds)
     if args.run_id and not args.resume:
         raise ValueError("--run-id is only for --resume")
+    # Everything is checked before the first trial: options, the report folder, the store.
+    check_seeds(args.seeds, "--seeds")
+    check_workers(args.workers)
+    check_output_folder(args.out, "--out")
+    check_store(args.store)
+    if args.resume:
+        check_resume_options(args)
+        config = None
+    else:
+        config = BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds)
+        check_plan(config)
     run_benchmark(
         args.store,
         config,
@@ -94,6 +108,58 @@ def run_command(args: argparse.Namespace) -> int:
         executor=make_executor(args),
     )
     return 0
+
+
+def check_workers(workers: int | None) -> None:
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers {workers}: must be a positive integer")
+
+
+def check_plan(config: object) -> None:
+    """The run's methods and workloads resolve (before the store is created or a trial runs)."""
+    from .methods import resolve_methods
+    from .workloads import resolve_workload
+
+    resolve_methods(config.methods)  # type: ignore[attr-defined]
+    for ref in config.workloads:  # type: ignore[attr-defined]
+        resolve_workload(ref, config.overrides[ref])  # type: ignore[attr-defined]
+
+
+def check_store(path: str) -> None:
+    """The store can be used (a tuneless store, or a new file in a writable folder); ``ValueError`` if not."""
+    from .store import Store
+
+    if not Path(path).exists() or (Path(path).is_file() and Path(path).stat().st_size == 0):
+        check_output_file(path, "--store")  # a new store (an empty file is one too)
+        return
+    Store(path, read_only=True).close()  # a tuneless store? (written to only by the command itself)
+    if not os.access(path, os.W_OK) or not os.access(Path(path).resolve().parent, os.W_OK):
+        raise ValueError(f"--store {path!r}: read-only (the file or its folder); the benchmark writes to its store")
+
+
+def check_resume_options(args: argparse.Namespace) -> None:
+    """``--resume`` continues a run as it was planned: an option given with it must say what the run says."""
+    from .store import Store
+
+    if not Path(args.store).exists():
+        raise ValueError(f"--resume: the store {args.store!r} has no run to resume (no such file)")
+    with Store(args.store, read_only=True) as store:
+        run_id = args.run_id or store.latest_run_id()
+        config = store.run(run_id)["config"]
+    given = {
+        "--suite": (args.suite if args.suite != "quick" else None, config["suite"]),
+        "--workload": (args.workload, config["workloads"]),
+        "--methods": (args.methods, config["methods"]),
+        "--seeds": (args.seeds, config["seeds"]),
+    }
+    for option, (value, stored) in given.items():
+        if value is not None and value != stored:
+            shown = " ".join(map(str, value)) if isinstance(value, list) else value
+            planned = " ".join(map(str, stored)) if isinstance(stored, list) else stored
+            raise ValueError(
+                f"--resume with {option} {shown}: run {run_id} was planned with {option} {planned}; drop {option} "
+                "to continue it, or start a new run without --resume"
+            )
 
 
 def make_executor(args: argparse.Namespace) -> object | None:
@@ -110,11 +176,11 @@ def make_executor(args: argparse.Namespace) -> object | None:
 def export_command(args: argparse.Namespace) -> int:
     from .store import Store
 
-    if not Path(args.store).is_file():
-        raise ValueError(f"--store {args.store!r}: no such file")
-    with Store(args.store) as store:
+    if args.output != "-":
+        check_output_file(args.output, "-o/--output", [("--store", args.store)])
+    with Store(args.store, read_only=True) as store:
         count = store.export_csv(args.table, args.output, args.run_id)
-    print(f"wrote {count} {args.table} rows to {args.output}")
+    print(f"wrote {count} {args.table} rows to {args.output}", file=sys.stderr if args.output == "-" else sys.stdout)
     return 0
 
 
@@ -123,7 +189,13 @@ def set_targets_command(args: argparse.Namespace) -> int:
     from .targets import TARGET_METHOD, compute_targets, load_targets, targets_path, write_targets
     from .workloads import resolve_workload
 
+    check_seeds(args.seeds, "--seeds")
+    check_workers(args.workers)
     config = BenchConfig.from_options(args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False)
+    check_plan(config)
+    output = Path(args.output) if args.output else targets_path(args.suite)
+    check_output_file(output, "--output", [("--store", args.store)])
+    check_store(args.store)
     run_id = run_benchmark(
         args.store, config, workers=args.workers, progress=not args.no_progress, executor=make_executor(args)
     )
@@ -136,7 +208,6 @@ def set_targets_command(args: argparse.Namespace) -> int:
 
     with Store(args.store) as store:
         computed = compute_targets(store, run_id, hashes)
-    output = Path(args.output) if args.output else targets_path(args.suite)
     merged = {**(load_targets(args.suite) if output == targets_path(args.suite) else {}), **computed}
     write_targets(output, args.suite, run_id, merged, list(range(config.seeds)))
     for name, entry in sorted(computed.items()):
@@ -148,11 +219,11 @@ def set_targets_command(args: argparse.Namespace) -> int:
 def tables_command(args: argparse.Namespace) -> int:
     from .tables import markdown_tables
 
-    if not Path(args.store).is_file():
-        raise ValueError(f"--store {args.store!r}: no such file")
+    if args.output and args.output != "-":
+        check_output_file(args.output, "-o/--output", [("--store", args.store)])
     text = markdown_tables(args.store, args.run_id)
-    if args.output:
-        Path(args.output).write_text(text)
+    if args.output and args.output != "-":
+        write_text_atomic(args.output, text)
         print(f"wrote {args.output}")
     else:
         print(text, end="")

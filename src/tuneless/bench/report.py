@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..output_files import write_text_atomic
 from . import figures
 from .formatting import slug
 from .html_page import html_page
@@ -60,7 +61,7 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
     run, trials = load_run(store_path, run_id)
     scored = score_trials(trials)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(results_dict(run, scored), indent=2) + "\n")
+    write_text_atomic(out_dir / "results.json", json.dumps(results_dict(run, scored), indent=2) + "\n")
 
     colors = figures.method_colors(scored.methods)
     figures.plot_profiles(scored, colors, out_dir / "profile.png")
@@ -76,5 +77,5 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
     schedules, notes = figures.plot_schedules(scored, colors, store_path, out_dir / "schedules.png")
     page = html_page(run, scored, trials, curve_files, None if schedules is None else schedules.name, notes)
     path = out_dir / "report.html"
-    path.write_text(page)
+    write_text_atomic(path, page)
     return path

@@ -38,7 +38,7 @@ def _row(cells: Sequence[str]) -> str:
 
 def markdown_tables(store_path: str, run_id: str | None = None) -> str:
     """Scores, final metrics and the two claims of a run (default: the store's latest), as markdown."""
-    with Store(store_path) as store:
+    with Store(store_path, read_only=True) as store:
         run_id = run_id or store.latest_run_id()
         run = store.run(run_id)
         scored: RunScores = score_trials(store.trials(run_id))

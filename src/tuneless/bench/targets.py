@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..output_files import write_text_atomic
 from .store import Store
 
 __all__ = ["TARGET_FRACTION", "TARGETS_DIR", "compute_targets", "load_targets", "targets_path"]
@@ -107,4 +108,4 @@ def write_targets(path: Path, suite: str, run_id: str, workloads: Mapping[str, A
         "seeds": list(seeds),
         "workloads": dict(sorted(workloads.items())),
     }
-    path.write_text(json.dumps(document, indent=1) + "\n")
+    write_text_atomic(path, json.dumps(document, indent=1) + "\n")

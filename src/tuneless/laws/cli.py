@@ -6,6 +6,8 @@ import argparse
 
 import numpy as np
 
+from ..limits import check_spec_depth, check_steps
+from ..output_files import atomic_path, check_output_file
 from .curves import load_curve, read_loss_csv, schedule_lrs
 from .models import LAWS, make_law
 
@@ -50,6 +52,7 @@ def parse_fit_arg(arg: str, peak_lr: float):
             total = int(total_text)
         except ValueError:
             raise ValueError(f"--fit {arg!r}: STEPS after '@' must be an integer, got {total_text!r}") from None
+        check_steps(total, f"--fit {arg!r}: STEPS")
     if total is None:
         steps, _ = read_loss_csv(path)
         if steps.size == 0:
@@ -61,6 +64,24 @@ def parse_fit_arg(arg: str, peak_lr: float):
 def _predict(args: argparse.Namespace) -> int:
     if args.steps < 2:
         raise ValueError(f"--steps must be >= 2, got {args.steps}")
+    check_steps(args.steps, "--steps")
+    for arg in args.fit:
+        check_spec_depth(arg, "--fit")
+    for spec in args.schedule:
+        check_spec_depth(spec, "--schedule")
+    # Everything the fit does not decide is checked before the fit: outputs, then the schedules to predict.
+    inputs = [("--fit", arg.split(":", 1)[0]) for arg in args.fit]
+    if args.output:
+        from ..plotting import check_figure_path
+
+        check_figure_path(args.output, "-o/--output", inputs)
+    if args.save:
+        check_output_file(args.save, "--save", [*inputs, ("-o/--output", args.output)])
+    for spec in args.schedule:
+        try:
+            schedule_lrs(spec, args.steps, args.peak_lr)
+        except ValueError as err:
+            raise ValueError(f"--schedule {spec!r}: {err}") from None
     curves = [parse_fit_arg(arg, args.peak_lr) for arg in args.fit]
     law = make_law(args.law).fit(curves)
     params = ", ".join(f"{k}={v:.6g}" for k, v in law.params.items())
@@ -71,7 +92,8 @@ def _predict(args: argparse.Namespace) -> int:
         m = law.evaluate(curve)
         print(f"  fit {curve.name}: R2 {m['R2']:.4f}, PredE {100 * m['PredE']:.3f}%, WorstE {100 * m['WorstE']:.3f}%")
     if args.save:
-        law.save(args.save)
+        with atomic_path(args.save) as temporary:
+            law.save(temporary)
     grid = np.unique(np.linspace(0, args.steps - 1, PLOT_POINTS).round().astype(int))
     predictions = {}
     print(f"predicted final loss at step {args.steps - 1} (peak lr {args.peak_lr:g}):")

@@ -76,7 +76,16 @@ def schedule_lrs(spec: str, total_steps: int, peak_lr: float) -> np.ndarray:
 def read_loss_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """``(steps, losses)`` from a CSV with a header holding ``step`` and ``loss`` (other columns are ignored)."""
     path = Path(path)
-    with path.open(newline="") as f:
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path}: not a regular file (a folder, a device or a FIFO), not a CSV file")
+    try:
+        return _read_loss_csv(path)
+    except (UnicodeDecodeError, csv.Error) as err:  # binary, UTF-16, NUL bytes
+        raise ValueError(f"{path}: not a UTF-8 CSV file ({err})") from None
+
+
+def _read_loss_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..output_files import atomic_path, check_output_file
 from ..schedules import Tabulated
 from .refinement import DEFAULT_TAU, WEIGHTINGS, median_smooth, refine
 from .trace import Trace, read_trace
@@ -37,21 +38,39 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"median-filter width as a fraction of the run, in [0, 1] (default {DEFAULT_TAU}; 0 = no smoothing)",
     )
     p.add_argument("-o", "--output", required=True, help="JSON file to write the refined schedule to")
+    p.add_argument(
+        "--allow-gaps",
+        action="store_true",
+        help="refine a trace with missing steps (a crash, a resume) by interpolating them, with a warning naming "
+        "the ranges (default: refuse it)",
+    )
     p.add_argument("--plot", default=None, help="also draw raw and smoothed norms and the schedule (PNG/PDF/SVG)")
     p.set_defaults(handler=_refine)
 
 
 def _refine(args: argparse.Namespace) -> int:
+    inputs = [("the trace", args.trace)]
+    check_output_file(args.output, "-o/--output", inputs)
+    if args.plot:
+        from ..plotting import check_figure_path
+
+        check_figure_path(args.plot, "--plot", [*inputs, ("-o/--output", args.output)])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             trace = read_trace(args.trace)
+            if args.allow_gaps:
+                trace = trace.with_gaps_filled()
             schedule = refine(trace, weighting=args.weighting, tau=args.tau)
         finally:  # the warnings that came before an error explain it too
             for warning in caught:
                 print(f"tuneless refine: warning: {warning.message}", file=sys.stderr)
     meta = schedule.meta
-    path = schedule.save(args.output)
+    # Both files or neither: the figure first (the likelier to fail), then the schedule, each renamed into place.
+    figure = plot_refinement(trace, schedule, args.plot) if args.plot else None
+    with atomic_path(args.output) as temporary:
+        schedule.save(temporary)
+    path = Path(args.output)
     values = schedule.array
     print(
         f"refined {meta['steps']} steps of {meta['norm_column']} ({args.weighting}, median window {meta['window']} "
@@ -59,8 +78,8 @@ def _refine(args: argparse.Namespace) -> int:
         f"{100 * meta['peak_progress']:.1f}% of training"
     )
     print(f"wrote {path}")
-    if args.plot:
-        print(f"wrote {plot_refinement(trace, schedule, args.plot)}")
+    if figure is not None:
+        print(f"wrote {figure}")
     return 0
 
 

@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from ..schedules import Tabulated
 from ._warning import RefinementWarning
-from .trace import Trace, read_trace
+from .trace import Trace, format_ranges, read_trace
 
 __all__ = ["refine", "median_smooth", "smoothing_window", "refined_multipliers", "WEIGHTINGS", "DEFAULT_TAU"]
 
@@ -102,11 +102,21 @@ def _weighting(weighting: str) -> tuple[str, int]:
     return WEIGHTINGS[weighting]
 
 
-def _norms_to_refine(trace_or_norms: Any, weighting: str) -> tuple[np.ndarray, str | None, str]:
+def _norms_to_refine(trace_or_norms: Any, weighting: str, allow_gaps: bool) -> tuple[np.ndarray, str | None, str]:
     """(the norms, the trace column they come from or None for a plain array, a description of the source)."""
     wanted, _ = _weighting(weighting)
     if isinstance(trace_or_norms, (str, Path)):
         trace_or_norms = read_trace(trace_or_norms)
+    if isinstance(trace_or_norms, Trace) and trace_or_norms.gaps:
+        if not allow_gaps:
+            gaps = trace_or_norms.gaps
+            raise ValueError(
+                f"refine: {trace_or_norms.source or 'the trace'} has {len(gaps)} gap(s) in its steps "
+                f"({format_ranges(gaps)} missing; a crash or a resume that skipped steps?); refining it would "
+                "compress the time axis: pass allow_gaps=True to interpolate the missing steps "
+                "(tuneless refine --allow-gaps), or record the run again"
+            )
+        trace_or_norms = trace_or_norms.with_gaps_filled()
     if not isinstance(trace_or_norms, Trace):
         norms = np.asarray(trace_or_norms, dtype=float)
         if norms.ndim != 1:
@@ -129,13 +139,15 @@ def _weighting_for(column: str) -> str:
     return next(name for name, (col, _) in WEIGHTINGS.items() if col == column)
 
 
-def refine(trace_or_norms: Any, weighting: str, tau: float = DEFAULT_TAU) -> Tabulated:
+def refine(trace_or_norms: Any, weighting: str, tau: float = DEFAULT_TAU, *, allow_gaps: bool = False) -> Tabulated:
     """A schedule refined from a previous run's per-step gradient norms (arXiv 2310.07831, refinement algorithm).
 
     ``trace_or_norms``: a trace file path, a :class:`~tuneless.refine.Trace`, or a 1-D array of norms (steps
     ``0..T-1``). ``weighting="sgd"`` reads ``grad_l2`` and weights ``w_t = ||g_t||_2^-2``; ``weighting="adam"`` reads
     ``grad_l1`` and weights ``w_t = ||g_t||_1^-1`` (use "adam" for any coordinate-wise optimizer: Adam, AdamW,
-    NAdamW). A trace that has only the other norm is refined anyway, with a warning.
+    NAdamW). A trace that has only the other norm is refined anyway, with a warning. A trace with missing steps
+    (:attr:`Trace.gaps`) is refused (``ValueError`` naming the ranges) unless ``allow_gaps=True``, which fills them
+    by linear interpolation (:meth:`Trace.with_gaps_filled`, a warning naming the ranges).
 
     Steps: drop non-finite norms (warning with their count); median filter of odd width about ``tau * T``
     (:func:`median_smooth`; the window shrinks, with a warning, if longer than the trace); weights; ``s_t = w_t *
@@ -149,7 +161,7 @@ def refine(trace_or_norms: Any, weighting: str, tau: float = DEFAULT_TAU) -> Tab
     tau = float(tau)
     if not 0.0 <= tau <= 1.0:
         raise ValueError(f"refine: tau={tau!r} must be in [0, 1] (the smoothing window as a fraction of the run)")
-    raw, column, source = _norms_to_refine(trace_or_norms, weighting)
+    raw, column, source = _norms_to_refine(trace_or_norms, weighting, allow_gaps)
     finite = np.isfinite(raw)
     dropped = int((~finite).sum())
     if dropped:

@@ -20,13 +20,20 @@ Damage, and what the reader does with it:
   parse;
 * any other malformed row (more fields than the header, a field that is not a number, a bad step):
   ``ValueError`` naming the file and the line;
-* a step recorded more than once (a run resumed from a checkpoint appends the steps it re-does): the last record
-  of each step is kept, with a warning; rows are returned sorted by step.
+* a step recorded more than once (a run resumed without ``GradNormRecorder.load_state_dict`` appends the steps it
+  re-does): the last record of each step is kept, with a warning; rows are returned sorted by step;
+  ``Trace.repeated_steps`` counts the rows dropped;
+* steps missing between the first and the last (a crash that lost rows, a resume that skipped steps): reported in
+  ``Trace.gaps`` as inclusive ``(first, last)`` ranges; ``refine`` refuses such a trace unless told to fill them
+  (``Trace.with_gaps_filled``, ``tuneless refine --allow-gaps``);
+* a file that is not UTF-8 text (binary, UTF-16): ``ValueError`` naming the file. A UTF-8 byte-order mark (as
+  spreadsheet programs write) is accepted.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +42,7 @@ import numpy as np
 
 from ._warning import RefinementWarning
 
-__all__ = ["Trace", "read_trace", "NORM_COLUMNS"]
+__all__ = ["Trace", "read_trace", "NORM_COLUMNS", "format_ranges"]
 
 #: The gradient-norm columns a trace may hold: L2 (for SGD-type optimizers) and L1 (for Adam-type).
 NORM_COLUMNS = ("grad_l2", "grad_l1")
@@ -48,6 +55,8 @@ class Trace:
 
     ``grad_l2``, ``grad_l1``, ``lr`` and ``loss`` are float arrays with NaN where a value is missing (an empty field,
     or a column the file does not have). ``norm_columns`` names the norm columns the file has, in file order.
+    ``gaps``: the missing steps between the first and the last, as inclusive ``(first, last)`` ranges (computed
+    from ``step``); ``repeated_steps``: rows of the file that repeated an earlier step (the last record was kept).
     """
 
     step: np.ndarray
@@ -57,9 +66,51 @@ class Trace:
     loss: np.ndarray
     norm_columns: tuple[str, ...]
     source: str = ""
+    repeated_steps: int = 0
 
     def __len__(self) -> int:
         return len(self.step)
+
+    @property
+    def gaps(self) -> tuple[tuple[int, int], ...]:
+        step = np.asarray(self.step)
+        jumps = np.flatnonzero(np.diff(step) > 1)
+        return tuple((int(step[i]) + 1, int(step[i + 1]) - 1) for i in jumps)
+
+    def with_gaps_filled(self) -> Trace:
+        """The trace with every missing step between the first and the last filled in: norms, lr and loss
+        interpolated linearly in the step from the finite neighbours, with one :class:`RefinementWarning` naming
+        the filled ranges. A trace without gaps is returned as it is."""
+        gaps = self.gaps
+        if not gaps:
+            return self
+        where = f"trace {self.source}" if self.source else "the trace"
+        missing = sum(last - first + 1 for first, last in gaps)
+        warnings.warn(
+            f"{where}: interpolated {missing} missing step(s): {format_ranges(gaps)}",
+            RefinementWarning,
+            stacklevel=2,
+        )
+        steps = np.arange(int(self.step[0]), int(self.step[-1]) + 1)
+
+        def fill(values: np.ndarray) -> np.ndarray:
+            finite = np.isfinite(values)
+            out = np.full(len(steps), np.nan)
+            out[self.step - steps[0]] = values
+            if finite.sum() >= 1:
+                hole = np.ones(len(steps), dtype=bool)
+                hole[self.step - steps[0]] = False
+                out[hole] = np.interp(steps[hole], self.step[finite], values[finite])
+            return out
+
+        return dataclasses.replace(
+            self,
+            step=steps,
+            grad_l2=fill(self.grad_l2),
+            grad_l1=fill(self.grad_l1),
+            lr=fill(self.lr),
+            loss=fill(self.loss),
+        )
 
     def norms(self, column: str) -> np.ndarray:
         """The norm column ``"grad_l2"`` or ``"grad_l1"``; ValueError if the file does not have it."""
@@ -76,15 +127,40 @@ def _parse_float(text: str) -> float:
     return float(text) if text else float("nan")
 
 
+def _fields(path: Path, line_number: int, line: str) -> list[str]:
+    try:
+        return next(csv.reader([line]))
+    except csv.Error as err:
+        raise ValueError(f"trace {path}, line {line_number}: not CSV ({err}): {line.rstrip()[:80]!r}") from None
+
+
+def format_ranges(ranges: tuple[tuple[int, int], ...], shown: int = 5) -> str:
+    """``"steps 50-149, 300"``: inclusive step ranges for a message (the first ``shown``, then a count)."""
+    parts = [str(a) if a == b else f"{a}-{b}" for a, b in ranges[:shown]]
+    more = f" and {len(ranges) - shown} more range(s)" if len(ranges) > shown else ""
+    return "steps " + ", ".join(parts) + more
+
+
 def read_trace(path: str | Path) -> Trace:
     """Reads a trace file (format and damage handling in the module docstring)."""
     path = Path(path)
-    with path.open(newline="") as f:
-        text = f.read()
+    if path.is_dir():
+        raise ValueError(f"trace {path}: is a directory, not a CSV file")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"trace {path}: not a regular file (a device or a FIFO?), not a CSV file")
+    with path.open("rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        kind = "UTF-16 text" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8 text"
+        raise ValueError(f"trace {path}: {kind} (byte {err.start}); save it as a UTF-8 CSV file") from None
+    if "\x00" in text:
+        raise ValueError(f"trace {path}: a binary file (it holds NUL bytes), not a CSV trace")
     lines = text.splitlines(keepends=True)
     if not lines or not lines[0].strip():
         raise ValueError(f"trace {path}: empty file (expected a header line 'step,grad_l2,grad_l1,lr,loss')")
-    header = [name.strip() for name in next(csv.reader([lines[0]]))]
+    header = [name.strip() for name in _fields(path, 1, lines[0])]
     if "step" not in header or not any(name in header for name in NORM_COLUMNS):
         raise ValueError(
             f"trace {path}, line 1: header {lines[0].strip()!r} needs a 'step' column and at least one of "
@@ -99,7 +175,7 @@ def read_trace(path: str | Path) -> Trace:
     for line_number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
-        fields = next(csv.reader([line]))
+        fields = _fields(path, line_number, line)
         try:
             if len(fields) != n_fields:
                 raise ValueError(f"{len(fields)} fields where the header has {n_fields}")
@@ -152,6 +228,7 @@ def read_trace(path: str | Path) -> Trace:
     keep = len(step_array) - 1 - first_in_reversed
     table = table[keep]
     return Trace(
+        repeated_steps=len(step_array) - len(unique_steps),
         step=unique_steps,
         grad_l2=table[:, 0],
         grad_l1=table[:, 1],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..limits import check_spec_depth, check_steps
 from ._base import load_schedule, registry
 from .params import REQUIRED
 
@@ -47,7 +48,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _values(args: argparse.Namespace) -> int:
-    schedule = load_schedule(args.schedule)
+    check_steps(args.steps, "--steps")
+    schedule = load_schedule(check_spec_depth(args.schedule, "schedule"))
     values = schedule.values(args.steps, endpoint=True)
     out = sys.stdout
     out.write("step,multiplier\n")
@@ -56,9 +58,11 @@ def _values(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from ..plotting import plot_schedules
+    from ..plotting import check_figure_path, plot_schedules
 
-    schedules = [load_schedule(s) for s in args.schedules]
+    check_steps(args.steps, "--steps")
+    check_figure_path(args.output, "-o/--output", [("schedule file", s) for s in args.schedules])
+    schedules = [load_schedule(check_spec_depth(s, "schedule")) for s in args.schedules]
     path = plot_schedules(schedules, args.steps, args.output, title=args.title)
     print(f"wrote {path}")
     return 0

@@ -14,8 +14,9 @@ class Warmup(Schedule):
     """Linear warmup from ``start`` to 1 over ``w`` steps, then ``schedule`` on its own clock.
 
     ``m(t) = start + (1 - start) t / w`` for ``t < w``; ``m(t) = schedule(t - w, T - w)`` for ``t >= w``.
-    ``w`` is ``steps`` or ``fraction * T`` (give exactly one). Warmup for Adam-type optimizers: Goyal et al. 2017,
-    Ma & Yarats 2021; AlgoPerf's NAdamW baseline uses a 5% linear warmup.
+    ``w`` is ``steps`` or ``floor(fraction * T)`` (give exactly one; whole steps, so the peak is reached at
+    ``t = w``). Warmup for Adam-type optimizers: Goyal et al. 2017, Ma & Yarats 2021; AlgoPerf's NAdamW baseline
+    uses a 5% linear warmup.
     """
 
     name = "warmup"
@@ -35,7 +36,7 @@ class Warmup(Schedule):
             raise ValueError("warmup: give exactly one of steps=N or fraction=F")
 
     def warmup_steps(self, total_steps: int) -> float:
-        return float(self.steps) if self.steps is not None else self.fraction * total_steps
+        return float(self.steps) if self.steps is not None else float(np.floor(self.fraction * total_steps))
 
     def _check_horizon(self, T: int) -> None:
         w = self.warmup_steps(T)

@@ -178,7 +178,7 @@ class WSD(Schedule):
 
     def _eval(self, t: np.ndarray, T: int) -> np.ndarray:
         c = self.cooldown * T
-        q = np.clip((t - (T - c)) / c, 0.0, 1.0)
+        q = np.clip(1.0 - (T - t) / c, 0.0, 1.0)  # T - t is exact at t = T: q = 1 and the end value exactly
         return _cooldown_shape(self.shape, q, self.floor)
 
 

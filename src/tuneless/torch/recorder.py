@@ -28,13 +28,20 @@ the partial sums are combined in float64.
 
 Trace format: CSV, header ``step,grad_l2,grad_l1,lr[,lr_1,...],loss``; ``lr`` is param group 0's learning rate,
 ``lr_i`` group i's (only with several groups); ``loss`` is what ``log_loss`` was given for that step (empty if
-nothing). Appending to an existing trace continues its step numbering (a resumed run) unless ``start_step`` says
-otherwise; the reader keeps the last record of a step written twice.
+nothing). Appending to an existing trace continues its step numbering unless ``start_step`` says otherwise.
+
+Resuming from a checkpoint (docs/recorder.md, "Resuming"): save ``recorder.state_dict()`` with the checkpoint (the
+next step number and the rows not yet written to the file) and call ``recorder.load_state_dict(state)`` on a fresh
+recorder after loading the checkpoint. The trace is then cut back to the checkpoint (rows the crashed run wrote
+after it are superseded, the rows it had not yet written are restored from the state), so it holds every step
+exactly once, whatever the crash cost.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -120,6 +127,8 @@ class GradNormRecorder:
         self._sums: list[torch.Tensor] = []
         self._lrs: list[list[float]] = []
         self._losses: list[Any] = []
+        self._rows: list[list[Any]] = []  # rows on the host, not yet in the file: [step, l2, l1, *lrs, loss]
+        self._buffered = 0  # steps taken since the rows above started (every rank counts, computing or not)
         self._pending_loss: Any = None
         self._file: IO[str] | None = None
         self.steps_recorded = 0
@@ -174,13 +183,14 @@ class GradNormRecorder:
             self._lrs.append([_lr(group["lr"]) for group in optimizer.param_groups])
             self._losses.append(self._pending_loss)
         self._pending_loss = None
+        self._buffered += 1
         self.steps_recorded += 1
         if self.steps_recorded % self.flush_every == 0:
             self.flush()
 
-    def flush(self) -> None:
-        """Moves the buffered norms to the host and appends their rows (with ``sharded=True``: one all_reduce of
-        the whole window first, so every rank must call it; ``optimizer.step`` does so every ``flush_every``)."""
+    def _to_host(self) -> None:
+        """Moves the buffered window to ``self._rows`` (one host transfer; with ``sharded=True`` one all_reduce of
+        the whole window first, a collective)."""
         if not self._sums:
             return
         device = self._sums[0].device
@@ -189,20 +199,79 @@ class GradNormRecorder:
             _dist().all_reduce(window, group=self.process_group)
         window = window.cpu()
         losses = _host_values(self._losses)
-        if self.is_writer and self._file is not None:
-            l2 = window[:, 0].clamp_min(0).sqrt().tolist()
-            l1 = window[:, 1].tolist()
-            lines = []
-            for i, lrs in enumerate(self._lrs):
-                loss = "" if losses[i] is None else repr(losses[i])
-                fields = [str(self.next_step + i), repr(l2[i]), repr(l1[i]), *map(repr, lrs), loss]
-                lines.append(",".join(fields) + "\n")
-            self._file.write("".join(lines))
-            self._sync()
-        self.next_step += len(self._sums)
+        first = self.next_step + len(self._rows)
+        l2 = window[:, 0].clamp_min(0).sqrt().tolist()
+        l1 = window[:, 1].tolist()
+        self._rows.extend([first + i, l2[i], l1[i], *lrs, losses[i]] for i, lrs in enumerate(self._lrs))
         self._sums.clear()
         self._lrs.clear()
         self._losses.clear()
+
+    def flush(self) -> None:
+        """Moves the buffered norms to the host and appends their rows (with ``sharded=True``: one all_reduce of
+        the whole window first, so every rank must call it; ``optimizer.step`` does so every ``flush_every``)."""
+        self._to_host()
+        if self.is_writer and self._file is not None and self._rows:
+            self._file.write("".join(map(_line, self._rows)))
+            self._sync()
+        self.next_step += self._buffered
+        self._buffered = 0
+        self._rows.clear()
+
+    # -- checkpoints ---------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint must hold to resume the trace exactly: ``next_step`` (the step number of the next
+        record) and ``rows`` (the records not yet written to the file, as plain Python numbers).
+
+        Costs one host transfer of the unwritten window (with ``sharded=True`` one all_reduce: every rank must
+        call it, as for ``flush``). Writes nothing to the file."""
+        self._to_host()
+        return {
+            "version": 1,
+            "next_step": self.next_step + self._buffered,
+            "columns": list(self.columns),
+            "rows": [list(row) for row in self._rows] if self.is_writer else [],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue the trace of a checkpoint: call it on a fresh recorder, right after loading the checkpoint and
+        before the first ``optimizer.step()``.
+
+        The file is cut back to the steps before the checkpoint's unwritten rows (rows that a crashed run wrote
+        after the checkpoint are superseded; the cut is written to a temporary file and renamed over the trace,
+        so a crash during it leaves the old trace), the checkpoint's unwritten rows are appended, and recording
+        continues at ``state["next_step"]``. Every step is then in the trace exactly once."""
+        if not isinstance(state, dict) or not {"next_step", "rows"} <= set(state):
+            raise ValueError(f"load_state_dict: state must be a GradNormRecorder.state_dict(), got {state!r:.80}")
+        next_step, rows = state["next_step"], state["rows"]
+        if not isinstance(next_step, int) or next_step < 0:
+            raise ValueError(f"load_state_dict: next_step={next_step!r} must be an integer >= 0")
+        if list(state.get("columns", self.columns)) != self.columns:
+            raise ValueError(
+                f"load_state_dict: the checkpoint's columns {','.join(state['columns'])!r} do not match this "
+                f"optimizer's {','.join(self.columns)!r}"
+            )
+        if self._buffered or self._sums:
+            raise ValueError(
+                "load_state_dict: this recorder has already recorded steps; call it before the first optimizer.step()"
+            )
+        first_unwritten = rows[0][0] if rows else next_step
+        if rows and [row[0] for row in rows] != list(range(first_unwritten, next_step)):
+            raise ValueError(f"load_state_dict: rows must be the steps {first_unwritten}..{next_step - 1} in order")
+        if self.is_writer and self._file is not None:
+            self._file.close()
+            last = _cut_trace(self.path, first_unwritten)
+            if last < first_unwritten - 1:
+                warnings.warn(
+                    f"trace {self.path} ends at step {last} but the checkpoint continues from step {first_unwritten}: "
+                    f"steps {last + 1}-{first_unwritten - 1} are missing (read_trace reports the gap)",
+                    stacklevel=2,
+                )
+            self._file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
+            if rows:
+                self._file.write("".join(map(_line, rows)))
+            self._sync()
+        self.next_step = next_step
 
     def close(self) -> None:
         """Flushes what is left, detaches from the optimizer and closes the file (idempotent)."""
@@ -234,6 +303,37 @@ def _host_values(values: list[Any]) -> list[float | None]:
     tensors = [v.float().reshape(()) for v in values if isinstance(v, torch.Tensor)]
     on_host = iter(torch.stack([t.to(tensors[0].device) for t in tensors]).cpu().tolist() if tensors else [])
     return [next(on_host) if isinstance(v, torch.Tensor) else v for v in values]
+
+
+def _line(row: Sequence[Any]) -> str:
+    step, *values, loss = row
+    return ",".join([str(step), *map(repr, values), "" if loss is None else repr(loss)]) + "\n"
+
+
+def _cut_trace(path: Path, before: int) -> int:
+    """Rewrites the trace at ``path`` keeping its header and its complete rows of steps ``< before`` (in file
+    order), via a temporary file in the same folder and ``os.replace``; returns the last step kept (-1: none)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        lines = f.read().splitlines(keepends=True)
+    header, kept, last = lines[0], [], -1
+    n_fields = header.count(",") + 1
+    for line in lines[1:]:
+        head = line.split(",", 1)[0].strip()
+        if line.endswith("\n") and line.count(",") + 1 == n_fields and head.isdigit() and int(head) < before:
+            kept.append(line)
+            last = max(last, int(head))
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
+            f.write(header if header.endswith("\n") else header + "\n")
+            f.write("".join(kept))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return last
 
 
 def _lr(value: Any) -> float:

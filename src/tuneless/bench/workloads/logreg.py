@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ...output_files import write_text_atomic
 from ..workload import Workload, hash_bytes
 
 __all__ = ["DATASETS", "LogisticRegression", "cache_dir", "optimum"]
@@ -125,15 +126,50 @@ def objective(params: np.ndarray, x: np.ndarray, y: np.ndarray, n_classes: int) 
     return loss, np.concatenate([grad_w.ravel(), probs.sum(axis=0)])
 
 
+#: A loss below the cached optimum by more than this (relative to max(1, |f*|)) proves the cache wrong.
+OPTIMUM_TOLERANCE = 1e-8
+
+
+def optima_cache() -> Path:
+    """The file of cached optima: ``cache_dir()/logreg-optima.json``."""
+    return cache_dir() / "logreg-optima.json"
+
+
+def _read_optima(path: Path) -> dict[str, float]:
+    """The cached optima; a cache that cannot be read or parsed is a ``ValueError`` naming the file."""
+    if path.exists() and not path.is_file():
+        raise ValueError(f"optimum cache {str(path)!r} is not a file; remove it (or set TUNELESS_CACHE elsewhere)")
+    if not path.is_file():
+        if path.parent.exists() and not path.parent.is_dir():
+            raise ValueError(f"cache folder {str(path.parent)!r} is a file; remove it or set TUNELESS_CACHE elsewhere")
+        return {}
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"optimum cache {str(path)!r} is unreadable ({err}); delete it: it is recomputed") from None
+    if not isinstance(cached, dict) or not all(
+        isinstance(v, (int, float)) and math.isfinite(v) for v in cached.values()
+    ):
+        raise ValueError(
+            f"optimum cache {str(path)!r} does not map keys to finite numbers; delete it: it is recomputed"
+        )
+    return cached
+
+
 def optimum(x: np.ndarray, y: np.ndarray, n_classes: int, key: str) -> float:
-    """min f over (W, b) by L-BFGS (float64, gtol 1e-10), cached in ``cache_dir()/logreg-optima.json``."""
-    path = cache_dir() / "logreg-optima.json"
-    cached = json.loads(path.read_text()) if path.is_file() else {}
+    """min f over (W, b) by L-BFGS (float64, gtol 1e-10), cached in ``cache_dir()/logreg-optima.json``.
+
+    A cached value is checked against f at the zero start (W = 0, b = 0), which no minimum can exceed: a value
+    above it is a wrong cache entry and is recomputed (and rewritten)."""
+    path = optima_cache()
+    cached = _read_optima(path)
+    start = np.zeros(x.shape[1] * n_classes + n_classes)
     if key in cached:
-        return float(cached[key])
+        at_start = objective(start, x, y, n_classes)[0]
+        if float(cached[key]) <= at_start + OPTIMUM_TOLERANCE * max(1.0, abs(at_start)):
+            return float(cached[key])
     from scipy.optimize import minimize
 
-    start = np.zeros(x.shape[1] * n_classes + n_classes)
     result = minimize(
         objective,
         start,
@@ -145,12 +181,12 @@ def optimum(x: np.ndarray, y: np.ndarray, n_classes: int, key: str) -> float:
     gradient_norm = float(np.linalg.norm(result.jac))
     if gradient_norm > 1e-6:
         raise RuntimeError(f"logistic-regression optimum for {key}: L-BFGS stopped at gradient norm {gradient_norm}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cached = json.loads(path.read_text()) if path.is_file() else {}
+    cached = _read_optima(path)
     cached[key] = float(result.fun)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(cached, indent=1, sort_keys=True))
-    tmp.replace(path)
+    try:
+        write_text_atomic(path, json.dumps(cached, indent=1, sort_keys=True))
+    except ValueError as err:
+        raise ValueError(f"optimum cache: {err} (set TUNELESS_CACHE to a writable folder)") from None
     return float(result.fun)
 
 
@@ -221,6 +257,11 @@ class LogisticRegression(Workload):
         predictions = model(data["x_held_out"]).argmax(dim=1)
         accuracy = float((predictions == data["y_held_out"]).double().mean())
         gap = full_loss - data["f_star"]
+        if gap < -OPTIMUM_TOLERANCE * max(1.0, abs(data["f_star"])):
+            raise ValueError(
+                f"{self.name}: training loss {full_loss!r} is below the cached optimum {data['f_star']!r}, so the "
+                f"optimum cache {str(optima_cache())!r} is wrong; delete it (it is recomputed)"
+            )
         return {
             "train_loss_gap": gap if math.isfinite(gap) else math.inf,
             "train_loss": full_loss,
