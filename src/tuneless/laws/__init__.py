@@ -1,7 +1,8 @@
-"""Loss-curve laws (annealing law, multi-power law): fit on logged curves, predict any schedule's curve."""
+"""Loss-curve laws (annealing law, multi-power law, last-iterate bound law): fit on logged curves, predict any schedule's curve."""
 
 from .curves import Curve, load_curve, read_loss_csv, schedule_lrs
 from .models import LAWS, AnnealingLaw, Law, MultiPowerLaw, huber, make_law, metrics
+from .bound import BoundLaw  # registers "bound" in LAWS
 
 __all__ = [
     "Curve",
@@ -11,6 +12,7 @@ __all__ = [
     "Law",
     "MultiPowerLaw",
     "AnnealingLaw",
+    "BoundLaw",
     "LAWS",
     "make_law",
     "metrics",

@@ -8,6 +8,7 @@ arXiv 2310.07831); numpy and scipy only, no torch.
 
 from ._warning import RefinementWarning
 from .bound import bound_at_best_base_lr, last_iterate_bound, optimal_schedule
+from .bound_curve import bound_curve, bound_curve_terms
 from .refinement import DEFAULT_TAU, METHODS, median_smooth, refine, refined_multipliers, smoothing_window
 from .trace import NORM_COLUMNS, Trace, read_trace
 
@@ -25,4 +26,6 @@ __all__ = [
     "last_iterate_bound",
     "bound_at_best_base_lr",
     "optimal_schedule",
+    "bound_curve",
+    "bound_curve_terms",
 ]
