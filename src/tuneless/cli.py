@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = [
     "tuneless.schedules.cli",
     "tuneless.refine.cli",
+    "tuneless.refine.transfer_cli",
     "tuneless.laws.cli",
     "tuneless.bench.cli",
 ]

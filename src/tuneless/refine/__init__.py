@@ -11,6 +11,7 @@ from .bound import bound_at_best_base_lr, last_iterate_bound, optimal_schedule
 from .bound_curve import bound_curve, bound_curve_terms
 from .refinement import DEFAULT_TAU, METHODS, median_smooth, refine, refined_multipliers, smoothing_window
 from .trace import NORM_COLUMNS, Trace, read_trace
+from .transfer import best_base_lr, extend_schedule, transfer_lr
 
 __all__ = [
     "refine",
@@ -28,4 +29,7 @@ __all__ = [
     "optimal_schedule",
     "bound_curve",
     "bound_curve_terms",
+    "best_base_lr",
+    "transfer_lr",
+    "extend_schedule",
 ]
