@@ -169,6 +169,9 @@ def _run_levels(
             for ref, overrides, workload, method, config, seed, tid in plan_trials(run_id, workloads, level, seeds):
                 if tid in finished:
                     continue
+                if method.budget_fraction != 1.0:  # a tuning stage at a shorter horizon
+                    budget = max(2, round(method.budget_fraction * workload.budget_steps))
+                    overrides = {**overrides, "budget_steps": budget}
                 trace = str(artifacts / "traces" / f"{tid}.csv") if method.records_grad_norms else None
                 spec = TrialSpec(
                     run_id,
@@ -211,6 +214,11 @@ def _attach_prior(
     error = None
     if prior is None or prior["status"] != "done":
         error = f"no finished {method.prior} trial of {workload.name} seed {spec.seed} to refine"
+    elif method.from_prior is not None:  # the trial is made from the prior's best trial (e.g. lr transfer)
+        try:
+            config = method.from_prior(spec.config, prior, workload)
+        except ValueError as err:
+            error = f"{method.name} from trial {prior['trial_id']} failed: {err}"
     else:
         trace = artifacts / "traces" / f"{prior['trial_id']}.csv"
         path = artifacts / "schedules" / f"refined-{prior['trial_id']}.json"
@@ -225,13 +233,15 @@ def _attach_prior(
     if error is not None:
         record_failure(store, spec, error)
         return None
-    config = TrialConfig(spec.config.peak_lr, spec.config.optimizer, str(path), spec.config.label)
+    if method.from_prior is None:
+        config = TrialConfig(spec.config.peak_lr, spec.config.optimizer, str(path), spec.config.label)
+    charged = candidates if method.prior_cost == "all" else [prior]
     return dataclasses.replace(
         spec,
         config=config,
         prior_trial_id=prior["trial_id"],
-        prior_seconds=prior["train_seconds"] or 0.0,
-        prior_steps=prior["budget_steps"],
+        prior_seconds=sum(t["train_seconds"] or 0.0 for t in charged),
+        prior_steps=sum(t["budget_steps"] or 0 for t in charged),
     )
 
 

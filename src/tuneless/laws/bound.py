@@ -58,7 +58,7 @@ class BoundLaw(Law):
             )
         if not np.isfinite(norms).all() or (norms <= 0).any():
             bad = int(np.argmax(~np.isfinite(norms) | (norms <= 0)))
-            raise ValueError(f"grad_norms must be finite and > 0; entry {bad} is {norms[bad]!r}")
+            raise ValueError(f"grad_norms must be finite and > 0; entry {bad} is {float(norms[bad])!r}")
         return norms
 
     def _features(self, lrs: np.ndarray, steps: np.ndarray, bin_steps: int = 1) -> dict:

@@ -56,7 +56,7 @@ def _inputs(schedule_values: Any, grad_norms: Any, D: float) -> tuple[np.ndarray
         raise ValueError(f"schedule_values must be a non-empty 1-D array, got shape {eta.shape}")
     if not np.isfinite(eta).all() or (eta < 0).any():
         bad = int(np.argmax(~np.isfinite(eta) | (eta < 0)))
-        raise ValueError(f"schedule_values must be finite and >= 0; entry {bad} is {eta[bad]!r}")
+        raise ValueError(f"schedule_values must be finite and >= 0; entry {bad} is {float(eta[bad])!r}")
     G = np.asarray(grad_norms, dtype=float)
     if G.ndim > 1 or (G.ndim == 1 and G.size != eta.size):
         raise ValueError(
@@ -65,7 +65,7 @@ def _inputs(schedule_values: Any, grad_norms: Any, D: float) -> tuple[np.ndarray
     G = np.broadcast_to(G, eta.shape)
     if not np.isfinite(G).all() or (G < 0).any():
         bad = int(np.argmax(~np.isfinite(G) | (G < 0)))
-        raise ValueError(f"grad_norms must be finite and >= 0; entry {bad} is {G[bad]!r}")
+        raise ValueError(f"grad_norms must be finite and >= 0; entry {bad} is {float(G[bad])!r}")
     if not (np.isfinite(D) and D > 0):
         raise ValueError(f"D={D!r} must be a finite number > 0 (the distance from the start to a minimiser)")
     return eta, G
@@ -90,17 +90,22 @@ def bound_curve_terms(schedule_values: Any, grad_norms: Any = 1.0, D: float = 1.
         scale = area[-1]  # work in units of the total area: x in [min positive eta, 1]
         e_scaled = eta / scale
         s, w = _exponential_sum(e_scaled[positive].min(), 1.0)
+        below, strictly = np.tri(BLOCK, dtype=bool), np.tri(BLOCK, k=-1, dtype=bool)
         carried = np.zeros(s.size)  # V_j = sum_{k before the block} e_k exp(-s_j (area from k+1 to the block start))
         for lo in range(0, T, BLOCK):
             hi = min(lo + BLOCK, T)
-            local = np.cumsum(e_scaled[lo:hi])  # area from the block start to t, inclusive
+            steps = e_scaled[lo:hi]
+            local = np.cumsum(steps)  # area from the block start to t, inclusive
             e_block = energy[lo:hi]
+            # gap[t, k] = area from k+1 to t, summed from t backwards (a difference of prefix sums would cancel)
+            n = hi - lo
+            gap = np.zeros((n, n))
+            gap[:, :-1] = np.cumsum(np.where(below[:n, 1:n], steps[None, 1:], 0.0)[:, ::-1], axis=1)[:, ::-1]
             with np.errstate(divide="ignore", invalid="ignore"):
-                gap = local[:, None] - local[None, :]  # area from k+1 to t
-                near = np.where(np.tri(hi - lo, k=-1, dtype=bool), e_block[None, :] / gap, 0.0).sum(axis=1)
+                near = np.where(strictly[:n, :n], e_block[None, :] / gap, 0.0).sum(axis=1)
             far = np.exp(-np.outer(local, s)) @ (w * carried)
             H[lo:hi] = (near + far) / scale
-            to_end = local[-1] - local  # area from k+1 to the block's end
+            to_end = np.append(np.cumsum(steps[:0:-1])[::-1], 0.0)  # area from k+1 to the block's end
             carried = np.exp(-s * local[-1]) * carried + np.exp(-np.outer(s, to_end)) @ e_block
     with np.errstate(divide="ignore", invalid="ignore"):
         distance = np.where(area > 0, D**2 / (2 * area), np.inf)

@@ -54,7 +54,7 @@ def _norms(grad_norms: Any, steps: int) -> np.ndarray | float:
     bad = ~np.isfinite(G) | (G <= 0)
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"grad_norms must be finite and > 0; entry {i} of {G.size} is {G[i]!r}")
+        raise ValueError(f"grad_norms must be finite and > 0; entry {i} of {G.size} is {float(G[i])!r}")
     return G
 
 
