@@ -1,8 +1,9 @@
-"""Loss-curve laws (annealing law, multi-power law, last-iterate bound law): fit on logged curves, predict any schedule's curve."""
+"""Loss-curve laws (annealing law, multi-power law, last-iterate bound law): fit on logged curves, predict any
+schedule's curve."""
 
+from .bound import BoundLaw  # registers "bound" in LAWS
 from .curves import Curve, load_curve, read_loss_csv, schedule_lrs
 from .models import LAWS, AnnealingLaw, Law, MultiPowerLaw, huber, make_law, metrics
-from .bound import BoundLaw  # registers "bound" in LAWS
 
 __all__ = [
     "Curve",

@@ -68,7 +68,8 @@ def _multipliers(name: str, schedule: Schedule | str, steps: int) -> np.ndarray:
     m = as_schedule(schedule).values(steps)
     if not m[-1] > 0:
         raise ValueError(
-            f"{name} ends with multiplier {m[-1]!r} at its last step {steps - 1}: the bound needs a positive last step"
+            f"{name} ends with multiplier {float(m[-1])!r} at its last step {steps - 1}: "
+            "the bound needs a positive last step"
         )
     return m
 
