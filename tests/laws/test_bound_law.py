@@ -69,7 +69,9 @@ def test_predict_cli_with_the_bound_law(tmp_path, capsys):
     for spec in SPECS[:2]:
         curve = synthetic(spec)
         path = tmp_path / f"{len(files)}.csv"
-        path.write_text("step,loss\n" + "".join(f"{s},{float(v)!r}\n" for s, v in zip(curve.steps, curve.losses)))
+        path.write_text(
+            "step,loss\n" + "".join(f"{s},{float(v)!r}\n" for s, v in zip(curve.steps, curve.losses, strict=True))
+        )
         files.append(f"{path}:{spec}@3000")
     code = main(
         ["predict", "--law", "bound", "--peak-lr", "3e-4", "--steps", "3000", "--schedule", SPECS[2], "--fit", *files]
