@@ -19,8 +19,8 @@ import io
 import warnings
 
 import numpy as np
-import torch
 
+import torch
 from tuneless.bench.methods import make_optimizer
 from tuneless.bench.scoring import best_trials
 from tuneless.bench.store import Store

@@ -96,7 +96,8 @@ def main() -> None:
         rows = analyse(store.trials(run_id))
     if not rows:
         raise SystemExit("no workload has finished linear, transfer and same-lr trials")
-    head = "| workload | grid optimum | transferred lr (steps) | same lr (steps) | linear grid | transfer | verdict | cost |"
+    head = "| workload | grid optimum | transferred lr (steps) | same lr (steps) | linear grid | transfer | verdict "
+    head += "| cost |"
     print(head if args.markdown else head.replace("|", " "))
     if args.markdown:
         print("|---|---|---|---|---|---|---|---|")
