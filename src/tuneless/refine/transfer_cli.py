@@ -71,8 +71,8 @@ def _transfer(args: argparse.Namespace) -> int:
         extended, rho = extend_schedule(spec, steps, reached, args.extend, args.continuation, norms)
         print(
             f"extension to {args.extend} steps from step {reached}: keep lr {args.lr:g}, steps {reached}.."
-            f"{args.extend - 1} run {rho:.6g} * {as_schedule(args.continuation).spec} (multiplier {rho:.6g} at "
-            f"step {reached})"
+            f"{args.extend - 1} run {rho:.6g} * {as_schedule(args.continuation).spec} over those "
+            f"{args.extend - reached} steps"
         )
         if args.output:
             extended.save(args.output)
