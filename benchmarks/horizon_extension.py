@@ -9,14 +9,16 @@ Schaipp et al., arXiv 2501.18965) to the full budget ``T``. Its final metric is 
 trial (retrained from scratch at ``T`` with the transferred lr), ``same-lr`` and the grid-tuned linear decay
 (per seed the grid's best; mean and std over seeds). Extension costs ``3T/4`` new steps, retraining ``T``.
 
-    .venv/bin/python benchmarks/horizon_extension.py S.sqlite [--run-id ID] [--markdown]
+    .venv/bin/python benchmarks/horizon_extension.py S.sqlite [--run-id ID] [--cache FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -76,8 +78,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("store")
     parser.add_argument("--run-id", default=None)
-    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--cache", default=None, help="JSON of finished extensions, read and extended (resume)")
     args = parser.parse_args()
+    cache_path = Path(args.cache) if args.cache else None
+    cache = json.loads(cache_path.read_text()) if cache_path and cache_path.is_file() else {}
     torch.set_num_threads(1)
     with Store(args.store) as store:
         run_id = args.run_id or store.latest_run_id()
@@ -91,15 +95,21 @@ def main() -> None:
         quarter = [t for t in trials if t["workload"] == name and t["method"] == "linear-quarter"]
         linear = [t for t in trials if t["workload"] == name and t["method"] == "linear" and t["status"] == "done"]
         scratch = [t for t in trials if t["workload"] == name and t["method"] == "transfer" and t["status"] == "done"]
-        if not (quarter and linear and scratch):
+        if not quarter or any(t["status"] == "running" for t in quarter):
             continue
-        hib = bool(linear[0]["higher_is_better"])
-        full = int(linear[0]["budget_steps"])
+        full = resolve_workload(ref, config["overrides"].get(ref, {})).budget_steps
         extended, rhos = [], []
         for prior in best_trials(quarter, "steps").values():
-            metric, rho = extended_final_metric(config, ref, prior, full)
-            extended.append(metric)
-            rhos.append(rho)
+            key = f"{name}|{prior['seed']}"
+            if key not in cache:
+                cache[key] = extended_final_metric(config, ref, prior, full)
+                if cache_path:
+                    cache_path.write_text(json.dumps(cache, indent=1) + "\n")
+            extended.append(cache[key][0])
+            rhos.append(cache[key][1])
+        if not (linear and scratch):
+            continue
+        hib = bool(linear[0]["higher_is_better"])
         pick = max if hib else min
         seeds = sorted({t["seed"] for t in linear})
         grid = [pick(t["final_metric"] for t in linear if t["seed"] == s) for s in seeds]
