@@ -10,7 +10,7 @@ last-iterate bound law (``L0 + c * Omega_t(gamma)``, constant gradient norms).
 ``--protocol half`` (Bu, Xu, Mao, arXiv 2602.07145): per curve, fit each law on the logged points of the first half
 of the run (steps < T/2) and predict the second half; metrics averaged over the nine curves.
 
-    .venv/bin/python benchmarks/law_accuracy.py [--protocol split|half] [--data DIR] [--json] [--starts N]
+    .venv/bin/python benchmarks/law_accuracy.py [--protocol split|half] [--data DIR] [--json] [--starts N] [--laws ...]
 """
 
 from __future__ import annotations
@@ -85,7 +85,10 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_DIR), help="folder with 25M/ and 100M/ curve CSVs")
     parser.add_argument("--json", action="store_true", help="print {size: {law: {metric: value}}} as JSON")
     parser.add_argument("--starts", type=int, default=3, help="L-BFGS-B starts per fit (default 3, the library's)")
+    parser.add_argument("--laws", nargs="+", choices=list(FITS), default=list(FITS), help="fitted rows to run")
     args = parser.parse_args()
+    for name in set(FITS) - set(args.laws):
+        del FITS[name]
     protocol = split_protocol if args.protocol == "split" else half_protocol
     results = {size: protocol(size, args.data, args.starts) for size in SIZES}
     if args.json:
