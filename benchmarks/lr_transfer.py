@@ -30,8 +30,8 @@ def grid_steps(lr: float, optimum: float, grid: list[float]) -> float:
     return abs(math.log(lr / optimum)) / spacing
 
 
-def better(a: float, b: float, higher_is_better: bool) -> bool:
-    return a > b if higher_is_better else a < b
+def stats(values: list[float]) -> tuple[float, float]:
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
 def analyse(trials: list[dict]) -> list[dict]:
@@ -76,8 +76,8 @@ def analyse(trials: list[dict]) -> list[dict]:
                 "same_steps": float(np.median([grid_steps(t["peak_lr"], optimum, grid) for t in same])),
                 "linear": (lin_mean, lin_std),
                 "transfer": (tr_mean, tr_std),
-                "same": (float(np.mean([t["final_metric"] for t in same])), 0.0),
                 "verdict": verdict,
+                "same_verdict": claim_verdict(*stats([t["final_metric"] for t in same]), lin_mean, lin_std, hib),
                 "cost": transfer_cost / grid_cost,
                 "metric": linear[0]["metric_name"],
             }
@@ -97,10 +97,10 @@ def main() -> None:
     if not rows:
         raise SystemExit("no workload has finished linear, transfer and same-lr trials")
     head = "| workload | grid optimum | transferred lr (steps) | same lr (steps) | linear grid | transfer | verdict "
-    head += "| cost |"
+    head += "| same-lr verdict | cost |"
     print(head if args.markdown else head.replace("|", " "))
     if args.markdown:
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         edge = " (edge)" if r["at_edge"] else ""
         cells = [
@@ -111,6 +111,7 @@ def main() -> None:
             f"{r['linear'][0]:.4g} ± {r['linear'][1]:.2g}",
             f"{r['transfer'][0]:.4g} ± {r['transfer'][1]:.2g}",
             r["verdict"],
+            r["same_verdict"],
             f"{100 * r['cost']:.0f}%",
         ]
         print("| " + " | ".join(cells) + " |" if args.markdown else "  ".join(cells))
@@ -118,11 +119,13 @@ def main() -> None:
     within = sum(r["transfer_steps"] <= 1.0 + 1e-9 for r in rows)
     within_same = sum(r["same_steps"] <= 1.0 + 1e-9 for r in rows)
     ok = sum(r["verdict"] in ("tie", "better") for r in rows)
+    ok_same = sum(r["same_verdict"] in ("tie", "better") for r in rows)
     print(
         f"\n{n} workloads: transferred lr within one grid step of the full-budget optimum on {within}/{n} "
         f"(same lr: {within_same}/{n}); mean distance {np.mean([r['transfer_steps'] for r in rows]):.2f} grid steps "
         f"(same lr: {np.mean([r['same_steps'] for r in rows]):.2f}); final metric within noise of (or better than) "
-        f"grid-tuned linear decay on {ok}/{n}; cost {100 * np.mean([r['cost'] for r in rows]):.0f}% of the grid's "
+        f"grid-tuned linear decay on {ok}/{n} (same lr: {ok_same}/{n}); "
+        f"cost {100 * np.mean([r['cost'] for r in rows]):.0f}% of the grid's "
         f"train seconds on average (range {100 * min(r['cost'] for r in rows):.0f}-"
         f"{100 * max(r['cost'] for r in rows):.0f}%); {sum(r['at_edge'] for r in rows)} optima at the grid edge"
     )
