@@ -88,9 +88,9 @@ def main() -> None:
         config = store.run(run_id)["config"]
         trials = store.trials(run_id)
     refs = {resolve_workload(ref, config["overrides"].get(ref, {})).name: ref for ref in config["workloads"]}
-    print("| workload | linear grid | transfer (scratch at T) | extension from T/4 | rho | ext. vs scratch |")
-    print("|---|---|---|---|---|---|")
-    wins = ties = total = 0
+    print("| workload | linear grid | scratch at T (transfer) | extended from T/4 | rho | vs scratch | vs grid |")
+    print("|---|---|---|---|---|---|---|")
+    wins = ties = total = near_grid = 0
     for name, ref in refs.items():
         quarter = [t for t in trials if t["workload"] == name and t["method"] == "linear-quarter"]
         linear = [t for t in trials if t["workload"] == name and t["method"] == "linear" and t["status"] == "done"]
@@ -119,14 +119,19 @@ def main() -> None:
 
         g, s, e = stats(grid), stats([t["final_metric"] for t in scratch]), stats(extended)
         verdict = claim_verdict(e[0], e[1], s[0], s[1], hib)
+        versus_grid = claim_verdict(e[0], e[1], g[0], g[1], hib)
+        near_grid += versus_grid in ("tie", "better")
         total += 1
         wins += verdict == "better"
         ties += verdict == "tie"
         print(
             f"| {name} | {g[0]:.4g} ± {g[1]:.2g} | {s[0]:.4g} ± {s[1]:.2g} | {e[0]:.4g} ± {e[1]:.2g} | "
-            f"{np.median(rhos):.3f} | {verdict} |"
+            f"{np.median(rhos):.3f} | {verdict} | {versus_grid} |"
         )
-    print(f"\nextension vs retraining from scratch: better on {wins}, tie on {ties}, worse on {total - wins - ties}")
+    print(
+        f"\nextension vs retraining from scratch: better on {wins}, tie on {ties}, worse on {total - wins - ties} "
+        f"of {total}; within noise of (or better than) grid-tuned linear decay on {near_grid}/{total}"
+    )
 
 
 if __name__ == "__main__":
