@@ -18,6 +18,7 @@ from .extras import missing_extra
 COMMAND_MODULES = [
     "tuneless.schedules.cli",
     "tuneless.refine.cli",
+    "tuneless.refine.transfer_cli",
     "tuneless.laws.cli",
     "tuneless.bench.cli",
 ]

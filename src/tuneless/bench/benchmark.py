@@ -89,12 +89,17 @@ class PlannedTrial:
     trial_id: str
 
     def task(self, run_id: str, store_path: str, trace_path: str | None, threads: int | None) -> TrialTask:
-        """What an executor runs for this trial."""
+        """What an executor runs for this trial (a method with ``budget_fraction < 1`` runs at that part of the
+        workload's step budget: a tuning stage at a shorter horizon)."""
+        overrides = self.prepared.overrides
+        if self.method.budget_fraction != 1.0:
+            budget = max(2, round(self.method.budget_fraction * self.prepared.workload.budget_steps))
+            overrides = {**overrides, "budget_steps": budget}
         return TrialTask(
             run_id=run_id,
             trial_id=self.trial_id,
             workload_ref=self.prepared.ref,
-            workload_overrides=self.prepared.overrides,
+            workload_overrides=overrides,
             method=self.method.name,
             config=self.config,
             seed=self.seed,
@@ -274,6 +279,11 @@ def _attach_prior(
     error = None
     if prior is None or prior["status"] != "done":
         error = f"no finished {method.prior} trial of {workload.name} seed {task.seed} to refine"
+    elif method.from_prior is not None:  # the trial is made from the prior's best trial (e.g. lr transfer)
+        try:
+            config = method.from_prior(task.config, prior, workload)
+        except ValueError as err:
+            error = f"{method.name} from trial {prior['trial_id']} failed: {err}"
     else:
         trace = artifacts / "traces" / f"{prior['trial_id']}.csv"
         path = artifacts / "schedules" / f"refined-{prior['trial_id']}.json"
@@ -289,13 +299,15 @@ def _attach_prior(
     if error is not None:
         record_failure(store, task, error)
         return None
-    config = TrialConfig(task.config.peak_lr, task.config.optimizer, str(path), task.config.label)
+    if method.from_prior is None:
+        config = TrialConfig(task.config.peak_lr, task.config.optimizer, str(path), task.config.label)
+    charged = candidates if method.prior_cost == "all" else [prior]
     return dataclasses.replace(
         task,
         config=config,
         prior_trial_id=prior["trial_id"],
-        prior_seconds=prior["train_seconds"] or 0.0,
-        prior_steps=prior["budget_steps"],
+        prior_seconds=sum(t["train_seconds"] or 0.0 for t in charged),
+        prior_steps=sum(t["budget_steps"] or 0 for t in charged),
     )
 
 

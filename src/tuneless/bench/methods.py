@@ -67,6 +67,12 @@ class Method:
         prior: the method whose best trial (per workload and seed) this method starts from; its trials run after
             all of the prior's trials.
         records_grad_norms: record the gradient-norm trace of every trial (the prior of refinement needs it).
+        budget_fraction: the trials run this fraction of the workload's budget (tuning at a shorter horizon).
+        from_prior: ``from_prior(config, prior_trial, workload) -> TrialConfig``: how a method with a prior makes
+            its trial from the prior's best trial (a store row); ``None`` = refine the prior's gradient norms.
+        prior_cost: ``"best"``: the cost added for the prior is its best trial's (refinement reuses one run of a
+            grid tuned anyway); ``"all"``: every trial of the prior on the workload and seed (a tuning stage of
+            this method's own, e.g. the short-horizon grid of lr transfer).
     """
 
     name: str
@@ -76,6 +82,9 @@ class Method:
     configs: Callable[[Workload], Sequence[TrialConfig]] | None = None
     prior: str | None = None
     records_grad_norms: bool = False
+    budget_fraction: float = 1.0
+    from_prior: Callable[[TrialConfig, Mapping[str, Any], Workload], TrialConfig] | None = None
+    prior_cost: str = "best"
 
     def optimizer_for(self, workload: Workload) -> str:
         if self.optimizer is None:
@@ -311,3 +320,58 @@ for _name, _class in (("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW")):
     register_optimizer(f"mechanic_{_name}", _mechanic(_class))
 register_optimizer("nadamw", _nadamw)
 register_optimizer("prodigy", _prodigy)
+
+
+# --- peak-lr transfer from a quarter of the budget (issue #14) -------------------------------------------------
+QUARTER = 0.25
+
+
+def _transferred_config(rule: str) -> Callable[[TrialConfig, Mapping[str, Any], Workload], TrialConfig]:
+    """The full-budget trial from the best quarter-budget trial: its peak lr moved by the ratio of the
+    bound-optimal base lrs (``"bound"``, Schaipp et al., arXiv 2501.18965) or kept (``"same"``)."""
+
+    def from_prior(config: TrialConfig, prior: Mapping[str, Any], workload: Workload) -> TrialConfig:
+        lr = float(prior["peak_lr"])
+        if rule == "bound":
+            from ..refine.transfer import transfer_lr
+
+            lr = transfer_lr(lr, prior["schedule"], int(prior["budget_steps"]), config.schedule, workload.budget_steps)
+        return dataclasses.replace(config, peak_lr=lr)
+
+    return from_prior
+
+
+def _one_full_run(label: str) -> Callable[[Workload], Sequence[TrialConfig]]:
+    def configs(workload: Workload) -> list[TrialConfig]:
+        return [TrialConfig(None, workload.optimizer, _warmup("linear"), label=label)]
+
+    return configs
+
+
+for _method in (
+    Method(
+        "linear-quarter",
+        "linear decay tuned on the peak-lr grid at a quarter of the budget (the tuning stage of 'transfer')",
+        schedule=_warmup("linear"),
+        budget_fraction=QUARTER,
+    ),
+    Method(
+        "transfer",
+        "linear decay at the best quarter-budget peak lr moved to the full budget by the ratio of bound-optimal "
+        "base lrs (Schaipp et al. 2025), 1 full run; its cost includes every quarter-budget trial",
+        configs=_one_full_run("transfer"),
+        prior="linear-quarter",
+        from_prior=_transferred_config("bound"),
+        prior_cost="all",
+    ),
+    Method(
+        "same-lr",
+        "linear decay at the best quarter-budget peak lr kept as is (the naive rule), 1 full run; its cost includes "
+        "every quarter-budget trial",
+        configs=_one_full_run("same-lr"),
+        prior="linear-quarter",
+        from_prior=_transferred_config("same"),
+        prior_cost="all",
+    ),
+):
+    register_method(_method)

@@ -8,8 +8,10 @@ arXiv 2310.07831); numpy and scipy only, no torch.
 
 from ._warning import RefinementWarning
 from .bound import bound_at_best_base_lr, bound_optimal_step_sizes, last_iterate_bound
+from .bound_curve import bound_curve, bound_curve_terms
 from .refinement import DEFAULT_TAU, WEIGHTINGS, median_smooth, refine, refined_multipliers, smoothing_window
 from .trace import NORM_COLUMNS, Trace, read_trace
+from .transfer import best_base_lr, extend_schedule, transfer_lr
 
 __all__ = [
     "refine",
@@ -25,4 +27,9 @@ __all__ = [
     "last_iterate_bound",
     "bound_at_best_base_lr",
     "bound_optimal_step_sizes",
+    "bound_curve",
+    "bound_curve_terms",
+    "best_base_lr",
+    "transfer_lr",
+    "extend_schedule",
 ]

@@ -1,0 +1,157 @@
+"""Peak-lr transfer and horizon extension by the last-iterate bound: the 1/sqrt(T) law, consistency, the bound
+identity of an extension, a checkpoint resumed under the extended schedule, the CLI, bad input."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from tuneless.cli import main
+from tuneless.refine import bound_at_best_base_lr, extend_schedule, transfer_lr
+from tuneless.refine.transfer import best_base_lr
+from tuneless.schedules import Tabulated, as_schedule
+
+WARM_LINEAR = "warmup(linear,fraction=0.05)"
+
+
+@pytest.mark.parametrize("T1, T2", [(1000, 4000), (8000, 2000), (2000, 2000)])
+def test_linear_decay_between_horizons_follows_one_over_sqrt_t(T1, T2):
+    # Constant norms: the best base lr of linear decay is ~ D / (G sqrt(T)) (arXiv 2310.07831 v2).
+    assert transfer_lr(0.3, "linear", T1, "linear", T2) == pytest.approx(0.3 * np.sqrt(T1 / T2), rel=0.02)
+
+
+def test_transfer_is_the_ratio_of_best_base_lrs_and_composes():
+    m1, m2 = as_schedule(WARM_LINEAR).values(75), as_schedule("warmup(cosine,fraction=0.05)").values(300)
+    expected = 0.2 * bound_at_best_base_lr(m2, 1.0)[1] / bound_at_best_base_lr(m1, 1.0)[1]
+    assert transfer_lr(0.2, WARM_LINEAR, 75, "warmup(cosine,fraction=0.05)", 300) == pytest.approx(expected, 1e-12)
+    there = transfer_lr(0.2, WARM_LINEAR, 75, "constant", 500)
+    assert transfer_lr(there, "constant", 500, WARM_LINEAR, 75) == pytest.approx(0.2, rel=1e-12)
+    # a constant schedule wants a smaller lr than linear decay at the same horizon (its bound has a log T)
+    assert transfer_lr(1.0, "linear", 1000, "constant", 1000) < 0.5
+
+
+def test_grad_norms_are_stretched_over_the_new_horizon():
+    norms = np.linspace(1.0, 3.0, 200)
+    stretched = np.interp(np.linspace(0, 1, 800), np.linspace(0, 1, 200), norms)
+    tuned = bound_at_best_base_lr(as_schedule("linear").values(200), norms)[1]
+    new = bound_at_best_base_lr(as_schedule("linear").values(800), stretched)[1]
+    assert transfer_lr(1.0, "linear", 200, "linear", 800, norms) == pytest.approx(new / tuned, rel=1e-12)
+    assert transfer_lr(1.0, "linear", 200, "linear", 800, 5.0) == pytest.approx(
+        transfer_lr(1.0, "linear", 200, "linear", 800)
+    )
+
+
+@pytest.mark.parametrize("schedule, reached", [("linear", 1000), ("wsd(cooldown=0.2)", 800), ("constant", 600)])
+@pytest.mark.parametrize("continuation", ["linear", "constant", "wsd(cooldown=0.2)"])
+def test_extension_keeps_the_tuned_best_base_lr(schedule, reached, continuation):
+    extended, rho = extend_schedule(schedule, 1000, reached, 3000, continuation)
+    m = extended.values(3000)
+    assert bound_at_best_base_lr(m, 1.0)[1] == pytest.approx(best_base_lr(schedule, 1000), rel=1e-9)
+    np.testing.assert_allclose(m[:reached], as_schedule(schedule).values(1000)[:reached], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        m[reached:], rho * as_schedule(continuation).values(3000 - reached), rtol=1e-9, atol=1e-12
+    )
+    assert 0 < rho < 10
+
+
+def test_a_finished_run_resumed_from_its_checkpoint_follows_the_extended_schedule(tmp_path):
+    torch = pytest.importorskip("torch")
+    from tuneless.torch import ScheduleLR
+
+    T1, T2, peak = 40, 100, 0.05
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=peak, momentum=0.9)
+    scheduler = ScheduleLR(optimizer, WARM_LINEAR, T1)
+    x, y = torch.randn(16, 3), torch.randn(16, 1)
+    for _ in range(T1):  # the finished run
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+        scheduler.step()
+    path = tmp_path / "checkpoint.pt"
+    torch.save(
+        {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, path
+    )
+
+    extended, rho = extend_schedule(WARM_LINEAR, T1, T1, T2, "linear")
+    checkpoint = torch.load(path, weights_only=True)
+    model = torch.nn.Linear(3, 1)
+    model.load_state_dict(checkpoint["model"])
+    optimizer = torch.optim.SGD(model.parameters(), lr=peak, momentum=0.9)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler = ScheduleLR(optimizer, extended, T2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scheduler.load_state_dict(checkpoint["scheduler"])
+    assert any("keeping the new one" in str(w.message) for w in caught)
+    lrs = []
+    for _ in range(T1, T2):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+        scheduler.step()
+    t = np.arange(T1, T2)
+    formula = peak * rho * (1 - (t - T1) / (T2 - T1))  # the new linear cooldown from rho * peak
+    np.testing.assert_allclose(lrs, formula, rtol=1e-12)
+    assert optimizer.param_groups[0]["lr"] == 0.0
+
+
+def test_transfer_cli_prints_the_library_values(tmp_path, capsys):
+    code = main(["transfer", "--lr", "0.3", "--from", f"{WARM_LINEAR}@75", "--to", f"{WARM_LINEAR}@300", "cosine@300"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and out[0].startswith(f"tuned: {WARM_LINEAR} over 75 steps at lr 0.3")
+    assert float(out[1].split()[0]) == pytest.approx(transfer_lr(0.3, WARM_LINEAR, 75, WARM_LINEAR, 300), rel=1e-5)
+    assert float(out[2].split()[0]) == pytest.approx(transfer_lr(0.3, WARM_LINEAR, 75, "cosine", 300), rel=1e-5)
+    out_path = tmp_path / "extended.json"
+    code = main(["transfer", "--lr", "0.3", "--from", "linear@1000", "--extend", "3000", "-o", str(out_path)])
+    text = capsys.readouterr().out
+    _, rho = extend_schedule("linear", 1000, 1000, 3000)
+    assert code == 0 and f"run {rho:.6g} * linear" in text
+    assert json.loads(out_path.read_text())["meta"]["rho"] == pytest.approx(rho)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--lr", "-1", "--from", "linear@100", "--to", "linear@200"], "--lr -1.0 must be a finite number > 0"),
+        (["--lr", "1", "--from", "linear", "--to", "linear@200"], "--from 'linear': expected SPEC@STEPS"),
+        (["--lr", "1", "--from", "linear@100", "--to", "linear@x"], "STEPS after '@' must be an integer"),
+        (["--lr", "1", "--from", "linear@100"], "give --to SPEC@STEPS"),
+        (["--lr", "1", "--from", "linear@100", "--extend", "101"], "new_steps=101 must be >= reached + 2"),
+    ],
+)
+def test_transfer_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    assert main(["transfer", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: transfer_lr(0.0, "linear", 100, "linear", 200), r"lr=0.0 must be a finite number > 0"),
+        (lambda: transfer_lr(-0.1, "linear", 100, "linear", 200), r"lr=-0.1 must be"),
+        (lambda: transfer_lr(0.1, "linear", 1, "linear", 200), r"from_steps=1 must be an integer >= 2"),
+        (lambda: transfer_lr(0.1, "linear", 100, "linear", 200, np.ones(50)), r"grad_norms has shape \(50,\)"),
+        (
+            lambda: transfer_lr(0.1, "linear", 3, "linear", 200, [1.0, np.nan, 1.0]),
+            r"grad_norms must be finite and > 0; entry 1 of 3 is nan",
+        ),
+        (lambda: transfer_lr(0.1, "linear", 100, "linear", 200, 0.0), r"grad_norms=0.0 must be finite and > 0"),
+        (
+            lambda: transfer_lr(0.1, "linear", 100, Tabulated([1.0, 0.0, 0.0]), 200),
+            r"to_schedule ends with multiplier 0.0",
+        ),
+        (lambda: extend_schedule("linear", 100, 101, 300), r"reached=101 must be <= steps=100"),
+        (lambda: extend_schedule("linear", 100, 100, 300, "linear", np.ones(99)), r"grad_norms has shape \(99,\)"),
+    ],
+)
+def test_bad_input_is_one_clear_line(call, message):
+    with pytest.raises(ValueError, match=message) as err:
+        call()
+    assert "\n" not in str(err.value)
