@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tuneless.refine import bound_at_best_base_lr, bound_curve, bound_curve_terms, last_iterate_bound
 from tuneless.refine.bound_curve import BLOCK
-from tuneless.schedules import linear_decay
+from tuneless.schedules import linear
 
 
 @pytest.mark.parametrize("eta, G, D", [(0.3, 2.0, 1.5), (1.0, 1.0, 1.0), (0.01, 5.0, 0.2)])
@@ -51,7 +51,7 @@ def test_every_prefix_equals_the_direct_bound(T, seed, spread, D):
 
 def test_linear_decay_at_the_best_base_lr_equals_bound_at_best_base_lr():
     for T in (10, 1000, 10_000):
-        m = linear_decay().values(T)
+        m = linear().values(T)
         best, base_lr = bound_at_best_base_lr(m, 1.0)
         assert bound_curve(base_lr * m)[-1] == pytest.approx(best, rel=1e-9)
         assert best * np.sqrt(T) == pytest.approx(2.0, abs=0.05) if T == 10_000 else True  # 2.0 D G / sqrt(T)
