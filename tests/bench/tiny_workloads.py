@@ -29,8 +29,8 @@ class RaisingDiabetes(ShortDiabetes):
             raise RuntimeError("boom at step 7")
         return super().train_loss(model, data, step)
 
-    def build(self, seed):
-        model, data = super().build(seed)
+    def build(self, seed, device):
+        model, data = super().build(seed, device)
         data["peak_lr_marker"] = seed == 1
         return model, data
 
@@ -45,7 +45,7 @@ class DyingDiabetes(ShortDiabetes):
             os._exit(3)
         return super().train_loss(model, data, step)
 
-    def build(self, seed):
-        model, data = super().build(seed)
+    def build(self, seed, device):
+        model, data = super().build(seed, device)
         data["dies"] = seed == 1
         return model, data

@@ -40,6 +40,7 @@ class BenchConfig:
     seeds: int
     overrides: dict[str, dict[str, Any]]  # per workload reference, including the target used
     use_targets: bool = True
+    environment: dict[str, Any] | None = None  # where the run started: device, its name, torch, CUDA (device.py)
 
     @classmethod
     def from_options(
@@ -87,7 +88,9 @@ class PlannedTrial:
     seed: int
     trial_id: str
 
-    def task(self, run_id: str, store_path: str, trace_path: str | None, threads: int | None) -> TrialTask:
+    def task(
+        self, run_id: str, store_path: str, trace_path: str | None, threads: int | None, device: str = "cpu"
+    ) -> TrialTask:
         """What an executor runs for this trial."""
         return TrialTask(
             run_id=run_id,
@@ -100,6 +103,7 @@ class PlannedTrial:
             store_path=store_path,
             trace_path=trace_path,
             threads=threads,
+            device=device,
         )
 
 
@@ -166,12 +170,19 @@ def run_benchmark(
     out_dir: str | Path | None = None,
     progress: bool = True,
     executor: Executor | None = None,
+    device: str = "cpu",
+    trials_per_device: int = 1,
     say: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
 ) -> str:
     """Run (or resume) a benchmark; returns its run id. Writes the report to ``out_dir`` when given.
 
-    ``executor``: a ``runner.Executor`` (default: ``LocalExecutor(workers)``).
+    ``executor``: a ``runner.Executor`` (default: ``LocalExecutor(workers, device, trials_per_device)``).
+    ``device``: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (``device.resolve_device``); the run's config records the
+    device's name and the torch and CUDA versions (``device.environment``).
     """
+    from .device import environment, resolve_device
+
+    device = resolve_device(device)
     store = Store(store_path)
     try:
         if resume:
@@ -184,13 +195,17 @@ def run_benchmark(
                 raise ValueError("run_benchmark: give a config or resume=True")
             run_id = run_id or f"{config.suite}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         methods = resolve_methods(config.methods)
-        executor = executor or LocalExecutor(workers)
+        executor = executor or LocalExecutor(workers, device, trials_per_device)
         workloads = prepare_workloads(config, say)
+        here = environment(device)
+        if resume and config.environment is not None and config.environment != here:
+            say(f"note: run {run_id} started on {config.environment}; it resumes on {here}")
         if not resume:
+            config.environment = here
             store.create_run(run_id, config.suite, config.to_dict())
         for prepared in workloads:
             prepared.workload.prepare(list(range(config.seeds)))
-        _run_levels(store, run_id, workloads, methods, list(range(config.seeds)), executor, progress, say)
+        _run_levels(store, run_id, workloads, methods, list(range(config.seeds)), executor, progress, say, device)
     finally:
         store.close()
     if out_dir is not None:
@@ -207,6 +222,7 @@ def _run_levels(
     executor: Executor,
     progress: bool,
     say: Callable[[str], None],
+    device: str = "cpu",
 ) -> None:
     total = len(plan_trials(run_id, workloads, methods, seeds))
     artifacts = artifacts_dir(store.path, run_id)
@@ -220,7 +236,7 @@ def _run_levels(
                 trace = None
                 if planned.method.records_grad_norms:
                     trace = str(artifacts / "traces" / f"{planned.trial_id}.csv")
-                task = planned.task(run_id, str(store.path), trace, executor.threads_per_trial())
+                task = planned.task(run_id, str(store.path), trace, executor.threads_per_trial(), device)
                 if planned.method.prior is not None:
                     task = _attach_prior(store, task, planned.prepared.workload, planned.method, artifacts)
                     if task is None:
