@@ -49,3 +49,40 @@ class DyingDiabetes(ShortDiabetes):
         model, data = super().build(seed, device)
         data["dies"] = seed == 1
         return model, data
+
+
+class OutOfMemoryDiabetes(ShortDiabetes):
+    """Seed 1 raises CUDA's out-of-memory error at step 4 (the exception type, injected on the CPU)."""
+
+    name = "diabetes-oom"
+
+    def train_loss(self, model, data, step):
+        import torch
+
+        if step == 4 and data["oom"]:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return super().train_loss(model, data, step)
+
+    def build(self, seed, device):
+        model, data = super().build(seed, device)
+        data["oom"] = seed == 1
+        return model, data
+
+
+class NaNFromStep13Diabetes(ShortDiabetes):
+    """The training loss is NaN from step 13 on (between two evaluations, which come every 10 steps)."""
+
+    name = "diabetes-nan"
+
+    def train_loss(self, model, data, step):
+        loss = super().train_loss(model, data, step)
+        return loss * float("nan") if step >= 13 else loss
+
+
+class SeedOnlyDiabetes(ShortDiabetes):
+    """A workload written before devices: ``build(self, seed)``."""
+
+    name = "diabetes-seed-only"
+
+    def build(self, seed):
+        return super().build(seed, "cpu")
