@@ -80,12 +80,15 @@ class ScheduleLR(LRScheduler):
         self._apply()
 
     def _apply(self) -> None:
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+        """Set every group's lr; a tensor lr (``capturable``/fused optimizers) is filled in place on its device, and
+        ``_last_lr`` keeps the python floats computed here, so a step never reads a device tensor back."""
+        lrs = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             if isinstance(group["lr"], torch.Tensor):
                 group["lr"].fill_(lr)
             else:
                 group["lr"] = lr
-        self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
+        self._last_lr = lrs
 
     def state_dict(self) -> dict[str, Any]:
         return {
