@@ -46,6 +46,9 @@ class ScheduleLR(LRScheduler):
         super().__init__(optimizer, last_epoch=-1)
 
     def _initial_step(self) -> None:
+        # base lrs as python floats, read once here: a tensor lr (fused/capturable optimizers) read back every step
+        # would wait for the GPU every step
+        self.base_lrs = [_plain(base) for base in self.base_lrs]
         self._step_count = 0
         self.last_epoch = 0
         if self._restored:  # an optimizer restored from a checkpoint: keep its lrs until load_state_dict
@@ -60,7 +63,7 @@ class ScheduleLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         m = self.multiplier()
-        return [float(base) * m for base in self.base_lrs]
+        return [base * m for base in self.base_lrs]
 
     _get_closed_form_lr = get_lr
 
