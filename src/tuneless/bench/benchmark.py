@@ -124,6 +124,7 @@ def plan_trials(
 def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[PreparedWorkload]:
     """Resolve the run's workloads, skip the unavailable ones (with the reason), fix each one's target."""
     targets = load_targets(config.suite) if config.use_targets else {}
+    targets_required = get_suite(config.suite).targets_required
     prepared = []
     for ref in config.workloads:
         overrides = dict(config.overrides.get(ref, {}))
@@ -135,10 +136,17 @@ def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[P
         if not config.use_targets:
             overrides["target"] = None
         elif "target" not in overrides:
-            if workload.target is None:
+            if workload.target is not None:
+                overrides["target"] = workload.target
+            elif workload.name in targets or targets_required:
                 overrides["target"] = target_for(config.suite, workload.name, workload.data_hash(), targets)
             else:
-                overrides["target"] = workload.target
+                overrides["target"] = None
+                say(
+                    f"workload {workload.name}: target unset (suite {config.suite} has none yet): every time to "
+                    f"target is a miss; compare final metrics. Set them: tuneless bench set-targets --suite "
+                    f"{config.suite}"
+                )
         config.overrides[ref] = overrides
         prepared.append(PreparedWorkload(ref, overrides, workload.with_overrides(target=overrides["target"])))
     if not prepared:
