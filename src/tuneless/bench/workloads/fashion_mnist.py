@@ -62,7 +62,8 @@ class _FashionMNIST(Workload):
     batch_size = 128
     bf16: bool | None = None  # None: on for CUDA (acceleration.py)
     compile: bool | None = None
-    extra_overrides = ("bf16", "compile")
+    test_examples: int | None = None  # evaluate on the first N test images (None: all 10,000; for smoke runs)
+    extra_overrides = ("bf16", "compile", "test_examples")
 
     def unavailable_reason(self) -> str | None:
         missing = [f for f in FILES.values() if not (FASHION_MNIST_DIR / f).is_file()]
@@ -91,6 +92,8 @@ class _FashionMNIST(Workload):
             raise ValueError(reason)
         device = torch.device(device)
         data = {key: value.to(device) for key, value in load_tensors(FASHION_MNIST_DIR).items()}
+        if self.test_examples is not None:
+            data["x_test"], data["y_test"] = data["x_test"][: self.test_examples], data["y_test"][: self.test_examples]
         data["generator"] = torch.Generator(device=device).manual_seed(seed)
         data["device"] = device
         torch.manual_seed(seed)

@@ -76,12 +76,12 @@ class ByteTransformerLM(Workload):
         import torch
 
         device = torch.device(device)
-        text = torch.frombuffer(bytearray(self.corpus()), dtype=torch.uint8).long()
+        text = torch.frombuffer(bytearray(self.corpus()), dtype=torch.uint8)  # bytes; windows become int64
         split = int(len(text) * (1 - VALIDATION_FRACTION))
         train, valid = text[:split], text[split:]
         # Validation windows: evenly spaced, the same for every seed and method.
         starts = torch.linspace(0, len(valid) - self.context - 2, self.validation_windows).long()
-        windows = torch.stack([valid[s : s + self.context + 1] for s in starts])
+        windows = torch.stack([valid[s : s + self.context + 1] for s in starts]).long()
         data = {
             "train": train.to(device),
             "valid": windows.to(device),
@@ -99,7 +99,7 @@ class ByteTransformerLM(Workload):
         generator = data["generator"]
         high = len(data["train"]) - self.context - 1
         starts = torch.randint(high, (self.batch_size,), generator=generator, device=generator.device)
-        windows = data["train"][starts[:, None] + data["offsets"]]  # gathered on the device: no host round trip
+        windows = data["train"][starts[:, None] + data["offsets"]].long()  # gathered on the device
         with autocast(self.bf16, data["device"]):
             return model(windows)
 
