@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 
-import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+import torch
 from tuneless.bench.methods import resolve_methods
 from tuneless.bench.suites import get_suite
 from tuneless.bench.workloads import resolve_workload

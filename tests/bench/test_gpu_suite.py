@@ -4,8 +4,8 @@ runs, the targets are unset and reported as such, and the run records where it r
 from __future__ import annotations
 
 import pytest
-import torch
 
+import torch
 from tuneless.bench.benchmark import BenchConfig, run_benchmark, write_outputs
 from tuneless.bench.methods import METHODS
 from tuneless.bench.store import Store
