@@ -62,7 +62,7 @@ def environment(device: str) -> dict[str, Any]:
     import torch
 
     if device == "cpu":
-        name = platform.processor() or platform.machine()
+        name = _cpu_name() or platform.processor() or platform.machine()
     else:
         name = _gpu_name(int(device.split(":")[1]) if ":" in device else 0)
     return {
@@ -98,3 +98,15 @@ def _gpu_name(index: int) -> str:
     context = multiprocessing.get_context("fork")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
         return pool.submit(torch.cuda.get_device_name, index).result()
+
+
+def _cpu_name() -> str | None:
+    """The CPU's model name (Linux: ``/proc/cpuinfo``), or None."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
