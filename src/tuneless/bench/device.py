@@ -24,7 +24,7 @@ def resolve_device(device: str) -> str:
     text = str(device).strip().lower()
     if not _DEVICE.match(text):
         raise ValueError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N (N = a GPU index)")
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    count = torch.cuda.device_count()  # NVML where it can: no CUDA initialisation here (is_available() would)
     if text == "auto":
         return "cuda" if count else "cpu"
     if text == "cpu":

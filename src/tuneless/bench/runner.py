@@ -290,7 +290,7 @@ def _release_device_memory() -> None:
     """Give the cached blocks of a trial that ran out of memory back (a Ray worker process lives on)."""
     import torch
 
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
 
 
