@@ -94,6 +94,7 @@ def run_command(args: argparse.Namespace) -> int:
     config = None if args.resume else BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds)
     if args.run_id and not args.resume:
         raise ValueError("--run-id is only for --resume")
+    device = run_device(args)  # before the executor: a bad --device must not start a Ray instance first
     run_benchmark(
         args.store,
         config,
@@ -103,7 +104,7 @@ def run_command(args: argparse.Namespace) -> int:
         out_dir=args.out,
         progress=not args.no_progress,
         executor=make_executor(args),
-        device=run_device(args),
+        device=device,
         trials_per_device=args.trials_per_device,
     )
     return 0
@@ -149,13 +150,14 @@ def set_targets_command(args: argparse.Namespace) -> int:
     from .workloads import resolve_workload
 
     config = BenchConfig.from_options(args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False)
+    device = run_device(args)
     run_id = run_benchmark(
         args.store,
         config,
         workers=args.workers,
         progress=not args.no_progress,
         executor=make_executor(args),
-        device=run_device(args),
+        device=device,
         trials_per_device=args.trials_per_device,
     )
     hashes = {}
