@@ -1,4 +1,4 @@
-"""Training-step time with and without GradNormRecorder on a small byte-level transformer (CPU).
+"""Training-step time with and without GradNormRecorder on a small byte-level transformer (CPU or CUDA).
 
 Two identical models train side by side in one process, one with the recorder attached to its optimizer and one
 without; blocks of ``--steps`` steps alternate between them (the order flips every repetition), and we report the
@@ -9,9 +9,13 @@ multiple of ``--flush-every`` so that every timed block of the recorded model ho
 On a busy machine the difference of two ~150 ms steps drowns in noise; the script therefore also times the
 recorder's own work directly on the model's real gradients (the step pre-hook, and one flush of a full window)
 and reports it as a fraction of the median step time without the recorder. Goal: <= 2% at the default flush
-interval (100 steps).
+interval (100 steps); on a GPU (``--device cuda``): <= 1%, where the recorder's norms are a few foreach kernels
+queued behind the step's and the host waits for the device only at a flush. On CUDA every timed block and every
+direct timing ends with ``torch.cuda.synchronize()`` before the clock is read; ``--bf16`` runs the model under bf16
+autocast (as the gpu suite does).
 
-    .venv/bin/python benchmarks/recorder_overhead.py [--flush-every 100] [--steps 100] [--repeats 11]
+    .venv/bin/python benchmarks/recorder_overhead.py [--device cpu|cuda[:N]] [--flush-every 100] [--steps 100]
+        [--repeats 11] [--d-model 128] [--layers 2] [--heads 4] [--seq 128] [--batch 16] [--bf16]
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ import torch
 from tuneless.torch import GradNormRecorder
 
 
-def make_model(seed: int) -> torch.nn.Module:
+def make_model(seed: int, d_model: int = 128, layers: int = 2, heads: int = 4) -> torch.nn.Module:
     torch.manual_seed(seed)
-    layer = torch.nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=512, batch_first=True)
+    layer = torch.nn.TransformerEncoderLayer(d_model, heads, dim_feedforward=4 * d_model, batch_first=True)
     return torch.nn.Sequential(
-        torch.nn.Embedding(256, 128), torch.nn.TransformerEncoder(layer, num_layers=2), torch.nn.Linear(128, 256)
+        torch.nn.Embedding(256, d_model),
+        torch.nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False),
+        torch.nn.Linear(d_model, 256),
     )
 
 
@@ -40,26 +46,44 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100, help="training steps per timed block")
     parser.add_argument("--repeats", type=int, default=11, help="timed blocks per configuration")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--d-model", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--seq", type=int, default=128, help="context length")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    data = torch.randint(0, 256, (16, 129), generator=torch.Generator().manual_seed(0))
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available here")
+
+    def synchronize() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    data = torch.randint(0, 256, (args.batch, args.seq + 1), generator=torch.Generator().manual_seed(0)).to(device)
     x, y = data[:, :-1], data[:, 1:]
-    mask = torch.nn.Transformer.generate_square_subsequent_mask(128)
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(args.seq, device=device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
 
     runs = {}
     tmp = Path(tempfile.mkdtemp())
     for name, record in (("without recorder", False), ("with recorder", True)):
-        model = make_model(0)
+        model = make_model(0, args.d_model, args.layers, args.heads).to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
         rec = GradNormRecorder(opt, tmp / "trace.csv", flush_every=args.flush_every) if record else None
         runs[name] = (model, opt, rec)
 
     def loss_of(model: torch.nn.Module) -> torch.Tensor:
-        logits = model[2](model[1](model[0](x), mask=mask, is_causal=True))
-        return torch.nn.functional.cross_entropy(logits.reshape(-1, 256), y.reshape(-1))
+        with autocast:
+            logits = model[2](model[1](model[0](x), mask=mask, is_causal=True))
+        return torch.nn.functional.cross_entropy(logits.float().reshape(-1, 256), y.reshape(-1))
 
     def block(name: str, steps: int) -> float:
         model, opt, rec = runs[name]
+        synchronize()
         start = time.perf_counter()
         for _ in range(steps):
             loss = loss_of(model)
@@ -68,6 +92,7 @@ def main() -> None:
             if rec is not None:
                 rec.log_loss(loss)
             opt.step()
+        synchronize()
         return (time.perf_counter() - start) / steps
 
     for name in runs:  # warm-up
@@ -86,10 +111,12 @@ def main() -> None:
     loss = loss_of(model).detach()
     hook_times, flush_times = [], []
     for _ in range(args.repeats):
+        synchronize()
         start = time.perf_counter()
         for _ in range(args.flush_every):
             rec.log_loss(loss)
             rec._before_step(opt, (), {})
+        synchronize()
         hook_times.append((time.perf_counter() - start) / args.flush_every)
         start = time.perf_counter()
         rec.flush()
@@ -100,8 +127,10 @@ def main() -> None:
     base = med["without recorder"]
     pairs = zip(times["with recorder"], times["without recorder"], strict=True)
     pair_ratio = statistics.median(with_ / without for with_, without in pairs)
+    where = f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})" if device.type == "cuda" else "CPU"
     print(
-        f"2-layer byte transformer (d_model 128, seq 128, batch 16), {args.threads} thread(s), AdamW; "
+        f"{args.layers}-layer byte transformer (d_model {args.d_model}, seq {args.seq}, batch {args.batch}"
+        f"{', bf16 autocast' if args.bf16 else ''}) on {where}, {args.threads} thread(s), AdamW; "
         f"{args.repeats} interleaved blocks of {args.steps} steps; flush every {args.flush_every}; "
         f"{rows} rows recorded; torch {torch.__version__}"
     )

@@ -24,16 +24,19 @@ class Diabetes(Workload):
         x, y = load_diabetes(return_X_y=True)
         return hash_bytes(x.tobytes(), y.tobytes())
 
-    def build(self, seed):
+    def build(self, seed, device):  # device: where the model and the data go (cpu or cuda:N)
         x, y = (torch.tensor(a, dtype=torch.float32) for a in load_diabetes(return_X_y=True))
         x, y = (x - x.mean(0)) / x.std(0), (y - y.mean()) / y.std()
         order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
         train, valid = order[:350], order[350:]
-        data = {"x": x, "y": y, "train": train, "valid": valid, "gen": torch.Generator().manual_seed(seed)}
-        return torch.nn.Linear(10, 1), data
+        data = {"x": x, "y": y, "train": train, "valid": valid}
+        data = {key: value.to(device) for key, value in data.items()}
+        data["gen"] = torch.Generator(device=device).manual_seed(seed)
+        return torch.nn.Linear(10, 1).to(device), data
 
     def train_loss(self, model, data, step):
-        batch = data["train"][torch.randint(len(data["train"]), (self.batch_size,), generator=data["gen"])]
+        gen = data["gen"]
+        batch = data["train"][torch.randint(len(data["train"]), (self.batch_size,), generator=gen, device=gen.device)]
         return torch.nn.functional.mse_loss(model(data["x"][batch]).squeeze(1), data["y"][batch])
 
     def evaluate(self, model, data):

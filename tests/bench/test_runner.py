@@ -135,7 +135,7 @@ def test_cli_errors(tmp_path, capsys):
     assert "unknown method(s) ['adagrad']" in capsys.readouterr().err
     workload = ["--workload", f"{TINY}:ShortDiabetes", "--store", str(tmp_path / "w.sqlite")]
     assert main(["bench", *workload, "--workers", "0"]) == 2
-    assert "workers=0 must be a positive integer" in capsys.readouterr().err
+    assert "--workers 0: must be a positive integer" in capsys.readouterr().err
     assert main(["bench", "--resume", "--store", str(tmp_path / "t.sqlite")]) == 2
     assert "has no run to resume" in capsys.readouterr().err
     assert main(["bench", "export", "--store", str(tmp_path / "none.sqlite"), "-o", "x.csv"]) == 2

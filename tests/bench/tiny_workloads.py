@@ -29,8 +29,8 @@ class RaisingDiabetes(ShortDiabetes):
             raise RuntimeError("boom at step 7")
         return super().train_loss(model, data, step)
 
-    def build(self, seed):
-        model, data = super().build(seed)
+    def build(self, seed, device):
+        model, data = super().build(seed, device)
         data["peak_lr_marker"] = seed == 1
         return model, data
 
@@ -45,8 +45,8 @@ class DyingDiabetes(ShortDiabetes):
             os._exit(3)
         return super().train_loss(model, data, step)
 
-    def build(self, seed):
-        model, data = super().build(seed)
+    def build(self, seed, device):
+        model, data = super().build(seed, device)
         data["dies"] = seed == 1
         return model, data
 
@@ -57,10 +57,47 @@ class CountingDiabetes(ShortDiabetes):
 
     name = "diabetes-counting"
 
-    def build(self, seed):
+    def build(self, seed, device):
         import time
 
         with open(os.environ["TUNELESS_TEST_BUILD_LOG"], "a") as log:
             log.write(f"{os.getpid()} {seed}\n")
         time.sleep(0.3)
-        return super().build(seed)
+        return super().build(seed, device)
+
+
+class OutOfMemoryDiabetes(ShortDiabetes):
+    """Seed 1 raises CUDA's out-of-memory error at step 4 (the exception type, injected on the CPU)."""
+
+    name = "diabetes-oom"
+
+    def train_loss(self, model, data, step):
+        import torch
+
+        if step == 4 and data["oom"]:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return super().train_loss(model, data, step)
+
+    def build(self, seed, device):
+        model, data = super().build(seed, device)
+        data["oom"] = seed == 1
+        return model, data
+
+
+class NaNFromStep13Diabetes(ShortDiabetes):
+    """The training loss is NaN from step 13 on (between two evaluations, which come every 10 steps)."""
+
+    name = "diabetes-nan"
+
+    def train_loss(self, model, data, step):
+        loss = super().train_loss(model, data, step)
+        return loss * float("nan") if step >= 13 else loss
+
+
+class SeedOnlyDiabetes(ShortDiabetes):
+    """A workload written before devices: ``build(self, seed)``."""
+
+    name = "diabetes-seed-only"
+
+    def build(self, seed):
+        return super().build(seed, "cpu")

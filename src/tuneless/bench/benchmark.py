@@ -42,6 +42,7 @@ class BenchConfig:
     seeds: int
     overrides: dict[str, dict[str, Any]]  # per workload reference, including the target used
     use_targets: bool = True
+    environment: dict[str, Any] | None = None  # where the run started: device, its name, torch, CUDA (device.py)
 
     @classmethod
     def from_options(
@@ -88,7 +89,9 @@ class PlannedTrial:
     seed: int
     trial_id: str
 
-    def task(self, run_id: str, store_path: str, trace_path: str | None, threads: int | None) -> TrialTask:
+    def task(
+        self, run_id: str, store_path: str, trace_path: str | None, threads: int | None, device: str = "cpu"
+    ) -> TrialTask:
         """What an executor runs for this trial (a method with ``budget_fraction < 1`` runs at that part of the
         workload's step budget: a tuning stage at a shorter horizon)."""
         overrides = self.prepared.overrides
@@ -106,6 +109,7 @@ class PlannedTrial:
             store_path=store_path,
             trace_path=trace_path,
             threads=threads,
+            device=device,
         )
 
 
@@ -126,6 +130,7 @@ def plan_trials(
 def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[PreparedWorkload]:
     """Resolve the run's workloads, skip the unavailable ones (with the reason), fix each one's target."""
     targets = load_targets(config.suite) if config.use_targets else {}
+    targets_required = get_suite(config.suite).targets_required
     prepared = []
     for ref in config.workloads:
         overrides = dict(config.overrides.get(ref, {}))
@@ -137,10 +142,17 @@ def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[P
         if not config.use_targets:
             overrides["target"] = None
         elif "target" not in overrides:
-            if workload.target is None:
+            if workload.target is not None:
+                overrides["target"] = workload.target
+            elif workload.name in targets or targets_required:
                 overrides["target"] = target_for(config.suite, workload.name, workload.data_hash(), targets)
             else:
-                overrides["target"] = workload.target
+                overrides["target"] = None
+                say(
+                    f"workload {workload.name}: target unset (suite {config.suite} has none yet): every time to "
+                    f"target is a miss; compare final metrics. Set them: tuneless bench set-targets --suite "
+                    f"{config.suite}"
+                )
         config.overrides[ref] = overrides
         prepared.append(PreparedWorkload(ref, overrides, workload.with_overrides(target=overrides["target"])))
     if not prepared:
@@ -172,12 +184,19 @@ def run_benchmark(
     out_dir: str | Path | None = None,
     progress: bool = True,
     executor: Executor | None = None,
+    device: str = "cpu",
+    trials_per_device: int = 1,
     say: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
 ) -> str:
     """Run (or resume) a benchmark; returns its run id. Writes the report to ``out_dir`` when given.
 
-    ``executor``: a ``runner.Executor`` (default: ``LocalExecutor(workers)``).
+    ``executor``: a ``runner.Executor`` (default: ``LocalExecutor(workers, device, trials_per_device)``).
+    ``device``: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (``device.resolve_device``); the run's config records the
+    device's name and the torch and CUDA versions (``device.environment``).
     """
+    from .device import environment, resolve_device
+
+    device = resolve_device(device)
     store = Store(store_path)
     try:
         if resume:
@@ -190,13 +209,17 @@ def run_benchmark(
                 raise ValueError("run_benchmark: give a config or resume=True")
             run_id = run_id or f"{config.suite}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         methods = resolve_methods(config.methods)
-        executor = executor or LocalExecutor(workers)
+        executor = executor or LocalExecutor(workers, device, trials_per_device)
         workloads = prepare_workloads(config, say)
+        here = environment(device)
+        if resume and config.environment is not None and config.environment != here:
+            say(f"note: run {run_id} started on {config.environment}; it resumes on {here}")
         if not resume:
+            config.environment = here
             store.create_run(run_id, config.suite, config.to_dict())
         for prepared in workloads:
             prepared.workload.prepare(list(range(config.seeds)))
-        _run_levels(store, run_id, workloads, methods, list(range(config.seeds)), executor, progress, say)
+        _run_levels(store, run_id, workloads, methods, list(range(config.seeds)), executor, progress, say, device)
     finally:
         store.close()
     if out_dir is not None:
@@ -213,6 +236,7 @@ def _run_levels(
     executor: Executor,
     progress: bool,
     say: Callable[[str], None],
+    device: str = "cpu",
 ) -> None:
     total = len(plan_trials(run_id, workloads, methods, seeds))
     artifacts = artifacts_dir(store.path, run_id)
@@ -226,7 +250,7 @@ def _run_levels(
                 trace = None
                 if planned.method.records_grad_norms:
                     trace = str(artifacts / "traces" / f"{planned.trial_id}.csv")
-                task = planned.task(run_id, str(store.path), trace, executor.threads_per_trial())
+                task = planned.task(run_id, str(store.path), trace, executor.threads_per_trial(), device)
                 if planned.method.prior is not None:
                     task = _attach_prior(store, task, planned.prepared.workload, planned.method, artifacts)
                     if task is None:

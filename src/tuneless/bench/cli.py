@@ -76,6 +76,17 @@ def _run_options(parser: argparse.ArgumentParser, suites: dict, methods: dict | 
     )
     parser.add_argument("--address", help="with --executor ray: the cluster address (default: a local Ray instance)")
     parser.add_argument("--seeds", type=int, help="seeds per trial configuration (default: the suite's)")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when a GPU is visible, else cpu; the default), cpu, cuda (every GPU) or cuda:N",
+    )
+    parser.add_argument(
+        "--trials-per-device",
+        type=int,
+        default=1,
+        help="on GPUs: trials sharing one GPU at a time (default 1; small workloads run faster with several)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -97,6 +108,7 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         config = BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds)
         check_plan(config)
+    device = run_device(args)  # before the executor: a bad --device must not start a Ray instance first
     run_benchmark(
         args.store,
         config,
@@ -106,6 +118,8 @@ def run_command(args: argparse.Namespace) -> int:
         out_dir=args.out,
         progress=not args.no_progress,
         executor=make_executor(args),
+        device=device,
+        trials_per_device=args.trials_per_device,
     )
     return 0
 
@@ -162,6 +176,18 @@ def check_resume_options(args: argparse.Namespace) -> None:
             )
 
 
+def run_device(args: argparse.Namespace) -> str:
+    """The device the options ask for (``device.resolve_device``); Ray tasks run on the CPU."""
+    from .device import resolve_device
+
+    device = resolve_device(args.device)
+    if args.executor == "ray":
+        if args.device != "auto" and device != "cpu":
+            raise ValueError(f"--device {args.device!r}: --executor ray runs trials on the CPU only (--device cpu)")
+        return "cpu"
+    return device
+
+
 def make_executor(args: argparse.Namespace) -> object | None:
     """The executor the options ask for (None: run_benchmark's local process pool)."""
     if args.address and args.executor != "ray":
@@ -196,8 +222,15 @@ def set_targets_command(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else targets_path(args.suite)
     check_output_file(output, "--output", [("--store", args.store)])
     check_store(args.store)
+    device = run_device(args)
     run_id = run_benchmark(
-        args.store, config, workers=args.workers, progress=not args.no_progress, executor=make_executor(args)
+        args.store,
+        config,
+        workers=args.workers,
+        progress=not args.no_progress,
+        executor=make_executor(args),
+        device=device,
+        trials_per_device=args.trials_per_device,
     )
     hashes = {}
     for ref in config.workloads:

@@ -10,7 +10,14 @@ executor, e.g. Ray, whose workers cannot reach the driver's file). An executor i
 Time to target (AlgoPerf, Dahl et al. 2023, arXiv 2306.07179, section 4.3): the accumulated training time
 (forward, backward, optimizer and schedule steps; evaluation excluded) at the first evaluation whose metric meets
 the target; steps to target likewise in optimizer steps. A trial whose loss or metric becomes NaN/inf, or that
-raises, is a failure (its times are infinite: NULL in the store) and the suite goes on.
+raises (a CUDA out-of-memory error included), is a failure (its times are infinite: NULL in the store) and the
+suite goes on.
+
+Devices: a trial runs on ``task.device`` (``"cpu"`` or ``"cuda:N"``); the workload's ``build`` puts the model and
+the data there. Nothing in the training loop waits for the device: the step losses stay on it and are checked
+(finite) and moved to the host once per evaluation, and the clock is read after ``torch.cuda.synchronize`` at each
+evaluation only (``device.synchronize``), so the training time of a segment between evaluations is exact without
+slowing the steps.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import collections
 import ctypes
 import dataclasses
 import hashlib
+import inspect
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -31,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from .device import synchronize
 from .methods import TrialConfig, make_optimizer
 from .rows import Measurement, StoreRow, TrialFinish, TrialStart
 from .store import Store
@@ -57,6 +66,7 @@ class TrialTask:
     prior_trial_id: str | None = None
     prior_seconds: float = 0.0
     prior_steps: int = 0
+    device: str = "cpu"  # "cpu" or "cuda:N" (the local executor turns "cuda" into one GPU's slot)
 
 
 class Executor(Protocol):
@@ -144,6 +154,13 @@ def run_trial(task: TrialTask) -> list[StoreRow]:
         )
     except _Diverged as err:
         finish = TrialFinish(task.trial_id, "failed", str(err), progress.train_seconds)
+    except _out_of_memory_error() as err:  # this trial is too big for its share of the GPU; the suite goes on
+        error = (
+            f"out of memory on {task.device} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
+            "lower --trials-per-device or the workload's batch size"
+        )
+        finish = TrialFinish(task.trial_id, "failed", error, progress.train_seconds)
+        _release_device_memory()
     except Exception as err:  # a crashing trial is a failed trial; the suite goes on
         error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
         finish = TrialFinish(task.trial_id, "failed", error, progress.train_seconds)
@@ -161,8 +178,11 @@ def _train(task: TrialTask, workload: Workload, progress: _Progress, emit: Calla
 
     if task.threads:
         torch.set_num_threads(task.threads)
+    device = torch.device(task.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     torch.manual_seed(task.seed)
-    model, data = workload.build(task.seed)
+    model, data = build_on(workload, task.seed, device)
     budget = workload.budget_steps
     optimizer = make_optimizer(task.config.optimizer, model.parameters(), task.config.peak_lr, budget)
     scheduler = ScheduleLR(optimizer, task.config.schedule, budget)
@@ -174,22 +194,28 @@ def _train(task: TrialTask, workload: Workload, progress: _Progress, emit: Calla
     try:
         _train_mode(model, optimizer)
         evaluate(0)
+        losses: list[Any] = []  # this segment's step losses, on the device
+        synchronize(device)
+        segment_start, recorded_before = time.perf_counter(), 0.0
         for step in range(budget):
-            start = time.perf_counter()
             loss = workload.train_loss(model, data, step)
-            loss_value = float(loss.detach())
-            if not math.isfinite(loss_value):
-                raise _Diverged(f"diverged: loss={loss_value} at step {step}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            recorded_before = 0.0 if recording is None else recording.log_loss(loss_value)
+            if recording is not None:
+                recording.log_loss(loss)
             optimizer.step()
             scheduler.step()
-            recorded = 0.0 if recording is None else recording.seconds - recorded_before
-            progress.train_seconds += time.perf_counter() - start - recorded
-            progress.losses.append(loss_value)
+            losses.append(loss.detach())
             if (step + 1) % workload.eval_every == 0 or step + 1 == budget:
+                synchronize(device)  # the clock is read here only: the segment's steps have all run
+                recorded = 0.0 if recording is None else recording.seconds - recorded_before
+                progress.train_seconds += time.perf_counter() - segment_start - recorded
+                progress.losses = _host_losses(losses, step + 1 - len(losses))
+                losses.clear()
                 evaluate(step + 1)
+                synchronize(device)
+                segment_start = time.perf_counter()
+                recorded_before = 0.0 if recording is None else recording.seconds
     finally:
         if recording is not None:
             recording.recorder.close()
@@ -221,10 +247,51 @@ class _RecordingClock:
     def _after_recording(self, *_: Any) -> None:
         self.seconds += time.perf_counter() - self._start
 
-    def log_loss(self, loss: float) -> float:
-        """Log the step's loss with its norm; returns the recording time so far (before this step's)."""
+    def log_loss(self, loss: Any) -> None:
+        """Log the step's loss (a tensor: it stays on its device until the recorder's flush) with its norm."""
         self.recorder.log_loss(loss)
-        return self.seconds
+
+
+def build_on(workload: Workload, seed: int, device: Any) -> tuple[Any, Any]:
+    """``workload.build(seed, device)``; a workload written before devices existed (``build(self, seed)``) still runs
+    on the CPU, and gets a one-line error naming the fix on a GPU."""
+    if "device" in inspect.signature(workload.build).parameters:
+        return workload.build(seed, device=device)
+    if str(device) != "cpu":
+        raise ValueError(
+            f"workload {workload.name!r}: build(seed) takes no device, so it cannot run on {device}; "
+            "write build(self, seed, device) and put the model and the data on that device"
+        )
+    return workload.build(seed)
+
+
+def _host_losses(losses: list[Any], first_step: int) -> list[float]:
+    """The step losses of a segment as floats (one device-to-host transfer); raises ``_Diverged`` naming the first
+    step whose loss is not finite."""
+    import torch
+
+    if not losses:
+        return []
+    values = torch.stack([loss.float().reshape(()) for loss in losses]).cpu().tolist()
+    for offset, value in enumerate(values):
+        if not math.isfinite(value):
+            raise _Diverged(f"diverged: loss={value} at step {first_step + offset}")
+    return values
+
+
+def _out_of_memory_error() -> type[BaseException]:
+    """``torch.OutOfMemoryError`` (``torch.cuda.OutOfMemoryError`` in older torch)."""
+    import torch
+
+    return getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
+
+
+def _release_device_memory() -> None:
+    """Give the cached blocks of a trial that ran out of memory back (a Ray worker process lives on)."""
+    import torch
+
+    if torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
 
 
 def _train_mode(model: Any, optimizer: Any, train: bool = True) -> None:
@@ -307,41 +374,69 @@ def _warm_up_torch() -> None:
 class LocalExecutor:
     """Runs each trial in a fresh child process (``fork`` where available), ``workers`` at a time.
 
+    On a GPU (``device`` ``"cuda"``: every visible GPU, ``"cuda:N"``: that one) each GPU holds
+    ``trials_per_device`` trials at a time (several small trials share a GPU; 1: one trial per GPU), so at most
+    GPUs x ``trials_per_device`` trials run at once (fewer if ``workers`` says so); each task gets its slot's
+    ``cuda:N`` as its device.
+
     A child that dies (segfault, out of memory, killed) is recorded as a failed trial; the others go on.
     The children write their rows straight into the store (WAL mode).
     """
 
-    def __init__(self, workers: int | None = None) -> None:
-        if workers is None:  # all cores this process may use
-            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    def __init__(self, workers: int | None = None, device: str = "cpu", trials_per_device: int = 1) -> None:
+        from .device import device_slots
+
+        self.slots = device_slots(device, trials_per_device)
+        if self.slots == []:
+            raise ValueError(f"device {device!r}: no GPU is visible")
+        if workers is None:  # all cores this process may use, or every GPU slot
+            if self.slots is not None:
+                workers = len(self.slots)
+            else:
+                workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers={workers!r} must be a positive integer")
-        self.workers = workers
+        self.workers = workers if self.slots is None else min(workers, len(self.slots))
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
     def threads_per_trial(self) -> int | None:
         return 1 if self.workers > 1 else None
 
+    def _start_context(self) -> Any:
+        """``fork``, unless CUDA is initialised in this process (a forked child could not use it): ``spawn``."""
+        import torch
+
+        if self.slots is not None and torch.cuda.is_initialized():
+            return multiprocessing.get_context("spawn")
+        return self.context
+
     def run(self, tasks: Sequence[TrialTask], store: Store, on_done: Callable[[TrialTask], None]) -> None:
         _warm_up_torch()
+        context = self._start_context()
         pending = collections.deque(tasks)
-        running: dict[Any, tuple[Any, TrialTask]] = {}
+        running: dict[Any, tuple[Any, TrialTask, str | None]] = {}
+        free_slots = collections.deque(self.slots or [])
         try:
             while pending or running:
                 while pending and len(running) < self.workers:
                     task = pending.popleft()
-                    process = self.context.Process(target=_trial_process, args=(task, os.getpid()), daemon=True)
+                    slot = free_slots.popleft() if self.slots is not None else None
+                    if slot is not None:
+                        task = dataclasses.replace(task, device=slot)
+                    process = context.Process(target=_trial_process, args=(task, os.getpid()), daemon=True)
                     process.start()
-                    running[process.sentinel] = (process, task)
+                    running[process.sentinel] = (process, task, slot)
                 for sentinel in multiprocessing.connection.wait(list(running), timeout=1.0):
-                    process, task = running.pop(sentinel)
+                    process, task, slot = running.pop(sentinel)
                     process.join()
+                    if slot is not None:
+                        free_slots.append(slot)
                     if process.exitcode != 0:
                         record_failure(store, task, f"trial process died with exit code {process.exitcode}")
                     on_done(task)
         finally:
-            for process, _ in running.values():  # interrupted: stop the children; their trials stay 'running'
+            for process, _, _ in running.values():  # interrupted: stop the children; their trials stay 'running'
                 process.kill()
                 process.join()
 

@@ -13,7 +13,7 @@ Subclass :class:`Workload`, set the class attributes and write ``build``, ``trai
         optimizer = "sgd(momentum=0.9)"; peak_lrs = (0.01, 0.03, 0.1, 0.3)
 
         def data_hash(self): ...                   # identifies the data the target was set on
-        def build(self, seed): ...                 # -> (torch.nn.Module, data: anything)
+        def build(self, seed, device): ...         # -> (torch.nn.Module, data), both on device
         def train_loss(self, model, data, step): ...  # -> scalar tensor on step's mini-batch
         def evaluate(self, model, data): ...        # -> {"val_loss": ..., other metrics ...}
 
@@ -60,6 +60,7 @@ class Workload:
         optimizer: the base optimizer spec, ``"name(key=value, ...)"`` (see ``methods.OPTIMIZERS``); its family
             decides the gradient norm used by refinement (``optimizer_family``).
         peak_lrs: the peak-learning-rate grid every grid method is tuned on.
+        extra_overrides: further attributes a suite may override (e.g. a model's width, bf16, compile).
     """
 
     name: str = ""
@@ -71,6 +72,7 @@ class Workload:
     eval_every: int = 0
     optimizer: str = "sgd"
     peak_lrs: tuple[float, ...] = ()
+    extra_overrides: tuple[str, ...] = ()
 
     # --- the interface -----------------------------------------------------------------------------------------
     def unavailable_reason(self) -> str | None:
@@ -85,8 +87,11 @@ class Workload:
         """A hash of the data (targets are stored with it; the runner warns when it changed)."""
         raise NotImplementedError(f"{type(self).__name__}.data_hash")
 
-    def build(self, seed: int) -> tuple[Any, Any]:
-        """The model (a ``torch.nn.Module``, initialised from ``seed``) and the data the trial uses."""
+    def build(self, seed: int, device: Any) -> tuple[Any, Any]:
+        """The model (a ``torch.nn.Module``, initialised from ``seed``) and the data the trial uses, both on
+        ``device`` (a ``torch.device``: ``cpu`` or ``cuda:N``). Initialise on the CPU and move the model, so that a
+        seed gives the same initial weights on every device; draw batches from a generator on ``device`` (no
+        host-to-device copy per step). A ``build(self, seed)`` without ``device`` still runs, on the CPU only."""
         raise NotImplementedError(f"{type(self).__name__}.build")
 
     def train_loss(self, model: Any, data: Any, step: int) -> Any:
@@ -105,7 +110,7 @@ class Workload:
 
     def with_overrides(self, **overrides: Any) -> Workload:
         """A copy with some attributes replaced (a suite's budget, grid, evaluation interval, target)."""
-        allowed = {"target", "budget_steps", "batch_size", "eval_every", "peak_lrs", "optimizer"}
+        allowed = {"target", "budget_steps", "batch_size", "eval_every", "peak_lrs", "optimizer", *self.extra_overrides}
         unknown = set(overrides) - allowed
         if unknown:
             raise ValueError(f"workload {self.name!r}: cannot override {sorted(unknown)}; allowed: {sorted(allowed)}")

@@ -39,6 +39,7 @@ exactly once, whatever the crash cost.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import warnings
@@ -180,7 +181,7 @@ class GradNormRecorder:
             else:  # no gradient on this rank at all: contributes zero (a shard may own nothing)
                 device = next(p.device for group in optimizer.param_groups for p in group["params"])
                 self._sums.append(torch.zeros(2, dtype=torch.float64, device=device))
-            self._lrs.append([_lr(group["lr"]) for group in optimizer.param_groups])
+            self._lrs.append([_lr(group["lr"]) for group in optimizer.param_groups])  # a tensor lr stays a tensor
             self._losses.append(self._pending_loss)
         self._pending_loss = None
         self._buffered += 1
@@ -202,7 +203,7 @@ class GradNormRecorder:
         first = self.next_step + len(self._rows)
         l2 = window[:, 0].clamp_min(0).sqrt().tolist()
         l1 = window[:, 1].tolist()
-        self._rows.extend([first + i, l2[i], l1[i], *lrs, losses[i]] for i, lrs in enumerate(self._lrs))
+        self._rows.extend([first + i, l2[i], l1[i], *lrs, losses[i]] for i, lrs in enumerate(_host_lrs(self._lrs)))
         self._sums.clear()
         self._lrs.clear()
         self._losses.clear()
@@ -299,9 +300,12 @@ class GradNormRecorder:
 
 
 def _host_values(values: list[Any]) -> list[float | None]:
-    """Python floats of a window's losses: the tensors among them go to the host in one transfer."""
-    tensors = [v.float().reshape(()) for v in values if isinstance(v, torch.Tensor)]
-    on_host = iter(torch.stack([t.to(tensors[0].device) for t in tensors]).cpu().tolist() if tensors else [])
+    """Python floats of a window's losses or lrs: the tensors among them go to the host in one transfer, in their
+    common dtype (at least float32, so each value is exact)."""
+    tensors = [v.reshape(()) for v in values if isinstance(v, torch.Tensor)]
+    dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors), torch.float32)
+    stacked = torch.stack([t.to(device=tensors[0].device, dtype=dtype) for t in tensors]) if tensors else None
+    on_host = iter(stacked.cpu().tolist() if stacked is not None else [])
     return [next(on_host) if isinstance(v, torch.Tensor) else v for v in values]
 
 
@@ -336,8 +340,17 @@ def _cut_trace(path: Path, before: int) -> int:
     return last
 
 
-def _lr(value: Any) -> float:
-    return float(value.detach().cpu()) if isinstance(value, torch.Tensor) else float(value)
+def _lr(value: Any) -> Any:
+    """A group's lr as recorded at the step: a float, or a copy of a tensor lr (it is filled in place later), left
+    on its device until the flush (reading it now would wait for the device every step)."""
+    return value.detach().clone() if isinstance(value, torch.Tensor) else float(value)
+
+
+def _host_lrs(rows: list[list[Any]]) -> list[list[float]]:
+    """The window's lrs as floats: the tensor ones go to the host in one transfer (``_host_values``)."""
+    flat = _host_values([lr for row in rows for lr in row])
+    width = len(rows[0]) if rows else 0
+    return [flat[i * width : (i + 1) * width] for i in range(len(rows))]
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -46,6 +46,9 @@ class ScheduleLR(LRScheduler):
         super().__init__(optimizer, last_epoch=-1)
 
     def _initial_step(self) -> None:
+        # base lrs as python floats, read once here: a tensor lr (fused/capturable optimizers) read back every step
+        # would wait for the GPU every step
+        self.base_lrs = [_plain(base) for base in self.base_lrs]
         self._step_count = 0
         self.last_epoch = 0
         if self._restored:  # an optimizer restored from a checkpoint: keep its lrs until load_state_dict
@@ -60,7 +63,7 @@ class ScheduleLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         m = self.multiplier()
-        return [float(base) * m for base in self.base_lrs]
+        return [base * m for base in self.base_lrs]
 
     _get_closed_form_lr = get_lr
 
@@ -80,12 +83,15 @@ class ScheduleLR(LRScheduler):
         self._apply()
 
     def _apply(self) -> None:
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+        """Set every group's lr; a tensor lr (``capturable``/fused optimizers) is filled in place on its device, and
+        ``_last_lr`` keeps the python floats computed here, so a step never reads a device tensor back."""
+        lrs = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             if isinstance(group["lr"], torch.Tensor):
                 group["lr"].fill_(lr)
             else:
                 group["lr"] = lr
-        self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
+        self._last_lr = lrs
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -225,17 +225,17 @@ class LogisticRegression(Workload):
         x, y, _ = self._table()
         return hash_bytes(np.ascontiguousarray(x).tobytes(), y.tobytes())
 
-    def build(self, seed: int) -> tuple[Any, dict[str, Any]]:
+    def build(self, seed: int, device: Any = "cpu") -> tuple[Any, dict[str, Any]]:
         import torch
 
         x, y, one_hot = self._table()
         n_classes = int(y.max()) + 1
         arrays, f_star = self._optimum(x, y, one_hot, seed)
-        data = {name: torch.from_numpy(value) for name, value in arrays.items()}
+        data = {name: torch.from_numpy(value).to(device) for name, value in arrays.items()}
         data["f_star"] = f_star
-        data["generator"] = torch.Generator().manual_seed(seed)
+        data["generator"] = torch.Generator(device=device).manual_seed(seed)
         torch.manual_seed(seed)
-        model = torch.nn.Linear(x.shape[1], n_classes, dtype=torch.float64)
+        model = torch.nn.Linear(x.shape[1], n_classes, dtype=torch.float64, device=device)
         torch.nn.init.zeros_(model.weight)
         torch.nn.init.zeros_(model.bias)
         return model, data
@@ -249,7 +249,8 @@ class LogisticRegression(Workload):
     def train_loss(self, model: Any, data: dict[str, Any], step: int) -> Any:
         import torch
 
-        index = torch.randint(len(data["y_train"]), (self.batch_size,), generator=data["generator"])
+        generator = data["generator"]
+        index = torch.randint(len(data["y_train"]), (self.batch_size,), generator=generator, device=generator.device)
         return self._loss(model, data["x_train"][index], data["y_train"][index])
 
     def evaluate(self, model: Any, data: dict[str, Any]) -> dict[str, float]:

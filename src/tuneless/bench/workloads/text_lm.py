@@ -7,7 +7,9 @@ King James Bible from the Debian package ``bible-kjv`` (``bible -f gen1:1-rev22:
 
 Model: byte embedding + learned positions, ``layers`` pre-norm causal transformer blocks, a linear head over the 256
 byte values; trained with AdamW on random windows of the first 90% of the corpus. Metric: bits per byte on a fixed
-set of windows from the last 10% (cross-entropy in nats / ln 2; lower is better).
+set of windows from the last 10% (cross-entropy in nats / ln 2; lower is better). On a GPU the corpus lives on the
+device and windows are gathered there; bf16 autocast and ``torch.compile`` are on by default on CUDA
+(``acceleration.py``). A suite may override the model's size (``context``, ``width``, ``layers``, ``heads``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..workload import Workload, hash_bytes
+from .acceleration import autocast, maybe_compile
 
 __all__ = ["ByteTransformerLM", "KJVLanguageModel", "StdlibLanguageModel"]
 
@@ -55,6 +58,9 @@ class ByteTransformerLM(Workload):
     layers = 2
     heads = 4
     validation_windows = 64
+    bf16: bool | None = None  # None: on for CUDA (acceleration.py)
+    compile: bool | None = None
+    extra_overrides = ("context", "width", "layers", "heads", "validation_windows", "bf16", "compile")
 
     def corpus(self) -> bytes:
         raise NotImplementedError
@@ -66,28 +72,40 @@ class ByteTransformerLM(Workload):
     def data_hash(self) -> str:
         return hash_bytes(self.corpus())
 
-    def build(self, seed: int) -> tuple[Any, dict[str, Any]]:
+    def build(self, seed: int, device: Any = "cpu") -> tuple[Any, dict[str, Any]]:
         import torch
 
-        text = torch.frombuffer(bytearray(self.corpus()), dtype=torch.uint8).long()
+        device = torch.device(device)
+        text = torch.frombuffer(bytearray(self.corpus()), dtype=torch.uint8)  # bytes; windows become int64
         split = int(len(text) * (1 - VALIDATION_FRACTION))
         train, valid = text[:split], text[split:]
         # Validation windows: evenly spaced, the same for every seed and method.
         starts = torch.linspace(0, len(valid) - self.context - 2, self.validation_windows).long()
-        windows = torch.stack([valid[s : s + self.context + 1] for s in starts])
-        data = {"train": train, "valid": windows, "generator": torch.Generator().manual_seed(seed)}
+        windows = torch.stack([valid[s : s + self.context + 1] for s in starts]).long()
+        data = {
+            "train": train.to(device),
+            "valid": windows.to(device),
+            "generator": torch.Generator(device=device).manual_seed(seed),
+            "offsets": torch.arange(self.context + 1, device=device),
+            "device": device,
+        }
         torch.manual_seed(seed)
-        return _ByteTransformer(self.context, self.width, self.layers, self.heads), data
+        model = _ByteTransformer(self.context, self.width, self.layers, self.heads).to(device)
+        return maybe_compile(model, self.compile, device), data
 
     def train_loss(self, model: Any, data: dict[str, Any], step: int) -> Any:
         import torch
 
-        starts = torch.randint(len(data["train"]) - self.context - 1, (self.batch_size,), generator=data["generator"])
-        windows = torch.stack([data["train"][s : s + self.context + 1] for s in starts.tolist()])
-        return model.loss(windows)
+        generator = data["generator"]
+        high = len(data["train"]) - self.context - 1
+        starts = torch.randint(high, (self.batch_size,), generator=generator, device=generator.device)
+        windows = data["train"][starts[:, None] + data["offsets"]].long()  # gathered on the device
+        with autocast(self.bf16, data["device"]):
+            return model(windows)
 
     def evaluate(self, model: Any, data: dict[str, Any]) -> dict[str, float]:
-        nats = float(model.loss(data["valid"]))
+        with autocast(self.bf16, data["device"]):
+            nats = float(model(data["valid"]))
         return {"val_bits_per_byte": nats / math.log(2), "val_loss": nats}
 
 
@@ -115,12 +133,13 @@ def _ByteTransformer(context: int, width: int, layers: int, heads: int) -> Any:
             self.head = nn.Linear(width, 256)
             self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(context), persistent=False)
 
-        def loss(self, windows: torch.Tensor) -> torch.Tensor:
+        def forward(self, windows: torch.Tensor) -> torch.Tensor:
+            """The mean next-byte cross-entropy (nats) of a batch of windows (float32 under autocast)."""
             inputs, targets = windows[:, :-1], windows[:, 1:]
             h = self.embed(inputs) + self.position[: inputs.shape[1]]
             h = self.blocks(h, mask=self.mask, is_causal=True)
             logits = self.head(self.norm(h))
-            return nn.functional.cross_entropy(logits.reshape(-1, 256), targets.reshape(-1))
+            return nn.functional.cross_entropy(logits.reshape(-1, 256).float(), targets.reshape(-1))
 
     return ByteTransformer()
 
