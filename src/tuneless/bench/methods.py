@@ -66,6 +66,8 @@ class Method:
         prior: the method whose best trial (per workload and seed) this method starts from; its trials run after
             all of the prior's trials.
         records_grad_norms: record the gradient-norm trace of every trial (the prior of refinement needs it).
+        scheduler: ``scheduler(optimizer, workload, budget_steps) -> LRScheduler`` for a method that brings its own
+            scheduler (online refinement); ``None`` = ``ScheduleLR`` over the trial's schedule spec.
     """
 
     name: str
@@ -75,6 +77,7 @@ class Method:
     configs: Callable[[Workload], Sequence[TrialConfig]] | None = None
     prior: str | None = None
     records_grad_norms: bool = False
+    scheduler: Callable[[Any, Workload, int], Any] | None = None
 
     def optimizer_for(self, workload: Workload) -> str:
         if self.optimizer is None:
@@ -312,3 +315,34 @@ for _name, _class in (("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW")):
     register_optimizer(f"mechanic_{_name}", _mechanic(_class))
 register_optimizer("nadamw", _nadamw)
 register_optimizer("prodigy", _prodigy)
+
+
+# --- online refinement: one run, the schedule re-planned from its own gradient norms (issue #13) ---------------
+def _online_refined(future: str | None) -> Callable[[Any, Workload, int], Any]:
+    def scheduler(optimizer: Any, workload: Workload, budget: int) -> Any:
+        from ..refine.online import DEFAULT_FUTURE
+        from ..torch.online import OnlineRefinedLR
+
+        return OnlineRefinedLR(
+            optimizer, budget, workload.kind, future=future or DEFAULT_FUTURE, warmup=WARMUP_FRACTION
+        )
+
+    return scheduler
+
+
+register_method(
+    Method(
+        "refined-online",
+        "refinement without a prior run: warmup + linear decay, re-planned every 10% of the run from the gradient "
+        "norms seen so far (tuneless.torch.OnlineRefinedLR, default future model); one run per trial",
+        scheduler=_online_refined(None),
+    )
+)
+for _future in ("constant", "trend", "stretch"):
+    register_method(
+        Method(
+            f"refined-online-{_future}",
+            f"refined-online with the {_future!r} model of the unseen gradient norms",
+            scheduler=_online_refined(_future),
+        )
+    )

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .methods import Method, TrialConfig, make_optimizer
+from .methods import METHODS, Method, TrialConfig, make_optimizer
 from .spec import Workload
 from .store import Store
 from .workloads import resolve_workload
@@ -123,7 +123,11 @@ def run_trial(spec: TrialSpec) -> list[dict[str, Any]]:
         torch.manual_seed(spec.seed)
         model, data = workload.build(spec.seed)
         optimizer = make_optimizer(spec.config.optimizer, model.parameters(), spec.config.peak_lr, budget)
-        scheduler = ScheduleLR(optimizer, spec.config.schedule, budget)
+        method = METHODS.get(spec.method)
+        if method is not None and method.scheduler is not None:  # a method with its own scheduler
+            scheduler = method.scheduler(optimizer, workload, budget)
+        else:
+            scheduler = ScheduleLR(optimizer, spec.config.schedule, budget)
         if spec.trace_path:
             from ..torch.recorder import GradNormRecorder
 

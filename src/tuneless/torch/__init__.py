@@ -1,8 +1,9 @@
-"""The only part of tuneless that imports torch: the LR scheduler, the gradient-norm recorder, Mechanic, NAdamW."""
+"""The only part of tuneless that imports torch: the LR schedulers (fixed and online-refined), the gradient-norm recorder, Mechanic, NAdamW."""
 
 from .mechanic import Mechanic
 from .nadamw import NAdamW
+from .online import OnlineRefinedLR
 from .recorder import GradNormRecorder
 from .scheduler import ScheduleLR
 
-__all__ = ["GradNormRecorder", "Mechanic", "NAdamW", "ScheduleLR"]
+__all__ = ["GradNormRecorder", "Mechanic", "NAdamW", "OnlineRefinedLR", "ScheduleLR"]
