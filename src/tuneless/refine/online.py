@@ -17,9 +17,9 @@ Future models (:data:`FUTURE_MODELS`; ``g`` is the smoothed norm, ``t`` the numb
 * ``"trend"``: a power law in the step, ``log g_k = log g_{t-1} + b (log(k + 1) - log t)``, with ``b`` the
   least-squares slope of ``log g`` against ``log(step + 1)`` over the last half of the seen steps (at least one
   smoothing window), clipped to ``[-1, 1]`` (a norm at most proportional to the step, or to its inverse);
-* ``"stretch"``: the seen shape stretched to the horizon: the norm at progress ``p = k / T`` changes relative to
-  progress ``t / T`` as the seen norms did between progress ``p t / T`` and ``t^2 / T`` of the run (the seen
-  curve, compressed into ``[0, t]``, continued from the last smoothed norm).
+* ``"stretch"``: the seen shape stretched to the horizon: the whole run's norm curve is taken to be the seen curve
+  stretched from steps ``[0, t - 1]`` to ``[0, T]``; so the norm of step ``k >= t`` changes from the last smoothed
+  norm as the seen norms did from step ``t (t - 1) / T`` to step ``k (t - 1) / T`` (interpolated).
 
 Median smoothing (:func:`~tuneless.refine.median_smooth`, width ``W`` about ``tau * T`` of the whole run, shrunk to
 the seen steps): every smoothed norm is a median of ``W`` raw ones (the end padded by reflection, which counts each
@@ -39,7 +39,15 @@ import numpy as np
 
 from .refinement import DEFAULT_TAU, METHODS, median_smooth
 
-__all__ = ["FUTURE_MODELS", "DEFAULT_FUTURE", "online_plan", "predict_norms", "smoothed_seen_norms", "joined"]
+__all__ = [
+    "DEFAULT_FUTURE",
+    "FUTURE_MODELS",
+    "joined",
+    "online_plan",
+    "plot_online",
+    "predict_norms",
+    "smoothed_seen_norms",
+]
 
 FUTURE_MODELS = ("constant", "trend", "stretch")
 
@@ -97,7 +105,7 @@ def predict_norms(steps: np.ndarray, smoothed: np.ndarray, t: int, total_steps: 
     # stretch: the seen curve compressed into [0, t] (progress p of the run <- progress p of the seen part)
     if positive.sum() < 2 or last <= 0:
         return np.full(len(k), last)
-    at = np.interp(k * t / total_steps, steps[positive], np.log(smoothed[positive]))
+    at = np.interp(k * (t - 1) / total_steps, steps[positive], np.log(smoothed[positive]))
     return last * np.exp(at - at[0])
 
 
@@ -158,3 +166,53 @@ def joined(current: np.ndarray, plan: np.ndarray, join_steps: int) -> np.ndarray
     out = (1.0 - a) * current + a * plan
     out[0] = current[0]
     return np.clip(out, 0.0, 1.0)
+
+
+def plot_online(
+    norms: Any,
+    multipliers: Any,
+    replans: dict[int, Any],
+    path: Any,
+    *,
+    method: str = "",
+    tau: float = DEFAULT_TAU,
+    title: str | None = None,
+) -> Any:
+    """The ``tuneless refine`` figure of an online-refined run: the recorded and smoothed norms (top); the
+    multipliers the run used, every re-plan (thin, from its step to ``T``) and linear decay (bottom)."""
+    from ..plotting import pyplot, save
+
+    norms = np.asarray(norms, dtype=float)
+    multipliers = np.asarray(multipliers, dtype=float)
+    total_steps = len(multipliers) - 1
+    steps, smoothed = smoothed_seen_norms(norms, total_steps, tau)
+
+    plt = pyplot()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True, height_ratios=(1, 1.2))
+    column = {"sgd": "grad_l2", "adam": "grad_l1"}.get(method, "gradient norm")
+    top.plot(np.arange(len(norms)), norms, lw=0.7, alpha=0.45, color="tab:gray", label=f"{column} (recorded)")
+    if len(smoothed):
+        top.plot(steps, smoothed, lw=2, color="tab:blue", label=f"median over about {tau:g} T steps")
+        if (smoothed > 0).all() and (norms[np.isfinite(norms)] > 0).all():
+            top.set_yscale("log")
+    top.set_ylabel(f"gradient norm ({column})")
+    top.grid(alpha=0.3)
+    top.legend(fontsize=8, loc="best")
+    top.set_title(title or f"Online refinement ({method}, tau={tau:g}): {len(replans)} re-plans over {total_steps} steps")
+
+    all_steps = np.arange(total_steps + 1)
+    bottom.plot(all_steps, 1 - all_steps / total_steps, lw=1.2, ls="--", color="black", label="linear decay")
+    colors = plt.cm.viridis(np.linspace(0.1, 0.9, max(len(replans), 1)))
+    for color, (t, plan) in zip(colors, sorted(replans.items()), strict=False):
+        bottom.plot(np.arange(t, total_steps + 1), np.asarray(plan), lw=0.9, color=color, alpha=0.8)
+        bottom.plot([t], [multipliers[t]], "o", ms=3, color=color)
+    if replans:
+        bottom.plot([], [], lw=0.9, color=colors[0], label="re-plans (from the step they were made; dot: the join)")
+    bottom.plot(all_steps, multipliers, lw=2.2, color="tab:red", label="schedule the run used")
+    bottom.set_xlabel("step")
+    bottom.set_ylabel("learning-rate multiplier (x peak lr)")
+    bottom.set_ylim(0, 1.05)
+    bottom.set_xlim(0, total_steps)
+    bottom.grid(alpha=0.3)
+    bottom.legend(fontsize=8, loc="best")
+    return save(fig, path)

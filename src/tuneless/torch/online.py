@@ -21,7 +21,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 import torch
 
-from ..refine.online import DEFAULT_FUTURE, FUTURE_MODELS, joined, online_plan
+from ..refine.online import DEFAULT_FUTURE, FUTURE_MODELS, joined, online_plan, plot_online
 from ..refine.refinement import DEFAULT_TAU, METHODS
 from ..schedules import parse_schedule
 from ..schedules._base import check_total_steps
@@ -200,6 +200,21 @@ class OnlineRefinedLR(LRScheduler):
             else:
                 group["lr"] = lr
         self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
+
+    @property
+    def norms(self) -> np.ndarray:
+        """The norms recorded so far (the method's column; NaN for a step without a record), on the host up to the
+        last re-plan (``state_dict`` and ``plot`` bring the rest over)."""
+        return self._norms.copy()
+
+    def plot(self, path: str | os.PathLike[str], title: str | None = None) -> Any:
+        """The ``tuneless refine``-style figure of this run: norms, every re-plan and the schedule used
+        (:func:`tuneless.refine.online.plot_online`). Moves pending norms to the host (a collective when
+        distributed: call it on every rank)."""
+        self._transfer()
+        return plot_online(
+            self._norms, self.multipliers, self.replans, path, method=self.method, tau=self.tau, title=title
+        )
 
     def close(self) -> None:
         """Detaches from the optimizer (and closes the trace); idempotent."""
