@@ -192,7 +192,8 @@ def plot_online(
     column = {"sgd": "grad_l2", "adam": "grad_l1"}.get(method, "gradient norm")
     top.plot(np.arange(len(norms)), norms, lw=0.7, alpha=0.45, color="tab:gray", label=f"{column} (recorded)")
     if len(smoothed):
-        top.plot(steps, smoothed, lw=2, color="tab:blue", label=f"median over about {tau:g} T steps")
+        width = min(2 * math.floor(tau * total_steps / 2) + 1, len(smoothed))
+        top.plot(steps, smoothed, lw=2, color="tab:blue", label=f"median over {width} steps (at the end)")
         if (smoothed > 0).all() and (norms[np.isfinite(norms)] > 0).all():
             top.set_yscale("log")
     top.set_ylabel(f"gradient norm ({column})")
