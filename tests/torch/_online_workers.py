@@ -57,10 +57,8 @@ def sharded_worker(rank: int, world: int, port: int, out: str) -> None:
         sched.step()
     n_calls = len(calls)
     sched._transfer()
-    torch.save(
-        {"norms": norms, "lrs": lrs, "recorded": sched.norms.tolist(), "calls": n_calls, "replans": sorted(sched.replans)},
-        f"{out}.{rank}",
-    )
+    result = {"norms": norms, "lrs": lrs, "recorded": sched.norms.tolist(), "calls": n_calls}
+    torch.save({**result, "replans": sorted(sched.replans)}, f"{out}.{rank}")
     _finish()
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch.multiprocessing as mp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch
-import torch.multiprocessing as mp
 from tuneless.refine import read_trace
 from tuneless.refine.online import FUTURE_MODELS, joined, online_plan
 from tuneless.schedules import parse_schedule
@@ -34,9 +34,10 @@ def _free_port() -> int:
 
 def drive(norms, total, method="sgd", lrs=(1.0,), **kwargs):
     """Runs OnlineRefinedLR with prescribed gradient norms: one 1-element parameter per group, gradient = the norm
-    (float64: its L1 and L2 norms are the norm exactly); the parameters are reset after every step. Returns (lrs per step, scheduler)."""
+    (float64: its L1 and L2 norms are the norm exactly); the parameters are reset after every step.
+    Returns (lrs per step, scheduler)."""
     params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in lrs]
-    opt = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs)], lr=1.0)
+    opt = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs, strict=True)], lr=1.0)
     sched = OnlineRefinedLR(opt, total, method, **kwargs)
     seen = []
     for step in range(total):

@@ -199,7 +199,8 @@ def plot_online(
     top.set_ylabel(f"gradient norm ({column})")
     top.grid(alpha=0.3)
     top.legend(fontsize=8, loc="best")
-    top.set_title(title or f"Online refinement ({method}, tau={tau:g}): {len(replans)} re-plans over {total_steps} steps")
+    default_title = f"Online refinement ({method}, tau={tau:g}): {len(replans)} re-plans over {total_steps} steps"
+    top.set_title(title or default_title)
 
     all_steps = np.arange(total_steps + 1)
     bottom.plot(all_steps, 1 - all_steps / total_steps, lw=1.2, ls="--", color="black", label="linear decay")

@@ -1,4 +1,5 @@
-"""The only part of tuneless that imports torch: the LR schedulers (fixed and online-refined), the gradient-norm recorder, Mechanic, NAdamW."""
+"""The only part of tuneless that imports torch: the LR schedulers (fixed, online-refined), the gradient-norm
+recorder, Mechanic, NAdamW."""
 
 from .mechanic import Mechanic
 from .nadamw import NAdamW

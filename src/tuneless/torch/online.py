@@ -290,4 +290,3 @@ class OnlineRefinedLR(LRScheduler):
 
 def _plain(lr: Any) -> float:
     return float(lr.item()) if isinstance(lr, torch.Tensor) else float(lr)
-
