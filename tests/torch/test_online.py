@@ -4,6 +4,7 @@ sharded gradients), exact resume across processes, the trace and the figure."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -275,3 +276,15 @@ def test_online_refined_lr_matches_schedule_lr_interface():
     assert sched.get_last_lr() == fixed.get_last_lr() == [0.1]
     with pytest.raises(ValueError, match="takes no epoch"):
         sched.step(3)
+
+
+def test_the_docs_example_prints_what_the_docs_say(tmp_path, monkeypatch, capsys):
+    text = (ROOT / "docs" / "refine.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "OnlineRefinedLR(optimizer" in b)
+    monkeypatch.chdir(tmp_path)
+    torch.set_num_threads(1)
+    exec(compile(block, "docs/refine.md online block", "exec"), {"__name__": "__docs__"})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["re-plans at steps [30, 60, 90, 120, 150, 180, 210, 240, 270]", "lr at the end: 0.0"]
+    assert all(f"`{line}`" in text for line in printed)  # the docs quote it
+    assert (tmp_path / "online.png").stat().st_size > 10_000
