@@ -52,7 +52,7 @@ __all__ = [
 FUTURE_MODELS = ("constant", "trend", "stretch")
 
 #: The future model the benchmark supports (docs/refine.md, "Online refinement").
-DEFAULT_FUTURE = "trend"
+DEFAULT_FUTURE = "constant"
 
 #: Largest |exponent| of the "trend" model's power law.
 TREND_SLOPE_LIMIT = 1.0
