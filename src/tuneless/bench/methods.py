@@ -73,6 +73,8 @@ class Method:
         prior_cost: ``"best"``: the cost added for the prior is its best trial's (refinement reuses one run of a
             grid tuned anyway); ``"all"``: every trial of the prior on the workload and seed (a tuning stage of
             this method's own, e.g. the short-horizon grid of lr transfer).
+        scheduler: ``scheduler(optimizer, workload, budget_steps) -> LRScheduler`` for a method that brings its own
+            scheduler (online refinement); ``None`` = ``ScheduleLR`` over the trial's schedule spec.
     """
 
     name: str
@@ -85,6 +87,7 @@ class Method:
     budget_fraction: float = 1.0
     from_prior: Callable[[TrialConfig, Mapping[str, Any], Workload], TrialConfig] | None = None
     prior_cost: str = "best"
+    scheduler: Callable[[Any, Workload, int], Any] | None = None
 
     def optimizer_for(self, workload: Workload) -> str:
         if self.optimizer is None:
@@ -375,3 +378,34 @@ for _method in (
     ),
 ):
     register_method(_method)
+
+
+# --- online refinement: one run, the schedule re-planned from its own gradient norms (issue #13) ---------------
+def _online_refined(future: str | None) -> Callable[[Any, Workload, int], Any]:
+    def scheduler(optimizer: Any, workload: Workload, budget: int) -> Any:
+        from ..refine.online import DEFAULT_FUTURE
+        from ..torch.online import OnlineRefinedLR
+
+        return OnlineRefinedLR(
+            optimizer, budget, workload.optimizer_family, future=future or DEFAULT_FUTURE, warmup=WARMUP_FRACTION
+        )
+
+    return scheduler
+
+
+register_method(
+    Method(
+        "refined-online",
+        "refinement without a prior run: warmup + linear decay, re-planned every 10% of the run from the gradient "
+        "norms seen so far (tuneless.torch.OnlineRefinedLR, default future model); one run per trial",
+        scheduler=_online_refined(None),
+    )
+)
+for _future in ("constant", "trend", "stretch"):
+    register_method(
+        Method(
+            f"refined-online-{_future}",
+            f"refined-online with the {_future!r} model of the unseen gradient norms",
+            scheduler=_online_refined(_future),
+        )
+    )

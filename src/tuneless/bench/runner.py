@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .device import synchronize
-from .methods import TrialConfig, make_optimizer
+from .methods import METHODS, TrialConfig, make_optimizer
 from .rows import Measurement, StoreRow, TrialFinish, TrialStart
 from .store import Store
 from .workload import Workload
@@ -185,7 +185,11 @@ def _train(task: TrialTask, workload: Workload, progress: _Progress, emit: Calla
     model, data = build_on(workload, task.seed, device)
     budget = workload.budget_steps
     optimizer = make_optimizer(task.config.optimizer, model.parameters(), task.config.peak_lr, budget)
-    scheduler = ScheduleLR(optimizer, task.config.schedule, budget)
+    method = METHODS.get(task.method)
+    if method is not None and method.scheduler is not None:  # a method that brings its own scheduler
+        scheduler = method.scheduler(optimizer, workload, budget)
+    else:
+        scheduler = ScheduleLR(optimizer, task.config.schedule, budget)
     recording = _RecordingClock(optimizer, task.trace_path, budget) if task.trace_path else None
 
     def evaluate(step: int) -> None:

@@ -1,4 +1,5 @@
-"""The only part of tuneless that imports torch: the LR scheduler, the gradient-norm recorder, Mechanic, NAdamW."""
+"""The only part of tuneless that imports torch: the LR schedulers (fixed, online-refined), the gradient-norm
+recorder, Mechanic, NAdamW."""
 
 from ..extras import require
 
@@ -6,7 +7,8 @@ require("torch", "tuneless.torch")  # an ImportError that names the extra, befor
 
 from .mechanic import Mechanic  # noqa: E402
 from .nadamw import NAdamW  # noqa: E402
+from .online import OnlineRefinedLR  # noqa: E402
 from .recorder import GradNormRecorder  # noqa: E402
 from .scheduler import ScheduleLR  # noqa: E402
 
-__all__ = ["GradNormRecorder", "Mechanic", "NAdamW", "ScheduleLR"]
+__all__ = ["GradNormRecorder", "Mechanic", "NAdamW", "OnlineRefinedLR", "ScheduleLR"]
