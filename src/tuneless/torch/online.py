@@ -13,11 +13,9 @@ steps (:func:`tuneless.refine.online.joined`): no jump, always in ``[0, 1]`` tim
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import numpy as np
-from torch.optim.lr_scheduler import LRScheduler
 
 import torch
 
@@ -26,11 +24,12 @@ from ..refine.refinement import DEFAULT_TAU, WEIGHTINGS
 from ..schedules import parse_schedule
 from ..schedules._base import check_total_steps
 from .recorder import GradNormRecorder, _dist, partial_norm_sums
+from .scheduler import MultiplierLR
 
 __all__ = ["OnlineRefinedLR"]
 
 
-class OnlineRefinedLR(LRScheduler):
+class OnlineRefinedLR(MultiplierLR):
     """Sets ``group["lr"] = group["initial_lr"] * m_t`` with ``m`` re-planned from this run's gradient norms.
 
     Call ``scheduler.step()`` after ``optimizer.step()``, once per optimizer step (also when ``GradScaler`` skipped
@@ -102,15 +101,13 @@ class OnlineRefinedLR(LRScheduler):
         self._norms = np.full(0, np.nan)  # this run's norms (weighting's column), on the host up to the last re-plan
         self._pending: list[torch.Tensor] = []  # per-step [sum of squares, sum of |g|], on the gradients' device
         self._pending_steps: list[int] = []
-        self._warned_past_horizon = False
-        self._restored = all("initial_lr" in g for g in optimizer.param_groups)
         self.recorder = (
             GradNormRecorder(optimizer, trace, self.replan_every, sharded=sharded, process_group=process_group)
             if trace is not None
             else None
         )
         self._hook = optimizer.register_step_pre_hook(self._record)
-        super().__init__(optimizer, last_epoch=-1)
+        super().__init__(optimizer)
 
     # -- recording (the recorder's no-sync design) ---------------------------------------------------------------
     def _record(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
@@ -147,14 +144,6 @@ class OnlineRefinedLR(LRScheduler):
         self._norms[steps] = column
 
     # -- the schedule ----------------------------------------------------------------------------------------------
-    def _initial_step(self) -> None:
-        self._step_count = 0
-        self.last_epoch = 0
-        if self._restored:  # an optimizer restored from a checkpoint: keep its lrs until load_state_dict
-            self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
-        else:
-            self._apply()
-
     def _is_replan_step(self, t: int) -> bool:
         return self.first_replan <= t < self.total_steps and (t - self.first_replan) % self.replan_every == 0
 
@@ -174,34 +163,9 @@ class OnlineRefinedLR(LRScheduler):
         t = self.last_epoch if step is None else step
         return float(self.multipliers[min(t, self.total_steps)])
 
-    def get_lr(self) -> list[float]:
-        m = self.multiplier()
-        return [float(base) * m for base in self.base_lrs]
-
-    def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
-        if epoch is not None:
-            raise ValueError("OnlineRefinedLR.step() takes no epoch: it counts optimizer steps itself")
-        self._step_count += 1
-        self.last_epoch += 1
-        if self.last_epoch > self.total_steps and not self._warned_past_horizon:
-            self._warned_past_horizon = True
-            warnings.warn(
-                f"OnlineRefinedLR stepped past total_steps={self.total_steps}: holding the final multiplier 0 "
-                "(this warning is shown once)",
-                UserWarning,
-                stacklevel=2,
-            )
+    def _before_apply(self) -> None:
         if self._is_replan_step(self.last_epoch):
             self.replan()
-        self._apply()
-
-    def _apply(self) -> None:
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
-            if isinstance(group["lr"], torch.Tensor):
-                group["lr"].fill_(lr)
-            else:
-                group["lr"] = lr
-        self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
 
     @property
     def norms(self) -> np.ndarray:
@@ -288,7 +252,3 @@ class OnlineRefinedLR(LRScheduler):
                 self._hook.remove()
         except Exception:
             pass
-
-
-def _plain(lr: Any) -> float:
-    return float(lr.item()) if isinstance(lr, torch.Tensor) else float(lr)

@@ -16,10 +16,76 @@ import torch
 from ..schedules import Schedule, as_schedule, from_dict
 from ..schedules._base import check_total_steps
 
-__all__ = ["ScheduleLR"]
+__all__ = ["MultiplierLR", "ScheduleLR"]
 
 
-class ScheduleLR(LRScheduler):
+class MultiplierLR(LRScheduler):
+    """What ``ScheduleLR`` and ``OnlineRefinedLR`` share: every param group's lr is its own base lr (``initial_lr``)
+    times ``multiplier()``, a function of the step count; ``step()`` counts optimizer steps (no epoch argument),
+    holds the final value past ``total_steps`` with one warning, and sets the lrs without reading a device tensor
+    back (base lrs are python floats, read once; a tensor lr is filled in place). Subclasses give ``multiplier`` and
+    may act at a step before the lrs are set (``_before_apply``)."""
+
+    total_steps: int
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self._warned_past_horizon = False
+        self._restored = all("initial_lr" in g for g in optimizer.param_groups)
+        super().__init__(optimizer, last_epoch=-1)
+
+    def multiplier(self, step: int | None = None) -> float:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def _initial_step(self) -> None:
+        # base lrs as python floats, read once here: a tensor lr (fused/capturable optimizers) read back every step
+        # would wait for the GPU every step
+        self.base_lrs = [_plain(base) for base in self.base_lrs]
+        self._step_count = 0
+        self.last_epoch = 0
+        if self._restored:  # an optimizer restored from a checkpoint: keep its lrs until load_state_dict
+            self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
+        else:
+            self._apply()
+
+    def get_lr(self) -> list[float]:
+        m = self.multiplier()
+        return [base * m for base in self.base_lrs]
+
+    _get_closed_form_lr = get_lr
+
+    def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
+        name = type(self).__name__
+        if epoch is not None:
+            raise ValueError(f"{name}.step() takes no epoch: it counts optimizer steps itself")
+        self._step_count += 1
+        self.last_epoch += 1
+        if self.last_epoch > self.total_steps and not self._warned_past_horizon:
+            self._warned_past_horizon = True
+            warnings.warn(
+                f"{name} stepped past total_steps={self.total_steps}: holding the final multiplier "
+                f"{self.multiplier():.6g} (this warning is shown once)",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._before_apply()
+        self._apply()
+
+    def _before_apply(self) -> None:
+        """Called by ``step()`` after the step count moved, before the lrs are set."""
+
+    def _apply(self) -> None:
+        """Set every group's lr; a tensor lr (``capturable``/fused optimizers) is filled in place on its device, and
+        ``_last_lr`` keeps the python floats computed here, so a step never reads a device tensor back."""
+        lrs = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+        self._last_lr = lrs
+
+
+class ScheduleLR(MultiplierLR):
     """Sets ``group["lr"] = group["initial_lr"] * schedule(step, total_steps)`` for every param group.
 
     Call ``scheduler.step()`` after ``optimizer.step()``, once per optimizer step. Optimizer step ``t``
@@ -41,57 +107,12 @@ class ScheduleLR(LRScheduler):
         self.schedule = as_schedule(schedule)
         self.total_steps = check_total_steps(total_steps)
         self.schedule(0, self.total_steps)  # horizon checks (e.g. warmup < T) fail here, not mid-run
-        self._warned_past_horizon = False
-        self._restored = all("initial_lr" in g for g in optimizer.param_groups)
-        super().__init__(optimizer, last_epoch=-1)
-
-    def _initial_step(self) -> None:
-        # base lrs as python floats, read once here: a tensor lr (fused/capturable optimizers) read back every step
-        # would wait for the GPU every step
-        self.base_lrs = [_plain(base) for base in self.base_lrs]
-        self._step_count = 0
-        self.last_epoch = 0
-        if self._restored:  # an optimizer restored from a checkpoint: keep its lrs until load_state_dict
-            self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
-        else:
-            self._apply()
+        super().__init__(optimizer)
 
     def multiplier(self, step: int | None = None) -> float:
         """The schedule's multiplier at ``step`` (default: the current step), held at ``total_steps``."""
         t = self.last_epoch if step is None else step
         return float(self.schedule(min(t, self.total_steps), self.total_steps))
-
-    def get_lr(self) -> list[float]:
-        m = self.multiplier()
-        return [base * m for base in self.base_lrs]
-
-    _get_closed_form_lr = get_lr
-
-    def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
-        if epoch is not None:
-            raise ValueError("ScheduleLR.step() takes no epoch: it counts optimizer steps itself")
-        self._step_count += 1
-        self.last_epoch += 1
-        if self.last_epoch > self.total_steps and not self._warned_past_horizon:
-            self._warned_past_horizon = True
-            warnings.warn(
-                f"ScheduleLR stepped past total_steps={self.total_steps}: holding the final multiplier "
-                f"{self.multiplier():.6g} (this warning is shown once)",
-                UserWarning,
-                stacklevel=2,
-            )
-        self._apply()
-
-    def _apply(self) -> None:
-        """Set every group's lr; a tensor lr (``capturable``/fused optimizers) is filled in place on its device, and
-        ``_last_lr`` keeps the python floats computed here, so a step never reads a device tensor back."""
-        lrs = self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            if isinstance(group["lr"], torch.Tensor):
-                group["lr"].fill_(lr)
-            else:
-                group["lr"] = lr
-        self._last_lr = lrs
 
     def state_dict(self) -> dict[str, Any]:
         return {
