@@ -254,7 +254,7 @@ class LogisticRegression(Workload):
         return self._loss(model, data["x_train"][index], data["y_train"][index])
 
     def evaluate(self, model: Any, data: dict[str, Any]) -> dict[str, float]:
-        full_loss = float(self._loss(model, data["x_train"], data["y_train"]))
+        full_loss = float(self._loss(model, data["x_train"], data["y_train"]).detach())
         predictions = model(data["x_held_out"]).argmax(dim=1)
         accuracy = float((predictions == data["y_held_out"]).double().mean())
         gap = full_loss - data["f_star"]
