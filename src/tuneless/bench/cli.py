@@ -21,6 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "time and steps to the target, final metrics, performance profiles; report in --out.",
     )
     _run_options(bench, SUITES, METHODS)
+    bench.add_argument(
+        "--lr-resolution",
+        type=float,
+        default=1.5,
+        metavar="FACTOR",
+        help="after the grid, tune each grid method's peak lr per workload and seed until its best lr is bracketed "
+        "within this factor (default: 1.5; docs/bench.md)",
+    )
+    bench.add_argument(
+        "--grid-only", action="store_true", help="no method-fair tuning: each grid method runs its grid only"
+    )
     bench.add_argument("--out", default=DEFAULT_OUT, help=f"report folder (default: {DEFAULT_OUT})")
     bench.add_argument("--resume", action="store_true", help="continue the store's latest (or --run-id) run")
     bench.add_argument("--run-id", help="with --resume: the run to continue")
@@ -80,7 +91,13 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.bench_command is not None:  # pragma: no cover - argparse dispatches subcommands to their handlers
         raise ValueError(f"unknown bench action {args.bench_command!r}")
-    config = None if args.resume else BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds)
+    if args.resume:
+        config = None
+    else:
+        resolution = None if args.grid_only else args.lr_resolution
+        config = BenchConfig.from_options(
+            args.suite, args.workload, args.methods, args.seeds, lr_resolution=resolution
+        )
     if args.run_id and not args.resume:
         raise ValueError("--run-id is only for --resume")
     run_benchmark(
@@ -123,7 +140,9 @@ def set_targets_command(args: argparse.Namespace) -> int:
     from .targets import TARGET_METHOD, compute_targets, load_targets, targets_path, write_targets
     from .workloads import resolve_workload
 
-    config = BenchConfig.from_options(args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False)
+    config = BenchConfig.from_options(  # the documented procedure: the grid only
+        args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False, lr_resolution=None
+    )
     run_id = run_benchmark(
         args.store, config, workers=args.workers, progress=not args.no_progress, executor=make_executor(args)
     )
