@@ -47,6 +47,7 @@ __all__ = [
     "method_summaries",
     "median_times_to_target",
     "performance_profile",
+    "per_seed_final_metrics",
     "performance_ratios",
     "score_trials",
     "time_to_target",
@@ -175,25 +176,31 @@ def benchmark_scores(ratios: Table, r_max: float = R_MAX) -> dict[str, float]:
     }
 
 
+def per_seed_final_metrics(trials: Iterable[Trial]) -> dict[str, dict[str, dict[int, float]]]:
+    """Per workload, method and seed the grid's best final metric (max when higher is better, else min); seeds
+    whose trials all failed are left out. What paired comparisons (``paired``) compare seed by seed."""
+    per_seed: dict[str, dict[str, dict[int, float]]] = {}
+    for (workload, method, seed), group in _group(_finished(trials), ("workload", "method", "seed")).items():
+        best = min(group, key=_final_metric_badness)
+        row = per_seed.setdefault(workload, {}).setdefault(method, {})
+        if math.isfinite(_final_metric_badness(best)):
+            row[seed] = float(best["final_metric"])
+    return per_seed
+
+
 def final_metric_stats(trials: Iterable[Trial]) -> dict[str, dict[str, tuple[float | None, float | None]]]:
     """Per workload and method ``(mean, std)`` over seeds of the grid's best final metric (max when higher is
     better, else min), the paper's comparison. Seeds whose trials all failed are left out; the mean is ``None``
     when no seed has a final metric, the std (sample, ``ddof=1``) is ``None`` with fewer than two seeds."""
-    per_seed: dict[str, dict[str, list[float]]] = {}
-    for (workload, method, _seed), group in _group(_finished(trials), ("workload", "method", "seed")).items():
-        best = min(group, key=_final_metric_badness)
-        row = per_seed.setdefault(workload, {}).setdefault(method, [])
-        if math.isfinite(_final_metric_badness(best)):
-            row.append(float(best["final_metric"]))
     return {
         w: {
             m: (
-                float(np.mean(values)) if values else None,
-                float(np.std(values, ddof=1)) if len(values) > 1 else None,
+                float(np.mean(list(values.values()))) if values else None,
+                float(np.std(list(values.values()), ddof=1)) if len(values) > 1 else None,
             )
             for m, values in row.items()
         }
-        for w, row in per_seed.items()
+        for w, row in per_seed_final_metrics(trials).items()
     }
 
 
