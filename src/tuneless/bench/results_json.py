@@ -30,6 +30,7 @@ def results_dict(run: Mapping[str, Any], scored: RunScores) -> dict[str, Any]:
             entry = {
                 "steps_to_target": _finite_or_none(result.steps_to_target),
                 "seconds_to_target": _finite_or_none(result.seconds_to_target),
+                "cpu_seconds_to_target": _finite_or_none(result.cpu_seconds_to_target),
                 "final_metric_mean": result.final_metric_mean,
                 "final_metric_std": result.final_metric_std,
                 "peak_lr": result.peak_lr,
@@ -48,6 +49,7 @@ def results_dict(run: Mapping[str, Any], scored: RunScores) -> dict[str, Any]:
         method: {
             "time": scored.scores["seconds"][method],
             "steps": scored.scores["steps"][method],
+            **({"cpu_time": scored.scores["cpu_seconds"][method]} if "cpu_seconds" in scored.scores else {}),
             "trials_per_workload": scored.trials_per_workload[method],
         }
         for method in scored.methods

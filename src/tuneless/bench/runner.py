@@ -9,7 +9,9 @@ executor, e.g. Ray, whose workers cannot reach the driver's file). An executor i
 
 Time to target (AlgoPerf, Dahl et al. 2023, arXiv 2306.07179, section 4.3): the accumulated training time
 (forward, backward, optimizer and schedule steps; evaluation excluded) at the first evaluation whose metric meets
-the target; steps to target likewise in optimizer steps. A trial whose loss or metric becomes NaN/inf, or that
+the target; steps to target likewise in optimizer steps; CPU seconds to target likewise in the trial process's own
+CPU time (``time.process_time``) over the same training steps, which a competing load on the machine inflates far
+less than wall-clock seconds (``benchmarks/time_score_load.py``). A trial whose loss or metric becomes NaN/inf, or that
 raises, is a failure (its times are infinite: NULL in the store) and the suite goes on.
 """
 
@@ -112,6 +114,8 @@ class _Progress:
     """What a trial has measured so far."""
 
     train_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the process's CPU time over the same training steps
+    cpu_seconds_to_target: float | None = None
     losses: list[float] = dataclasses.field(default_factory=list)  # training losses since the last evaluation
     steps_to_target: int | None = None
     seconds_to_target: float | None = None
@@ -141,6 +145,8 @@ def run_trial(task: TrialTask) -> list[StoreRow]:
             steps_to_target=progress.steps_to_target,
             seconds_to_target=progress.seconds_to_target,
             final_metric=progress.final_metric,
+            train_cpu_seconds=progress.cpu_seconds,
+            cpu_seconds_to_target=progress.cpu_seconds_to_target,
         )
     except _Diverged as err:
         finish = TrialFinish(task.trial_id, "failed", str(err), progress.train_seconds)
@@ -175,18 +181,19 @@ def _train(task: TrialTask, workload: Workload, progress: _Progress, emit: Calla
         _train_mode(model, optimizer)
         evaluate(0)
         for step in range(budget):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             loss = workload.train_loss(model, data, step)
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 raise _Diverged(f"diverged: loss={loss_value} at step {step}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            recorded_before = 0.0 if recording is None else recording.log_loss(loss_value)
+            recorded_before = (0.0, 0.0) if recording is None else recording.log_loss(loss_value)
             optimizer.step()
             scheduler.step()
-            recorded = 0.0 if recording is None else recording.seconds - recorded_before
-            progress.train_seconds += time.perf_counter() - start - recorded
+            recorded = (0.0, 0.0) if recording is None else recording.spent_since(recorded_before)
+            progress.train_seconds += time.perf_counter() - start - recorded[0]
+            progress.cpu_seconds += time.process_time() - cpu_start - recorded[1]
             progress.losses.append(loss_value)
             if (step + 1) % workload.eval_every == 0 or step + 1 == budget:
                 evaluate(step + 1)
@@ -210,21 +217,27 @@ class _RecordingClock:
         # trial that dies is rerun from scratch anyway.
         Path(trace_path).unlink(missing_ok=True)
         self.seconds = 0.0  # total time spent recording
-        self._start = 0.0
+        self.cpu_seconds = 0.0  # the same in process CPU time
+        self._start = self._cpu_start = 0.0
         optimizer.register_step_pre_hook(self._before_recording)
         self.recorder = GradNormRecorder(optimizer, trace_path, flush_every=budget, start_step=0)
         optimizer.register_step_pre_hook(self._after_recording)
 
     def _before_recording(self, *_: Any) -> None:
-        self._start = time.perf_counter()
+        self._start, self._cpu_start = time.perf_counter(), time.process_time()
 
     def _after_recording(self, *_: Any) -> None:
         self.seconds += time.perf_counter() - self._start
+        self.cpu_seconds += time.process_time() - self._cpu_start
 
-    def log_loss(self, loss: float) -> float:
-        """Log the step's loss with its norm; returns the recording time so far (before this step's)."""
+    def log_loss(self, loss: float) -> tuple[float, float]:
+        """Log the step's loss with its norm; returns the recording (wall, CPU) time so far (before this step's)."""
         self.recorder.log_loss(loss)
-        return self.seconds
+        return self.seconds, self.cpu_seconds
+
+    def spent_since(self, before: tuple[float, float]) -> tuple[float, float]:
+        """The (wall, CPU) time spent recording since ``log_loss`` returned ``before``."""
+        return self.seconds - before[0], self.cpu_seconds - before[1]
 
 
 def _train_mode(model: Any, optimizer: Any, train: bool = True) -> None:
@@ -266,6 +279,7 @@ def _evaluate(
     losses.clear()
     if progress.steps_to_target is None and _met(value, workload.target, workload.higher_is_better):
         progress.steps_to_target, progress.seconds_to_target = step, progress.train_seconds
+        progress.cpu_seconds_to_target = progress.cpu_seconds
     progress.final_metric = value
 
 

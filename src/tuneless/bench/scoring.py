@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "CPU_MEASURE",
     "MEASURES",
     "R_MAX",
     "MethodResult",
@@ -55,14 +56,16 @@ __all__ = [
 
 R_MAX = 4.0
 MEASURES = ("steps", "seconds")  # store columns steps_to_target, seconds_to_target
+CPU_MEASURE = "cpu_seconds"  # column cpu_seconds_to_target: the trial process's CPU time; scored when recorded
 
 Trial = Mapping[str, Any]
 Table = Mapping[str, Mapping[str, float]]  # workload -> method -> value
 
 
 def _check_measure(measure: str) -> str:
-    if measure not in MEASURES:
-        raise ValueError(f"measure {measure!r} is not a measure of time to target; choose one of {list(MEASURES)}")
+    if measure not in (*MEASURES, CPU_MEASURE):
+        known = [*MEASURES, CPU_MEASURE]
+        raise ValueError(f"measure {measure!r} is not a measure of time to target; choose one of {known}")
     return measure
 
 
@@ -229,6 +232,7 @@ class MethodResult:
     seeds: int
     chosen: dict[int, Trial]
     lr_grid: tuple[float, ...] = ()
+    cpu_seconds_to_target: float | None = None  # None: the run recorded no CPU times (a store from before them)
 
     @property
     def lr_edge(self) -> str | None:
@@ -269,7 +273,10 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
             t["workload"],
             {k: t[k] for k in ("metric_name", "higher_is_better", "target", "budget_steps")},
         )
-    times = {m: median_times_to_target(trials, m) for m in MEASURES}
+    measures = MEASURES
+    if any(t.get("train_cpu_seconds") is not None for t in trials):
+        measures = (*MEASURES, CPU_MEASURE)
+    times = {m: median_times_to_target(trials, m) for m in measures}
     best = {m: best_trials(trials, m) for m in MEASURES}
     with_prior = {m: _median_with_prior(best[m].values(), m) for m in MEASURES}
     finals = final_metric_stats(trials)
@@ -299,8 +306,9 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
                 lr_grid=_lr_grid(
                     [t for (w, m, _), group in counts.items() if (w, m) == (workload, method) for t in group]
                 ),
+                cpu_seconds_to_target=times.get(CPU_MEASURE, {}).get(workload, {}).get(method),
             )
-    ratios = {m: performance_ratios(times[m]) for m in MEASURES}
+    ratios = {m: performance_ratios(times[m]) for m in measures}
     trials_per_workload = {
         method: float(np.mean([results[w][method].trials for w in workloads if method in results.get(w, {})]))
         for method in methods
@@ -311,7 +319,7 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
         workload_info=info,
         results=results,
         ratios=ratios,
-        scores={m: benchmark_scores(ratios[m], r_max) for m in MEASURES},
+        scores={m: benchmark_scores(ratios[m], r_max) for m in measures},
         trials_per_workload=trials_per_workload,
         r_max=r_max,
     )
@@ -390,7 +398,7 @@ def method_summaries(scored: RunScores) -> dict[str, MethodSummary]:
         counts = [r.trials for r in results]
         summaries[method] = MethodSummary(
             method=method,
-            scores={measure: scored.scores[measure][method] for measure in MEASURES},
+            scores={measure: scored.scores[measure][method] for measure in scored.scores},
             trials_fewest=min(counts),
             trials_most=max(counts),
             targets_reached=sum(math.isfinite(r.steps_to_target) for r in results),
