@@ -189,3 +189,20 @@ def test_kill_9_during_bracketing_then_resume_matches_an_uninterrupted_run(tmp_p
     assert sorted(row[:3] for row in after) == expected  # nothing lost, nothing duplicated, same lrs
     assert {row[3] for row in after} == {"done"}
     assert all(status in ("done", "running") for status in before.values())
+
+
+def test_long_suite_is_four_times_the_full_horizon_with_targets():
+    from tuneless.bench.suites import get_suite
+    from tuneless.bench.targets import load_targets
+    from tuneless.bench.workloads import resolve_workload
+
+    full, long = get_suite("full"), get_suite("long")
+    assert set(long.workloads) == {"fashion-cnn", "lm-stdlib", "lm-kjv"} and {"linear", "cosine", "refined"} <= set(
+        long.methods
+    )
+    targets = load_targets("long")
+    for name, overrides in long.workloads.items():
+        base = resolve_workload(name, dict(full.workloads[name]))
+        assert overrides["budget_steps"] == 4 * base.budget_steps
+        assert overrides["eval_every"] == 4 * base.eval_every
+        assert targets[name]["target"] == load_targets("full")[name]["target"]

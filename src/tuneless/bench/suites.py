@@ -1,7 +1,9 @@
 """Benchmark suites as data: which workloads (with budget/grid overrides), which methods, how many seeds.
 
 ``quick`` is sized to finish (trials and report) within 10 minutes on a 2-core machine and still separate the
-methods; ``full`` is the complete comparison. Targets for each suite live in ``targets/<suite>.json`` (set by
+methods; ``full`` is the complete comparison; ``long`` runs the paper's claims (linear vs cosine, refined vs linear)
+at 4x the full suite's horizon on the deep-learning workloads, where the claims are made (sized for about 2 hours
+on 2 cores, docs/bench.md; ``--resume`` continues it in a later sitting). Targets for each suite live in ``targets/<suite>.json`` (set by
 ``tuneless bench set-targets --suite S``, see docs/bench.md).
 """
 
@@ -56,6 +58,21 @@ SUITES: dict[str, Suite] = {
         seeds=3,
         description="14 logistic regressions (1000 steps), Fashion-MNIST MLP and CNN (1500 steps), byte LMs on the "
         "stdlib and the King James Bible (600 steps); 3 seeds",
+    ),
+    "long": Suite(
+        name="long",
+        workloads={
+            # 4x the full horizon and evaluation interval; 3-point grids a factor sqrt(3) apart, centred on the
+            # full suite's best cosine lr (targets/full.json), so method-fair tuning reaches a factor 1.5 in about
+            # 2 more trials per seed (an edge best extends the grid)
+            "fashion-cnn": {"budget_steps": 6000, "eval_every": 600, "peak_lrs": (0.05774, 0.1, 0.1732)},
+            "lm-stdlib": {"budget_steps": 2400, "eval_every": 200, "peak_lrs": (0.01732, 0.03, 0.05196)},
+            "lm-kjv": {"budget_steps": 2400, "eval_every": 200, "peak_lrs": (0.01732, 0.03, 0.05196)},
+        },
+        methods=("cosine", "linear", "refined"),
+        seeds=3,
+        description="the claims at 4x the full horizon: Fashion-MNIST CNN (6000 SGD steps), byte LMs on the stdlib "
+        "and the King James Bible (2400 AdamW steps); cosine, linear, refined; 3-point grids; 3 seeds",
     ),
 }
 
