@@ -146,6 +146,16 @@ def test_run_adds_bracketing_trials_counts_them_and_never_reruns(tmp_path):
     assert {t["trial_id"]: t["started"] for t in again} == started  # resumed: nothing rerun, nothing added
 
 
+def test_resolution_defaults_to_the_suites_and_is_checked(tmp_path, capsys):
+    from tuneless.cli import main
+
+    assert BenchConfig.from_options("quick", ["logreg-wine"]).lr_resolution == 2.0
+    assert BenchConfig.from_options("full", ["logreg-wine"]).lr_resolution == 1.5
+    assert BenchConfig.from_options("full", ["logreg-wine"], lr_resolution=None).lr_resolution is None
+    code = main(["bench", "--workload", "logreg-wine", "--lr-resolution", "0.5", "--store", str(tmp_path / "s")])
+    assert code == 2 and "lr_resolution=0.5 must be a number > 1" in capsys.readouterr().err
+
+
 def test_grid_only_when_turned_off(tmp_path):
     config = BenchConfig.from_options("quick", [f"{TINY}:ShortDiabetes"], ["cosine"], seeds=1, lr_resolution=None)
     run_id = run_benchmark(tmp_path / "s.sqlite", config, workers=1, progress=False, say=lambda _: None)
@@ -158,7 +168,7 @@ def test_kill_9_during_bracketing_then_resume_matches_an_uninterrupted_run(tmp_p
         return [
             sys.executable, "-m", "tuneless.cli", "bench", "--workload", f"{TINY}:ShortDiabetes",
             "--methods", "cosine", "--seeds", "2", "--workers", "1", "--store", str(store),
-            "--out", str(tmp_path / "out"), "--no-progress",
+            "--out", str(tmp_path / "out"), "--no-progress", "--lr-resolution", "1.5",
         ]  # fmt: skip
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .lr_bracketing import LR_RESOLUTION, check_resolution, next_round
+from .lr_bracketing import check_resolution, next_round
 from .methods import Method, TrialConfig, resolve_methods
 from .runner import Executor, LocalExecutor, TrialTask, record_failure, trial_id
 from .scoring import best_trials
@@ -53,13 +53,17 @@ class BenchConfig:
         methods: Sequence[str] | None = None,
         seeds: int | None = None,
         use_targets: bool = True,
-        lr_resolution: float | None = LR_RESOLUTION,
+        lr_resolution: float | None | str = "suite",
     ) -> BenchConfig:
+        """``lr_resolution``: method-fair tuning's factor (``lr_bracketing``), ``None`` for the grid only, or
+        ``"suite"`` for the suite's own (``Suite.lr_resolution``)."""
         definition = get_suite(suite)
         refs = list(workloads or definition.workloads)
         overrides = {ref: dict(definition.workloads.get(ref, {})) for ref in refs}
         if seeds is not None and seeds < 1:
             raise ValueError(f"seeds={seeds!r} must be an integer >= 1")
+        if lr_resolution == "suite":
+            lr_resolution = definition.lr_resolution
         if lr_resolution is not None:
             lr_resolution = check_resolution(lr_resolution)
         methods = list(methods or definition.methods)

@@ -24,10 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--lr-resolution",
         type=float,
-        default=1.5,
         metavar="FACTOR",
         help="after the grid, tune each grid method's peak lr per workload and seed until its best lr is bracketed "
-        "within this factor (default: 1.5; docs/bench.md)",
+        "within this factor (default: the suite's, 2 for quick, 1.5 otherwise; docs/bench.md)",
     )
     bench.add_argument(
         "--grid-only", action="store_true", help="no method-fair tuning: each grid method runs its grid only"
@@ -94,7 +93,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.resume:
         config = None
     else:
-        resolution = None if args.grid_only else args.lr_resolution
+        resolution = None if args.grid_only else ("suite" if args.lr_resolution is None else args.lr_resolution)
         config = BenchConfig.from_options(
             args.suite, args.workload, args.methods, args.seeds, lr_resolution=resolution
         )

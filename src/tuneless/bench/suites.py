@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from .lr_bracketing import LR_RESOLUTION
 from .methods import METHODS
 from .workloads.logreg import DATASETS
 
@@ -26,6 +27,7 @@ class Suite:
     methods: tuple[str, ...]
     seeds: int
     description: str
+    lr_resolution: float = LR_RESOLUTION  # method-fair tuning's default for this suite (lr_bracketing)
 
 
 ALL_METHODS = tuple(METHODS)
@@ -43,7 +45,9 @@ SUITES: dict[str, Suite] = {
         methods=ALL_METHODS,
         seeds=2,
         description="14 logistic regressions (300 SGD steps, 6 peak lrs), Fashion-MNIST MLP (300 Adam steps, "
-        "4 peak lrs; skipped when not installed), stdlib byte LM (240 AdamW steps, 3 peak lrs); 2 seeds",
+        "4 peak lrs; skipped when not installed), stdlib byte LM (240 AdamW steps, 3 peak lrs); 2 seeds; "
+        "best lrs bracketed within a factor 2",
+        lr_resolution=2.0,  # the trade that keeps `make bench` near 10 minutes on 2 cores (docs/results.md)
     ),
     "full": Suite(
         name="full",
