@@ -30,12 +30,13 @@ def results_dict(run: Mapping[str, Any], scored: RunScores) -> dict[str, Any]:
             entry = {
                 "steps_to_target": _finite_or_none(result.steps_to_target),
                 "seconds_to_target": _finite_or_none(result.seconds_to_target),
-                "cpu_seconds_to_target": _finite_or_none(result.cpu_seconds_to_target),
                 "final_metric_mean": result.final_metric_mean,
                 "final_metric_std": result.final_metric_std,
                 "peak_lr": result.peak_lr,
                 "trials": result.trials,
             }
+            if result.cpu_seconds_to_target is not None:  # a run that recorded CPU times
+                entry["cpu_seconds_to_target"] = _finite_or_none(result.cpu_seconds_to_target)
             if result.seconds_with_prior is not None:
                 entry["total_seconds_with_prior"] = _finite_or_none(result.seconds_with_prior)
             methods[method] = entry
