@@ -79,8 +79,9 @@ def markdown_tables(store_path: str, run_id: str | None = None) -> str:
     lines += [
         "",
         "Steps are deterministic. Wall-clock seconds move with the machine's load (sub-second trials measure "
-        "process overhead as much as training); CPU seconds (each trial process's own CPU time over its training "
-        "steps) move much less: docs/bench.md gives both scores' spread under a competing load.",
+        "process overhead as much as training): under a competing load they moved scores by up to 0.08, CPU "
+        "seconds (each trial process's own CPU time over its training steps) by up to 0.02 (docs/bench.md, "
+        "benchmarks/time_score_load.py). Read steps first, CPU seconds second.",
     ]
     lines += _final_metric_lines(scored)
     for a, b, title in (
