@@ -34,7 +34,9 @@ def verdicts(trials: list[dict], a: str, b: str) -> dict[str, tuple]:
             continue
         higher = bool(scored.workload_info[workload]["higher_is_better"])
         paired = paired_comparison(finals[workload][a], finals[workload][b], higher)
-        noise = claim_verdict(ra.final_metric_mean, ra.final_metric_std, rb.final_metric_mean, rb.final_metric_std, higher)
+        noise = claim_verdict(
+            ra.final_metric_mean, ra.final_metric_std, rb.final_metric_mean, rb.final_metric_std, higher
+        )
         out[workload] = (ra.peak_lr, rb.peak_lr, paired, noise, ra.trials, rb.trials)
     return out
 
@@ -79,10 +81,11 @@ def main() -> int:
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for workload, (la, lb, paired, noise, ta, tb) in fair.items():
             gla, glb, gpaired, gnoise, _, _ = coarse[workload]
+            grid_interval = f"{gpaired.estimate:.3g} [{gpaired.low:.3g}, {gpaired.high:.3g}]"
+            fair_interval = f"{paired.estimate:.3g} [{paired.low:.3g}, {paired.high:.3g}]"
             print(
-                f"| {workload} | {gla:.4g} / {glb:.4g} | {gpaired.estimate:.3g} [{gpaired.low:.3g}, {gpaired.high:.3g}] "
-                f"| {gpaired.verdict} / {gnoise} | {la:.4g} / {lb:.4g} | {paired.estimate:.3g} [{paired.low:.3g}, "
-                f"{paired.high:.3g}] | {paired.verdict} / {noise} | {ta} / {tb} |"
+                f"| {workload} | {gla:.4g} / {glb:.4g} | {grid_interval} | {gpaired.verdict} / {gnoise} "
+                f"| {la:.4g} / {lb:.4g} | {fair_interval} | {paired.verdict} / {noise} | {ta} / {tb} |"
             )
         print()
     return 0

@@ -52,9 +52,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="quick")
     parser.add_argument("--workload", nargs="+", help="instead of the suite's workloads")
-    parser.add_argument(
-        "--methods", nargs="+", default=["constant", "cosine", "linear", "wsd", "rex", "schedulefree"]
-    )
+    parser.add_argument("--methods", nargs="+", default=["constant", "cosine", "linear", "wsd", "rex", "schedulefree"])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--load", type=int, default=os.cpu_count() or 2, help="busy processes beside run B")

@@ -94,9 +94,7 @@ def run_command(args: argparse.Namespace) -> int:
         config = None
     else:
         resolution = None if args.grid_only else ("suite" if args.lr_resolution is None else args.lr_resolution)
-        config = BenchConfig.from_options(
-            args.suite, args.workload, args.methods, args.seeds, lr_resolution=resolution
-        )
+        config = BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds, lr_resolution=resolution)
     if args.run_id and not args.resume:
         raise ValueError("--run-id is only for --resume")
     run_benchmark(

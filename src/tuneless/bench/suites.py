@@ -1,10 +1,10 @@
 """Benchmark suites as data: which workloads (with budget/grid overrides), which methods, how many seeds.
 
 ``quick`` is sized to finish (trials and report) within 10 minutes on a 2-core machine and still separate the
-methods; ``full`` is the complete comparison; ``long`` runs the paper's claims (linear vs cosine, refined vs linear)
-at 4x the full suite's horizon on the deep-learning workloads, where the claims are made (sized for about 2 hours
-on 2 cores, docs/bench.md; ``--resume`` continues it in a later sitting). Targets for each suite live in ``targets/<suite>.json`` (set by
-``tuneless bench set-targets --suite S``, see docs/bench.md).
+methods; ``full`` is the complete comparison; ``long`` runs the paper's claims (linear vs cosine, refined vs
+linear) at 4x the full suite's horizon on the deep-learning workloads, where the claims are made (sized for about
+2 hours on 2 cores, docs/bench.md; ``--resume`` continues it in a later sitting). Targets for each suite live in
+``targets/<suite>.json`` (set by ``tuneless bench set-targets --suite S``, see docs/bench.md).
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ SUITES: dict[str, Suite] = {
         methods=ALL_METHODS,
         seeds=2,
         description="14 logistic regressions (300 SGD steps, 6 peak lrs), Fashion-MNIST MLP (300 Adam steps, "
-        "4 peak lrs; skipped when not installed), stdlib byte LM (240 AdamW steps, 3 peak lrs a factor 1.7 apart); 2 seeds; "
-        "best lrs bracketed within a factor 2",
+        "4 peak lrs; skipped when not installed), stdlib byte LM (240 AdamW steps, 3 peak lrs a factor 1.7 "
+        "apart); 2 seeds; best lrs bracketed within a factor 2",
         lr_resolution=2.0,  # the trade that keeps `make bench` near 10 minutes on 2 cores (docs/results.md)
     ),
     "full": Suite(

@@ -117,6 +117,7 @@ def _final_metric_lines(scored: RunScores) -> list[str]:
 def _paired_cell(comparison: PairedComparison, digits: int = 4) -> str:
     if comparison.verdict == "n/a":
         return MISSING
+
     def number(value: float) -> str:
         return f"{value:+g}" if math.isinf(value) else format_number(value, digits)
 
