@@ -222,10 +222,9 @@ def _run_levels(
     say: Callable[[str], None],
     lr_resolution: float | None = None,
 ) -> None:
-    total = len(plan_trials(run_id, workloads, methods, seeds))
-    finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
     planned_ids = {p.trial_id for p in plan_trials(run_id, workloads, methods, seeds)}
-    with _progress_bar(progress, total, len(finished & planned_ids)) as bar:
+    finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
+    with _progress_bar(progress, len(planned_ids), len(finished & planned_ids)) as bar:
         for level in method_levels(methods):
             _run_planned(store, run_id, plan_trials(run_id, workloads, level, seeds), executor, bar.advance)
             while lr_resolution is not None:  # method-fair tuning, round by round (lr_bracketing)

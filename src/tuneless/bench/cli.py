@@ -90,6 +90,10 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.bench_command is not None:  # pragma: no cover - argparse dispatches subcommands to their handlers
         raise ValueError(f"unknown bench action {args.bench_command!r}")
+    if args.grid_only and args.lr_resolution is not None:
+        raise ValueError(f"--grid-only and --lr-resolution {args.lr_resolution:g} exclude each other")
+    if args.resume and (args.grid_only or args.lr_resolution is not None):
+        raise ValueError("--grid-only and --lr-resolution are not for --resume: a run keeps its own tuning")
     if args.resume:
         config = None
     else:
