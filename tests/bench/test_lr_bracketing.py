@@ -156,8 +156,6 @@ def test_resolution_defaults_to_the_suites_and_is_checked(tmp_path, capsys):
     assert code == 2 and "lr_resolution=0.5 must be a number > 1" in capsys.readouterr().err
     code = main(["bench", "--grid-only", "--lr-resolution", "2", "--store", str(tmp_path / "s")])
     assert code == 2 and "--grid-only and --lr-resolution 2 exclude each other" in capsys.readouterr().err
-    code = main(["bench", "--resume", "--grid-only", "--store", str(tmp_path / "s")])
-    assert code == 2 and "not for --resume" in capsys.readouterr().err
 
 
 def test_grid_only_when_turned_off(tmp_path):

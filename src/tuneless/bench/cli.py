@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         metavar="FACTOR",
         help="after the grid, tune each grid method's peak lr per workload and seed until its best lr is bracketed "
-        "within this factor (default: the suite's, 2 for quick, 1.5 otherwise; docs/bench.md)",
+        "within this factor (default: the suite's, 2 for quick, 1.5 otherwise; a resumed run keeps its own)",
     )
     bench.add_argument(
         "--grid-only", action="store_true", help="no method-fair tuning: each grid method runs its grid only"
@@ -92,8 +92,6 @@ def run_command(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown bench action {args.bench_command!r}")
     if args.grid_only and args.lr_resolution is not None:
         raise ValueError(f"--grid-only and --lr-resolution {args.lr_resolution:g} exclude each other")
-    if args.resume and (args.grid_only or args.lr_resolution is not None):
-        raise ValueError("--grid-only and --lr-resolution are not for --resume: a run keeps its own tuning")
     if args.resume:
         config = None
     else:
