@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 
 from tuneless.bench.methods import TrialConfig
+from tuneless.bench.report import write_report
 from tuneless.bench.runner import TrialTask, run_trial
 from tuneless.bench.scoring import CPU_MEASURE, score_trials
 from tuneless.bench.store import Store
@@ -15,6 +17,7 @@ TINY = f"{os.path.dirname(__file__)}/tiny_workloads.py"
 
 def test_trial_records_its_cpu_seconds_and_they_are_scored(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
+        store.create_run("r", "quick", {"seeds": 1})
         for lr, tid in ((0.01, "slow"), (0.03, "fast")):
             task = TrialTask(
                 "r", tid, f"{TINY}:ShortDiabetes", {"target": 0.9}, "cosine",
@@ -32,6 +35,10 @@ def test_trial_records_its_cpu_seconds_and_they_are_scored(tmp_path):
     result = scored.results["diabetes-short"]["cosine"]
     cpu_times = [t["cpu_seconds_to_target"] for t in trials]
     assert result.cpu_seconds_to_target == min(float("inf") if c is None else c for c in cpu_times)  # one seed
+    html_path = write_report(tmp_path / "s.sqlite", "r", tmp_path / "out")
+    assert "score (CPU time)" in html_path.read_text()
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["scores"]["cosine"]["cpu_time"] == scored.scores[CPU_MEASURE]["cosine"]
 
 
 def test_a_store_from_before_cpu_times_gets_the_columns_and_is_scored_without_them(tmp_path):

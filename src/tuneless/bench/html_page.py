@@ -48,12 +48,14 @@ def _scores_section(scored: RunScores, descriptions: Mapping[str, str], trials: 
     rows = []
     for method, summary in method_summaries(scored).items():
         edge = f"{summary.lr_at_edge} / {summary.lr_grids}" if summary.lr_grids else "no grid"
-        cpu_cell = [(f"{summary.scores[CPU_MEASURE]:.3f}", "best" if method in best[CPU_MEASURE] else "")]
+        cpu_cell = (
+            [(f"{summary.scores[CPU_MEASURE]:.3f}", "best" if method in best[CPU_MEASURE] else "")] if cpu else []
+        )
         rows.append(
             [
                 (method, ""),
                 (f"{summary.scores['seconds']:.3f}", "best" if method in best["seconds"] else ""),
-                *(cpu_cell if cpu else []),
+                *cpu_cell,
                 (f"{summary.scores['steps']:.3f}", "best" if method in best["steps"] else ""),
                 (format_trial_counts(summary), ""),
                 (f"{summary.targets_reached} / {n}", ""),
