@@ -52,7 +52,7 @@ def test_cli_runs_a_suite_through_ray_and_resumes(tmp_path, ray_executor):
     from tuneless.cli import main
 
     store = tmp_path / "cli.sqlite"
-    args = ["bench", "--workload", f"{TINY}:ShortDiabetes", "--methods", "constant", "--seeds", "1"]
+    args = ["bench", "--workload", f"{TINY}:ShortDiabetes", "--methods", "constant", "--seeds", "1", "--grid-only"]
     assert (
         main([*args, "--store", str(store), "--out", str(tmp_path / "out"), "--executor", "ray", "--no-progress"]) == 0
     )

@@ -40,7 +40,7 @@ def _trials(path):
 def test_bench_killed_during_the_report_then_rerun(tmp_path):
     store, out = tmp_path / "s.sqlite", tmp_path / "out"
     options = ["bench", "--workload", f"{TINY}:ShortDiabetes", "--methods", "constant", "linear", "--seeds", "1"]
-    options += ["--workers", "1", "--store", str(store), "--out", str(out), "--no-progress"]
+    options += ["--workers", "1", "--store", str(store), "--out", str(out), "--no-progress", "--grid-only"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
     killed = subprocess.run([sys.executable, "-c", DYING_REPORT, *options], env=env, capture_output=True, text=True)
     assert killed.returncode == 9, killed.stderr

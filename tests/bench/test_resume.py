@@ -57,6 +57,7 @@ def test_kill_9_then_resume(tmp_path):
         "--out",
         str(tmp_path / "out"),
         "--no-progress",
+        "--grid-only",  # test_lr_bracketing resumes a run with method-fair tuning
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     driver = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

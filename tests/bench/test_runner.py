@@ -115,6 +115,7 @@ def test_user_workload_from_the_docs_through_the_cli(tmp_path, capsys):
             "--no-progress",
             "--workers",
             "2",
+            "--grid-only",  # method-fair tuning: tests/bench/test_lr_bracketing.py
         ]
     )
     assert status == 0

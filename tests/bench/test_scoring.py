@@ -95,7 +95,7 @@ def test_user_errors():
         performance_ratios({"W": {"A": 1.0, "B": -1.0}})
     with pytest.raises(ValueError, match=r"method 'A' on workload 'W' is nan"):
         performance_ratios({"W": {"A": math.nan}})
-    with pytest.raises(ValueError, match=r"measure 'epochs'.*\['steps', 'seconds'\]"):
+    with pytest.raises(ValueError, match=r"measure 'epochs'.*\['steps', 'seconds', 'cpu_seconds'\]"):
         best_trials([], "epochs")
     with pytest.raises(ValueError, match="no finished trials"):
         score_trials([_trial("w1", "lin", 0, 0.1, status="running")])

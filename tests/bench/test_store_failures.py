@@ -129,7 +129,9 @@ def test_resume_with_a_conflicting_option_names_it(tmp_path, capsys, option, val
 def test_two_drivers_resuming_one_run_run_every_trial_exactly_once(tmp_path):
     path = tmp_path / "s.sqlite"
     log = tmp_path / "builds.log"
-    config = BenchConfig.from_options("quick", [f"{TINY}:CountingDiabetes"], ["constant", "cosine"], 2)
+    config = BenchConfig.from_options(
+        "quick", [f"{TINY}:CountingDiabetes"], ["constant", "cosine"], 2, lr_resolution=None
+    )  # the grid only
     with Store(path) as store:
         store.create_run("r1", "quick", config.to_dict())
     env = {

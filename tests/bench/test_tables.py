@@ -54,5 +54,11 @@ def test_markdown_tables_on_a_hand_made_run(tmp_path):
             )
     text = markdown_tables(str(path))
     assert "| linear | 1.000 | 1.000 |" in text and "| cosine | 0.000 | 0.000 |" in text
-    assert "| w | 0.81 | 0.705 | linear better | 50 | missed |" in text
-    assert "linear vs cosine: better on 1, tie on 0, worse on 0 workloads" in text
+    # paired differences (0.10, 0.11): mean 0.105; exact bootstrap means 0.10 (1/4), 0.105 (1/2), 0.11 (1/4) ->
+    # 95% interval [0.10, 0.11]; 2 seeds < 5: a tie, where the noise rule (0.105 > std 0.014) says better.
+    # steps: 50 against a miss on both seeds -> -inf, also a tie with 2 seeds
+    row = "| w | 0.81 | 0.705 | 0.105 [0.1, 0.11] | linear tie | linear better | 50 | missed | -inf [-inf, -inf] |"
+    assert row + " linear tie |" in text
+    assert "paired verdict needs" not in text and "rerun with `--seeds 5`: about 10 trials (5/2 of this run's 4" in text
+    assert "better on 0, tie on 1, worse on 0 workloads; by the noise rule" in text
+    assert "(the difference of the means exceeds the larger std over seeds): better on 1, tie on 0, worse on 0" in text

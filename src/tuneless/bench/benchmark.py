@@ -4,8 +4,10 @@ Order: all trials of methods without a prior run first; then each method with a 
 workload and seed, the best trial of its prior method (``scoring.best_trials``: fewest steps to target, ties broken
 by the final metric), refines that trial's
 gradient-norm trace into a schedule (``tuneless.refine.refine``; L2 norms for SGD-type optimizers, L1 for Adam-type)
-and re-tunes its peak lr on the same grid. Trials already finished or failed in the store are never rerun; a trial
-left 'running' by an interrupted driver is rerun from the start (its rows are replaced step by step).
+and re-tunes its peak lr on the same grid. After each level's grid, every grid method adds trials around its own
+best peak lr per workload and seed until it is bracketed within ``lr_resolution`` (``lr_bracketing``; off when
+``lr_resolution`` is ``None``). Trials already finished or failed in the store are never rerun; a trial left
+'running' by an interrupted driver is rerun from the start (its rows are replaced step by step).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from ..limits import check_seeds
 from ..output_files import atomic_path
+from .lr_bracketing import check_resolution, next_round
 from .methods import Method, TrialConfig, resolve_methods
 from .runner import Executor, LocalExecutor, TrialTask, record_failure, trial_id
 from .scoring import best_trials
@@ -43,6 +46,7 @@ class BenchConfig:
     overrides: dict[str, dict[str, Any]]  # per workload reference, including the target used
     use_targets: bool = True
     environment: dict[str, Any] | None = None  # where the run started: device, its name, torch, CUDA (device.py)
+    lr_resolution: float | None = None  # None: the grid only (runs stored before method-fair tuning existed)
 
     @classmethod
     def from_options(
@@ -52,12 +56,20 @@ class BenchConfig:
         methods: Sequence[str] | None = None,
         seeds: int | None = None,
         use_targets: bool = True,
+        lr_resolution: float | None | str = "suite",
     ) -> BenchConfig:
+        """``lr_resolution``: method-fair tuning's factor (``lr_bracketing``), ``None`` for the grid only, or
+        ``"suite"`` for the suite's own (``Suite.lr_resolution``)."""
         definition = get_suite(suite)
         refs = list(workloads or definition.workloads)
         overrides = {ref: dict(definition.workloads.get(ref, {})) for ref in refs}
         check_seeds(seeds)
-        return cls(suite, refs, list(methods or definition.methods), seeds or definition.seeds, overrides, use_targets)
+        if lr_resolution == "suite":
+            lr_resolution = definition.lr_resolution
+        if lr_resolution is not None:
+            lr_resolution = check_resolution(lr_resolution)
+        methods = list(methods or definition.methods)
+        return cls(suite, refs, methods, seeds or definition.seeds, overrides, use_targets, lr_resolution=lr_resolution)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -219,7 +231,8 @@ def run_benchmark(
             store.create_run(run_id, config.suite, config.to_dict())
         for prepared in workloads:
             prepared.workload.prepare(list(range(config.seeds)))
-        _run_levels(store, run_id, workloads, methods, list(range(config.seeds)), executor, progress, say, device)
+        seeds = list(range(config.seeds))
+        _run_levels(store, run_id, workloads, methods, seeds, executor, progress, say, device, config.lr_resolution)
     finally:
         store.close()
     if out_dir is not None:
@@ -237,27 +250,19 @@ def _run_levels(
     progress: bool,
     say: Callable[[str], None],
     device: str = "cpu",
+    lr_resolution: float | None = None,
 ) -> None:
-    total = len(plan_trials(run_id, workloads, methods, seeds))
-    artifacts = artifacts_dir(store.path, run_id)
+    planned_ids = {p.trial_id for p in plan_trials(run_id, workloads, methods, seeds)}
     finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
-    with _progress_bar(progress, total, len(finished)) as advance:
+    with _progress_bar(progress, len(planned_ids), len(finished & planned_ids)) as bar:
         for level in method_levels(methods):
-            tasks = []
-            for planned in plan_trials(run_id, workloads, level, seeds):
-                if planned.trial_id in finished:
-                    continue
-                trace = None
-                if planned.method.records_grad_norms:
-                    trace = str(artifacts / "traces" / f"{planned.trial_id}.csv")
-                task = planned.task(run_id, str(store.path), trace, executor.threads_per_trial(), device)
-                if planned.method.prior is not None:
-                    task = _attach_prior(store, task, planned.prepared.workload, planned.method, artifacts)
-                    if task is None:
-                        advance(planned.trial_id)
-                        continue
-                tasks.append(task)
-            _run_claimed(store, tasks, executor, advance)
+            _run_planned(store, run_id, plan_trials(run_id, workloads, level, seeds), executor, bar.advance, device)
+            while lr_resolution is not None:  # method-fair tuning, round by round (lr_bracketing)
+                extra = bracketing_trials(store, run_id, workloads, level, seeds, lr_resolution)
+                if not extra:
+                    break
+                bar.grow(len(extra))
+                _run_planned(store, run_id, extra, executor, bar.advance, device)
     failed = [t for t in store.trials(run_id) if t["status"] == "failed"]
     if failed:
         say(
@@ -287,6 +292,72 @@ def _run_claimed(store: Store, tasks: Sequence[TrialTask], executor: Executor, a
                 remaining.append(task)
         if remaining:  # run by another driver: wait for it (or for its claims to go stale)
             time.sleep(1.0)
+
+
+def _run_planned(
+    store: Store,
+    run_id: str,
+    planned_trials: Sequence[PlannedTrial],
+    executor: Executor,
+    advance: Callable[[str], None],
+    device: str = "cpu",
+) -> None:
+    """Run the planned trials that are not finished in the store (a method built on a prior gets it attached),
+    each claimed by this driver (``_run_claimed``)."""
+    artifacts = artifacts_dir(store.path, run_id)
+    finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
+    tasks = []
+    for planned in planned_trials:
+        if planned.trial_id in finished:
+            continue
+        trace = None
+        if planned.method.records_grad_norms:
+            trace = str(artifacts / "traces" / f"{planned.trial_id}.csv")
+        task = planned.task(run_id, str(store.path), trace, executor.threads_per_trial(), device)
+        if planned.method.prior is not None:
+            task = _attach_prior(store, task, planned.prepared.workload, planned.method, artifacts)
+            if task is None:
+                advance(planned.trial_id)
+                continue
+        tasks.append(task)
+    _run_claimed(store, tasks, executor, advance)
+
+
+def bracketing_trials(
+    store: Store,
+    run_id: str,
+    workloads: Sequence[PreparedWorkload],
+    methods: Sequence[Method],
+    seeds: Sequence[int],
+    lr_resolution: float,
+) -> list[PlannedTrial]:
+    """The next round of method-fair tuning (``lr_bracketing.next_round``) of every grid method (one trial per
+    peak lr of the workload's grid), workload and seed, from the trials finished in the store."""
+    finished: dict[tuple[str, str, int], dict[float, dict[str, Any]]] = {}
+    for trial in store.trials(run_id):
+        if trial["status"] in ("done", "failed") and trial["peak_lr"] is not None:
+            key = (trial["workload"], trial["method"], trial["seed"])
+            finished.setdefault(key, {})[trial["peak_lr"]] = trial
+    planned = []
+    for prepared in workloads:
+        workload = prepared.workload
+        for method in methods:
+            if method.configs is not None or len(workload.peak_lrs) < 2:
+                continue  # a fixed list of trials (or a single lr): nothing to bracket
+            template = method.trials(workload)[0]
+            grid = [config.peak_lr for config in method.trials(workload)]
+            for seed in seeds:
+                results = finished.get((workload.name, method.name, seed), {})
+                for lr in next_round(grid, results, _best_of, lr_resolution):
+                    config = dataclasses.replace(template, peak_lr=lr)
+                    tid = trial_id(run_id, workload.name, method.name, lr, seed, config.label)
+                    planned.append(PlannedTrial(prepared, method, config, seed, tid))
+    return planned
+
+
+def _best_of(trials: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The scoring's best trial among one method's trials of one workload and seed."""
+    return next(iter(best_trials(trials, "steps").values()))
 
 
 def _attach_prior(
@@ -342,7 +413,7 @@ class _progress_bar:
         self.enabled, self.total, self.completed = enabled, total, completed
         self.seen: set[str] = set()
 
-    def __enter__(self) -> Callable[[str], None]:
+    def __enter__(self) -> _progress_bar:
         if self.enabled:
             from rich.progress import (
                 BarColumn,
@@ -364,7 +435,13 @@ class _progress_bar:
             )
             self.progress.start()
             self.task = self.progress.add_task("trials", total=self.total, completed=self.completed)
-        return self.advance
+        return self
+
+    def grow(self, count: int) -> None:
+        """``count`` more trials than planned (a round of method-fair tuning)."""
+        self.total += count
+        if self.enabled:
+            self.progress.update(self.task, total=self.total)
 
     def advance(self, trial_id: str) -> None:
         if trial_id not in self.seen and self.enabled:

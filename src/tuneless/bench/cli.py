@@ -25,6 +25,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "time and steps to the target, final metrics, performance profiles; report in --out.",
     )
     _run_options(bench, SUITES, METHODS)
+    bench.add_argument(
+        "--lr-resolution",
+        type=float,
+        metavar="FACTOR",
+        help="after the grid, tune each grid method's peak lr per workload and seed until its best lr is bracketed "
+        "within this factor (default: the suite's, 2 for quick, 1.5 otherwise; a resumed run keeps its own)",
+    )
+    bench.add_argument(
+        "--grid-only", action="store_true", help="no method-fair tuning: each grid method runs its grid only"
+    )
     bench.add_argument("--out", default=DEFAULT_OUT, help=f"report folder (default: {DEFAULT_OUT})")
     bench.add_argument("--resume", action="store_true", help="continue the store's latest (or --run-id) run")
     bench.add_argument("--run-id", help="with --resume: the run to continue")
@@ -95,6 +105,8 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.bench_command is not None:  # pragma: no cover - argparse dispatches subcommands to their handlers
         raise ValueError(f"unknown bench action {args.bench_command!r}")
+    if args.grid_only and args.lr_resolution is not None:
+        raise ValueError(f"--grid-only and --lr-resolution {args.lr_resolution:g} exclude each other")
     if args.run_id and not args.resume:
         raise ValueError("--run-id is only for --resume")
     # Everything is checked before the first trial: options, the report folder, the store.
@@ -106,7 +118,8 @@ def run_command(args: argparse.Namespace) -> int:
         check_resume_options(args)
         config = None
     else:
-        config = BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds)
+        resolution = None if args.grid_only else ("suite" if args.lr_resolution is None else args.lr_resolution)
+        config = BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds, lr_resolution=resolution)
         check_plan(config)
     device = run_device(args)  # before the executor: a bad --device must not start a Ray instance first
     run_benchmark(
@@ -217,7 +230,9 @@ def set_targets_command(args: argparse.Namespace) -> int:
 
     check_seeds(args.seeds, "--seeds")
     check_workers(args.workers)
-    config = BenchConfig.from_options(args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False)
+    config = BenchConfig.from_options(  # the documented procedure: the grid only
+        args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False, lr_resolution=None
+    )
     check_plan(config)
     output = Path(args.output) if args.output else targets_path(args.suite)
     check_output_file(output, "--output", [("--store", args.store)])

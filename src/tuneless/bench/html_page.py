@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .formatting import direction, format_mean_std, format_number, format_trial_counts, slug
-from .scoring import MEASURES, RunScores, best_methods, best_scores, method_summaries
+from .scoring import CPU_MEASURE, RunScores, best_methods, best_scores, method_summaries
 
 __all__ = ["html_page"]
 
@@ -42,15 +42,20 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]]) -> 
 
 
 def _scores_section(scored: RunScores, descriptions: Mapping[str, str], trials: list[dict[str, Any]]) -> str:
-    best = {measure: best_scores(scored.scores[measure]) for measure in MEASURES}
+    best = {measure: best_scores(scores) for measure, scores in scored.scores.items()}
+    cpu = CPU_MEASURE in scored.scores  # a run that recorded each trial's CPU time
     n = len(scored.workloads)
     rows = []
     for method, summary in method_summaries(scored).items():
         edge = f"{summary.lr_at_edge} / {summary.lr_grids}" if summary.lr_grids else "no grid"
+        cpu_cell = (
+            [(f"{summary.scores[CPU_MEASURE]:.3f}", "best" if method in best[CPU_MEASURE] else "")] if cpu else []
+        )
         rows.append(
             [
                 (method, ""),
                 (f"{summary.scores['seconds']:.3f}", "best" if method in best["seconds"] else ""),
+                *cpu_cell,
                 (f"{summary.scores['steps']:.3f}", "best" if method in best["steps"] else ""),
                 (format_trial_counts(summary), ""),
                 (f"{summary.targets_reached} / {n}", ""),
@@ -62,6 +67,7 @@ def _scores_section(scored: RunScores, descriptions: Mapping[str, str], trials: 
     header = [
         "method",
         "score (time)",
+        *(["score (CPU time)"] if cpu else []),
         "score (steps)",
         "trials per workload and seed",
         "targets reached",
@@ -77,8 +83,10 @@ until its first evaluation that meets the target, of the best trial in its tunin
 the median over seeds. A method that never reaches the target has an infinite time. The <b>score</b> (AlgoPerf, Dahl
 et al. 2023) is the area under its performance profile (next section) between 1 and {scored.r_max:g}, divided by
 {scored.r_max - 1:g}: 1 means fastest on every workload; a workload counts 0 where the method missed the target or
-was more than {scored.r_max:g} times slower than the fastest method. "Time" uses training seconds, "steps" optimizer
-steps (independent of the machine's load). The trial count is what the method needs per workload and seed: a tuning
+was more than {scored.r_max:g} times slower than the fastest method. "Time" uses training seconds (wall clock: it moves
+with the machine's load, by up to 0.08 in score under a competing load), "CPU time" each trial's own CPU seconds over
+its training steps (up to 0.02 under the same load: docs/bench.md), "steps" optimizer steps (independent of the
+machine: read them first). The trial count is what the method needs per workload and seed: a tuning
 grid of peak learning rates, a fixed list of configurations, or a single self-tuning run (a range when the grids of
 the workloads differ in size). Scores count a method's own trials only; for a method built on a prior run (refined),
 the workload tables below also give its time including that run. "Best lr at grid edge" counts the workloads (of

@@ -35,6 +35,8 @@ def results_dict(run: Mapping[str, Any], scored: RunScores) -> dict[str, Any]:
                 "peak_lr": result.peak_lr,
                 "trials": result.trials,
             }
+            if result.cpu_seconds_to_target is not None:  # a run that recorded CPU times
+                entry["cpu_seconds_to_target"] = _finite_or_none(result.cpu_seconds_to_target)
             if result.seconds_with_prior is not None:
                 entry["total_seconds_with_prior"] = _finite_or_none(result.seconds_with_prior)
             methods[method] = entry
@@ -48,6 +50,7 @@ def results_dict(run: Mapping[str, Any], scored: RunScores) -> dict[str, Any]:
         method: {
             "time": scored.scores["seconds"][method],
             "steps": scored.scores["steps"][method],
+            **({"cpu_time": scored.scores["cpu_seconds"][method]} if "cpu_seconds" in scored.scores else {}),
             "trials_per_workload": scored.trials_per_workload[method],
         }
         for method in scored.methods

@@ -72,6 +72,8 @@ class TrialFinish:
     steps_to_target: int | None = None
     seconds_to_target: float | None = None
     final_metric: float | None = None
+    train_cpu_seconds: float | None = None  # the trial process's CPU time over the training steps
+    cpu_seconds_to_target: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in ("done", "failed"):

@@ -17,7 +17,9 @@ Devices: a trial runs on ``task.device`` (``"cpu"`` or ``"cuda:N"``); the worklo
 the data there. Nothing in the training loop waits for the device: the step losses stay on it and are checked
 (finite) and moved to the host once per evaluation, and the clock is read after ``torch.cuda.synchronize`` at each
 evaluation only (``device.synchronize``), so the training time of a segment between evaluations is exact without
-slowing the steps.
+slowing the steps. CPU seconds to target likewise, in the trial process's own CPU time
+(``time.process_time``) over the same training segments, which a competing load on the machine inflates far less
+than wall-clock seconds (``benchmarks/time_score_load.py``).
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ class _Progress:
     """What a trial has measured so far."""
 
     train_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the process's CPU time over the same training steps
+    cpu_seconds_to_target: float | None = None
     losses: list[float] = dataclasses.field(default_factory=list)  # training losses since the last evaluation
     steps_to_target: int | None = None
     seconds_to_target: float | None = None
@@ -151,6 +155,8 @@ def run_trial(task: TrialTask) -> list[StoreRow]:
             steps_to_target=progress.steps_to_target,
             seconds_to_target=progress.seconds_to_target,
             final_metric=progress.final_metric,
+            train_cpu_seconds=progress.cpu_seconds,
+            cpu_seconds_to_target=progress.cpu_seconds_to_target,
         )
     except _Diverged as err:
         finish = TrialFinish(task.trial_id, "failed", str(err), progress.train_seconds)
@@ -200,7 +206,7 @@ def _train(task: TrialTask, workload: Workload, progress: _Progress, emit: Calla
         evaluate(0)
         losses: list[Any] = []  # this segment's step losses, on the device
         synchronize(device)
-        segment_start, recorded_before = time.perf_counter(), 0.0
+        segment_start, cpu_start, recorded_before = time.perf_counter(), time.process_time(), (0.0, 0.0)
         for step in range(budget):
             loss = workload.train_loss(model, data, step)
             optimizer.zero_grad(set_to_none=True)
@@ -212,14 +218,15 @@ def _train(task: TrialTask, workload: Workload, progress: _Progress, emit: Calla
             losses.append(loss.detach())
             if (step + 1) % workload.eval_every == 0 or step + 1 == budget:
                 synchronize(device)  # the clock is read here only: the segment's steps have all run
-                recorded = 0.0 if recording is None else recording.seconds - recorded_before
-                progress.train_seconds += time.perf_counter() - segment_start - recorded
+                recorded = (0.0, 0.0) if recording is None else recording.spent_since(recorded_before)
+                progress.train_seconds += time.perf_counter() - segment_start - recorded[0]
+                progress.cpu_seconds += time.process_time() - cpu_start - recorded[1]
                 progress.losses = _host_losses(losses, step + 1 - len(losses))
                 losses.clear()
                 evaluate(step + 1)
                 synchronize(device)
-                segment_start = time.perf_counter()
-                recorded_before = 0.0 if recording is None else recording.seconds
+                segment_start, cpu_start = time.perf_counter(), time.process_time()
+                recorded_before = (0.0, 0.0) if recording is None else (recording.seconds, recording.cpu_seconds)
     finally:
         if recording is not None:
             recording.recorder.close()
@@ -240,20 +247,26 @@ class _RecordingClock:
         # trial that dies is rerun from scratch anyway.
         Path(trace_path).unlink(missing_ok=True)
         self.seconds = 0.0  # total time spent recording
-        self._start = 0.0
+        self.cpu_seconds = 0.0  # the same in process CPU time
+        self._start = self._cpu_start = 0.0
         optimizer.register_step_pre_hook(self._before_recording)
         self.recorder = GradNormRecorder(optimizer, trace_path, flush_every=budget, start_step=0)
         optimizer.register_step_pre_hook(self._after_recording)
 
     def _before_recording(self, *_: Any) -> None:
-        self._start = time.perf_counter()
+        self._start, self._cpu_start = time.perf_counter(), time.process_time()
 
     def _after_recording(self, *_: Any) -> None:
         self.seconds += time.perf_counter() - self._start
+        self.cpu_seconds += time.process_time() - self._cpu_start
 
     def log_loss(self, loss: Any) -> None:
         """Log the step's loss (a tensor: it stays on its device until the recorder's flush) with its norm."""
         self.recorder.log_loss(loss)
+
+    def spent_since(self, before: tuple[float, float]) -> tuple[float, float]:
+        """The (wall, CPU) time spent recording since the totals were ``before``."""
+        return self.seconds - before[0], self.cpu_seconds - before[1]
 
 
 def build_on(workload: Workload, seed: int, device: Any) -> tuple[Any, Any]:
@@ -337,6 +350,7 @@ def _evaluate(
     losses.clear()
     if progress.steps_to_target is None and _met(value, workload.target, workload.higher_is_better):
         progress.steps_to_target, progress.seconds_to_target = step, progress.train_seconds
+        progress.cpu_seconds_to_target = progress.cpu_seconds
     progress.final_metric = value
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "CPU_MEASURE",
     "MEASURES",
     "R_MAX",
     "MethodResult",
@@ -47,6 +48,7 @@ __all__ = [
     "method_summaries",
     "median_times_to_target",
     "performance_profile",
+    "per_seed_final_metrics",
     "performance_ratios",
     "score_trials",
     "time_to_target",
@@ -54,14 +56,16 @@ __all__ = [
 
 R_MAX = 4.0
 MEASURES = ("steps", "seconds")  # store columns steps_to_target, seconds_to_target
+CPU_MEASURE = "cpu_seconds"  # column cpu_seconds_to_target: the trial process's CPU time; scored when recorded
 
 Trial = Mapping[str, Any]
 Table = Mapping[str, Mapping[str, float]]  # workload -> method -> value
 
 
 def _check_measure(measure: str) -> str:
-    if measure not in MEASURES:
-        raise ValueError(f"measure {measure!r} is not a measure of time to target; choose one of {list(MEASURES)}")
+    if measure not in (*MEASURES, CPU_MEASURE):
+        known = [*MEASURES, CPU_MEASURE]
+        raise ValueError(f"measure {measure!r} is not a measure of time to target; choose one of {known}")
     return measure
 
 
@@ -175,25 +179,31 @@ def benchmark_scores(ratios: Table, r_max: float = R_MAX) -> dict[str, float]:
     }
 
 
+def per_seed_final_metrics(trials: Iterable[Trial]) -> dict[str, dict[str, dict[int, float]]]:
+    """Per workload, method and seed the grid's best final metric (max when higher is better, else min); seeds
+    whose trials all failed are left out. What paired comparisons (``paired``) compare seed by seed."""
+    per_seed: dict[str, dict[str, dict[int, float]]] = {}
+    for (workload, method, seed), group in _group(_finished(trials), ("workload", "method", "seed")).items():
+        best = min(group, key=_final_metric_badness)
+        row = per_seed.setdefault(workload, {}).setdefault(method, {})
+        if math.isfinite(_final_metric_badness(best)):
+            row[seed] = float(best["final_metric"])
+    return per_seed
+
+
 def final_metric_stats(trials: Iterable[Trial]) -> dict[str, dict[str, tuple[float | None, float | None]]]:
     """Per workload and method ``(mean, std)`` over seeds of the grid's best final metric (max when higher is
     better, else min), the paper's comparison. Seeds whose trials all failed are left out; the mean is ``None``
     when no seed has a final metric, the std (sample, ``ddof=1``) is ``None`` with fewer than two seeds."""
-    per_seed: dict[str, dict[str, list[float]]] = {}
-    for (workload, method, _seed), group in _group(_finished(trials), ("workload", "method", "seed")).items():
-        best = min(group, key=_final_metric_badness)
-        row = per_seed.setdefault(workload, {}).setdefault(method, [])
-        if math.isfinite(_final_metric_badness(best)):
-            row.append(float(best["final_metric"]))
     return {
         w: {
             m: (
-                float(np.mean(values)) if values else None,
-                float(np.std(values, ddof=1)) if len(values) > 1 else None,
+                float(np.mean(list(values.values()))) if values else None,
+                float(np.std(list(values.values()), ddof=1)) if len(values) > 1 else None,
             )
             for m, values in row.items()
         }
-        for w, row in per_seed.items()
+        for w, row in per_seed_final_metrics(trials).items()
     }
 
 
@@ -222,6 +232,7 @@ class MethodResult:
     seeds: int
     chosen: dict[int, Trial]
     lr_grid: tuple[float, ...] = ()
+    cpu_seconds_to_target: float | None = None  # None: the run recorded no CPU times (a store from before them)
 
     @property
     def lr_edge(self) -> str | None:
@@ -262,7 +273,10 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
             t["workload"],
             {k: t[k] for k in ("metric_name", "higher_is_better", "target", "budget_steps")},
         )
-    times = {m: median_times_to_target(trials, m) for m in MEASURES}
+    measures = MEASURES
+    if any(t.get("train_cpu_seconds") is not None for t in trials):
+        measures = (*MEASURES, CPU_MEASURE)
+    times = {m: median_times_to_target(trials, m) for m in measures}
     best = {m: best_trials(trials, m) for m in MEASURES}
     with_prior = {m: _median_with_prior(best[m].values(), m) for m in MEASURES}
     finals = final_metric_stats(trials)
@@ -292,8 +306,9 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
                 lr_grid=_lr_grid(
                     [t for (w, m, _), group in counts.items() if (w, m) == (workload, method) for t in group]
                 ),
+                cpu_seconds_to_target=times.get(CPU_MEASURE, {}).get(workload, {}).get(method),
             )
-    ratios = {m: performance_ratios(times[m]) for m in MEASURES}
+    ratios = {m: performance_ratios(times[m]) for m in measures}
     trials_per_workload = {
         method: float(np.mean([results[w][method].trials for w in workloads if method in results.get(w, {})]))
         for method in methods
@@ -304,7 +319,7 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
         workload_info=info,
         results=results,
         ratios=ratios,
-        scores={m: benchmark_scores(ratios[m], r_max) for m in MEASURES},
+        scores={m: benchmark_scores(ratios[m], r_max) for m in measures},
         trials_per_workload=trials_per_workload,
         r_max=r_max,
     )
@@ -383,7 +398,7 @@ def method_summaries(scored: RunScores) -> dict[str, MethodSummary]:
         counts = [r.trials for r in results]
         summaries[method] = MethodSummary(
             method=method,
-            scores={measure: scored.scores[measure][method] for measure in MEASURES},
+            scores={measure: scored.scores[measure][method] for measure in scored.scores},
             trials_fewest=min(counts),
             trials_most=max(counts),
             targets_reached=sum(math.isfinite(r.steps_to_target) for r in results),

@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS trials (
   metric_name TEXT, higher_is_better INTEGER, target REAL, budget_steps INTEGER,
   steps_to_target INTEGER, seconds_to_target REAL, final_metric REAL, train_seconds REAL,
   prior_trial_id TEXT, prior_seconds REAL DEFAULT 0, prior_steps INTEGER DEFAULT 0,
-  started REAL, finished REAL);
+  started REAL, finished REAL, train_cpu_seconds REAL, cpu_seconds_to_target REAL);
 CREATE TABLE IF NOT EXISTS measurements (
   trial_id TEXT, step INTEGER, train_seconds REAL, train_loss REAL, metric REAL, lr REAL, extra TEXT,
   PRIMARY KEY (trial_id, step));
@@ -74,8 +74,9 @@ TABLES = ("runs", "trials", "measurements")
 TRIAL_COLUMNS = (
     "trial_id run_id workload method peak_lr seed schedule optimizer status error metric_name higher_is_better "
     "target budget_steps steps_to_target seconds_to_target final_metric train_seconds prior_trial_id prior_seconds "
-    "prior_steps started finished"
+    "prior_steps started finished train_cpu_seconds cpu_seconds_to_target"
 ).split()
+ADDED_TRIAL_COLUMNS = {"train_cpu_seconds": "REAL", "cpu_seconds_to_target": "REAL"}  # added to older stores
 MEASUREMENT_COLUMNS = ("trial_id", "step", "train_seconds", "train_loss", "metric", "lr", "extra")
 
 
@@ -113,6 +114,10 @@ class Store:
                 self.connection.execute("PRAGMA journal_mode = WAL")
                 self.connection.execute("PRAGMA synchronous = NORMAL")
                 self.connection.executescript(SCHEMA)
+                present = {row["name"] for row in self.connection.execute("PRAGMA table_info(trials)")}
+                for column, kind in ADDED_TRIAL_COLUMNS.items():
+                    if column not in present:  # a store written before the column existed: its trials read NULL
+                        self.connection.execute(f"ALTER TABLE trials ADD COLUMN {column} {kind}")
                 if self.connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                     self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as err:

@@ -1,11 +1,13 @@
 """Benchmark suites as data: which workloads (with budget/grid overrides), which methods, how many seeds.
 
 ``quick`` is sized to finish (trials and report) within 10 minutes on a 2-core machine and still separate the
-methods; ``full`` is the complete comparison; ``gpu`` runs at the horizons the paper's claims are about, on one
-GPU (``--device cuda``; sizing and its FLOP estimate: ``benchmarks/gpu_suite_estimate.py`` and docs/bench.md).
-Targets for each suite live in ``targets/<suite>.json`` (set by ``tuneless bench set-targets --suite S``, see
-docs/bench.md); a suite with ``targets_required=False`` runs before its targets exist, with the targets unset
-(every time to target a miss: compare final metrics).
+methods; ``full`` is the complete comparison; ``long`` runs the paper's claims (linear vs cosine, refined vs
+linear) at 4x the full suite's horizon on the deep-learning workloads, where the claims are made (sized for about
+2 hours on 2 cores, docs/bench.md; ``--resume`` continues it in a later sitting); ``gpu`` runs at the horizons the
+paper's claims are about, on one GPU (``--device cuda``; sizing and its FLOP estimate:
+``benchmarks/gpu_suite_estimate.py`` and docs/bench.md). Targets for each suite live in ``targets/<suite>.json``
+(set by ``tuneless bench set-targets --suite S``, see docs/bench.md); a suite with ``targets_required=False`` runs
+before its targets exist, with the targets unset (every time to target a miss: compare final metrics).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from .lr_bracketing import LR_RESOLUTION
 from .methods import METHODS
 from .workloads.logreg import DATASETS
 
@@ -28,6 +31,7 @@ class Suite:
     seeds: int
     description: str
     targets_required: bool = True  # False: a workload without a target runs with it unset (final metrics only)
+    lr_resolution: float = LR_RESOLUTION  # method-fair tuning's default for this suite (lr_bracketing)
 
 
 # The refined-online-<future model> variants measure the future models (docs/refine.md); the suites run the
@@ -75,12 +79,17 @@ SUITES: dict[str, Suite] = {
         workloads={
             **{f"logreg-{name}": {"budget_steps": 300, "eval_every": 15, "peak_lrs": LOGREG_GRID} for name in DATASETS},
             "fashion-mlp": {"budget_steps": 300, "eval_every": 50, "peak_lrs": (1e-3, 3e-3, 1e-2, 3e-2)},
-            "lm-stdlib": {"budget_steps": 240, "eval_every": 20, "peak_lrs": (3e-3, 1e-2, 3e-2)},
+            # 3 lrs a factor sqrt(3) apart around the best cosine lr of the earlier half-decade grid (0.01 on both
+            # seeds, targets/quick.json): already within the quick suite's resolution of 2 around an interior best,
+            # so method-fair tuning adds LM trials (6 s each) only at an edge
+            "lm-stdlib": {"budget_steps": 240, "eval_every": 20, "peak_lrs": (0.005774, 0.01, 0.01732)},
         },
         methods=ALL_METHODS,
         seeds=2,
         description="14 logistic regressions (300 SGD steps, 6 peak lrs), Fashion-MNIST MLP (300 Adam steps, "
-        "4 peak lrs; skipped when not installed), stdlib byte LM (240 AdamW steps, 3 peak lrs); 2 seeds",
+        "4 peak lrs; skipped when not installed), stdlib byte LM (240 AdamW steps, 3 peak lrs a factor 1.7 "
+        "apart); 2 seeds; best lrs bracketed within a factor 2",
+        lr_resolution=2.0,  # the trade that keeps `make bench` near 10 minutes on 2 cores (docs/results.md)
     ),
     "full": Suite(
         name="full",
@@ -105,6 +114,21 @@ SUITES: dict[str, Suite] = {
         "3 peak lrs) on the stdlib and the King James Bible, the Fashion-MNIST CNN at 15000 SGD steps; the "
         "claims' methods, 2 seeds, bf16 + torch.compile; targets unset until set on a GPU",
         targets_required=False,
+    ),
+    "long": Suite(
+        name="long",
+        workloads={
+            # 4x the full horizon and evaluation interval; 3-point grids a factor sqrt(3) apart, centred on the
+            # full suite's best cosine lr (targets/full.json), so method-fair tuning reaches a factor 1.5 in about
+            # 2 more trials per seed (an edge best extends the grid)
+            "fashion-cnn": {"budget_steps": 6000, "eval_every": 600, "peak_lrs": (0.05774, 0.1, 0.1732)},
+            "lm-stdlib": {"budget_steps": 2400, "eval_every": 200, "peak_lrs": (0.01732, 0.03, 0.05196)},
+            "lm-kjv": {"budget_steps": 2400, "eval_every": 200, "peak_lrs": (0.01732, 0.03, 0.05196)},
+        },
+        methods=("cosine", "linear", "refined"),
+        seeds=3,
+        description="the claims at 4x the full horizon: Fashion-MNIST CNN (6000 SGD steps), byte LMs on the stdlib "
+        "and the King James Bible (2400 AdamW steps); cosine, linear, refined; 3-point grids; 3 seeds",
     ),
 }
 

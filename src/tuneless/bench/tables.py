@@ -2,18 +2,26 @@
 
 Claims (Defazio et al. 2023, arXiv 2310.07831): (1) linear decay matches or beats cosine; (2) the refined schedule
 improves on linear decay. Per workload, two methods are compared on the final validation metric at the budget
-(per seed the grid's best trial, mean over seeds, ``scoring.final_metric_stats``): the difference counts only
-when it exceeds the larger of the two standard deviations over seeds, otherwise it is a tie within seed noise.
+(per seed the grid's best trial) and on steps to target (per seed the best trial's), two ways:
+
+- **paired** (``paired``): seed by seed (same data order and initialisation), a 95% paired bootstrap interval on
+  the difference ``a - b`` (mean over seeds for the final metric, median for steps); "better"/"worse" only when
+  the interval excludes zero with at least ``paired.MIN_PAIRED_SEEDS`` seeds, otherwise "tie";
+- **noise rule** (the earlier one, kept for comparison): the difference of the means over seeds counts only when
+  it exceeds the larger of the two standard deviations over seeds.
+
 Time to target (median over seeds of the best trial's steps, ``scoring``) is shown beside it, and for the
 refined method also its cost including the prior linear-decay run.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from .formatting import MISSING, format_mean_std, format_number, format_trial_counts
-from .scoring import RunScores, method_summaries, score_trials
+from .paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
+from .scoring import CPU_MEASURE, RunScores, method_summaries, per_seed_final_metrics, score_trials, time_to_target
 from .store import Store
 
 __all__ = ["claim_verdict", "markdown_tables"]
@@ -41,20 +49,47 @@ def markdown_tables(store_path: str, run_id: str | None = None) -> str:
     with Store(store_path, read_only=True) as store:
         run_id = run_id or store.latest_run_id()
         run = store.run(run_id)
-        scored: RunScores = score_trials(store.trials(run_id))
-    lines = [f"Run `{run_id}` (suite {run['suite']}, {run['config']['seeds']} seeds).", ""]
+        trials = store.trials(run_id)
+    scored: RunScores = score_trials(trials)
+    finals = per_seed_final_metrics(trials)
+    seeds = run["config"]["seeds"]
+    resolution = run["config"].get("lr_resolution")
+    tuning = (
+        f"each grid method's peak lr bracketed within a factor {resolution:g} per seed (or its trial cap)"
+        if resolution
+        else "peak lrs on the grid only"
+    )
+    lines = [f"Run `{run_id}` (suite {run['suite']}, {seeds} seeds; {tuning}).", ""]
+    if seeds < MIN_PAIRED_SEEDS:
+        finished = sum(t["status"] != "running" for t in trials)
+        lines += [
+            f"Paired verdicts need at least {MIN_PAIRED_SEEDS} seeds; this run has {seeds}, so every paired verdict "
+            f"is a tie. For the claims, rerun with `--seeds {MIN_PAIRED_SEEDS}`: about "
+            f"{round(finished * MIN_PAIRED_SEEDS / seeds):,} trials ({MIN_PAIRED_SEEDS}/{seeds} of this run's "
+            f"{finished:,}, and about that ratio of its wall time).",
+            "",
+        ]
+    cpu = CPU_MEASURE in scored.scores
     lines += ["### Benchmark score (AlgoPerf, r_max = 4; 1 = fastest to the target everywhere)", ""]
-    lines += [_row(["method", "score (steps)", "score (seconds)", "trials per workload and seed"]), _row(["---"] * 4)]
+    header = ["method", "score (steps)", "score (seconds)"] + (["score (CPU seconds)"] if cpu else [])
+    lines += [_row([*header, "trials per workload and seed"]), _row(["---"] * (len(header) + 1))]
     for summary in sorted(method_summaries(scored).values(), key=lambda summary: -summary.scores["steps"]):
-        scores = [f"{summary.scores['steps']:.3f}", f"{summary.scores['seconds']:.3f}"]
+        scores = [f"{summary.scores[measure]:.3f}" for measure in ("steps", "seconds", CPU_MEASURE)[: len(header) - 1]]
         lines.append(_row([summary.method, *scores, format_trial_counts(summary)]))
+    lines += [
+        "",
+        "Steps are deterministic. Wall-clock seconds move with the machine's load (sub-second trials measure "
+        "process overhead as much as training): under a competing load they moved scores by up to 0.08, CPU "
+        "seconds (each trial process's own CPU time over its training steps) by up to 0.02 (docs/bench.md, "
+        "benchmarks/time_score_load.py). Read steps first, CPU seconds second.",
+    ]
     lines += _final_metric_lines(scored)
     for a, b, title in (
         ("linear", "cosine", "Claim 1: linear decay vs cosine"),
         ("refined", "linear", "Claim 2: refined vs linear decay"),
     ):
         if a in scored.methods and b in scored.methods:
-            lines += _claim_lines(scored, a, b, title)
+            lines += _claim_lines(scored, finals, a, b, title)
     return "\n".join(lines) + "\n"
 
 
@@ -79,29 +114,60 @@ def _final_metric_lines(scored: RunScores) -> list[str]:
     return lines
 
 
-def _claim_lines(scored: RunScores, a: str, b: str, title: str) -> list[str]:
-    """Method ``a`` against ``b`` on every workload: final metrics, the verdict, steps to target, and the counts."""
+def _paired_cell(comparison: PairedComparison, digits: int = 4) -> str:
+    if comparison.verdict == "n/a":
+        return MISSING
+
+    def number(value: float) -> str:
+        return f"{value:+g}" if math.isinf(value) else format_number(value, digits)
+
+    return f"{number(comparison.estimate)} [{number(comparison.low)}, {number(comparison.high)}]"
+
+
+def _claim_lines(
+    scored: RunScores, finals: dict[str, dict[str, dict[int, float]]], a: str, b: str, title: str
+) -> list[str]:
+    """Method ``a`` against ``b`` on every workload: final metrics and steps to target, each with its paired
+    difference, interval and verdict; the noise rule's verdict beside them; the counts."""
     refined = a == "refined"
-    header = ["workload", f"final {a}", f"final {b}", "verdict (final metric)", f"steps {a}", f"steps {b}"]
-    header += ["steps refined incl. prior"] if refined else []
+    level = f"{PAIRED_LEVEL:.0%}"
+    header = ["workload", f"final {a}", f"final {b}", f"final {a} - {b} [{level}]", "paired verdict (final)"]
+    header += ["noise-rule verdict (final)", f"steps {a}", f"steps {b}", f"steps {a} - {b} [{level}]"]
+    header += ["paired verdict (steps)"] + (["steps refined incl. prior"] if refined else [])
     lines = ["", f"### {title}", "", _row(header), _row(["---"] * len(header))]
-    counts = {"better": 0, "tie": 0, "worse": 0, "n/a": 0}
+    counts = {kind: dict.fromkeys(("better", "tie", "worse", "n/a"), 0) for kind in ("paired", "steps", "noise")}
     for workload in scored.workloads:
         ra, rb = scored.results[workload].get(a), scored.results[workload].get(b)
         if ra is None or rb is None:
             continue
         higher = bool(scored.workload_info[workload]["higher_is_better"])
-        verdict = claim_verdict(
+        noise = claim_verdict(
             ra.final_metric_mean, ra.final_metric_std, rb.final_metric_mean, rb.final_metric_std, higher
         )
-        counts[verdict] += 1
-        cells = [workload, format_number(ra.final_metric_mean), format_number(rb.final_metric_mean), f"{a} {verdict}"]
-        cells += [format_number(ra.steps_to_target), format_number(rb.steps_to_target)]
-        cells += [format_number(ra.steps_with_prior)] if refined else []
+        final = paired_comparison(finals[workload].get(a, {}), finals[workload].get(b, {}), higher)
+        steps = paired_comparison(
+            {seed: time_to_target(t, "steps") for seed, t in ra.chosen.items()},
+            {seed: time_to_target(t, "steps") for seed, t in rb.chosen.items()},
+            higher_is_better=False,
+            statistic="median",
+        )
+        for kind, verdict in (("paired", final.verdict), ("steps", steps.verdict), ("noise", noise)):
+            counts[kind][verdict] += 1
+        cells = [workload, format_number(ra.final_metric_mean), format_number(rb.final_metric_mean)]
+        cells += [_paired_cell(final), f"{a} {final.verdict}", f"{a} {noise}"]
+        cells += [format_number(ra.steps_to_target), format_number(rb.steps_to_target), _paired_cell(steps, 6)]
+        cells += [f"{a} {steps.verdict}"] + ([format_number(ra.steps_with_prior)] if refined else [])
         lines.append(_row(cells))
+
+    def tally(kind: str) -> str:
+        c = counts[kind]
+        return f"better on {c['better']}, tie on {c['tie']}, worse on {c['worse']}"
+
     lines += [
         "",
-        f"{a} vs {b}: better on {counts['better']}, tie on {counts['tie']}, worse on "
-        f"{counts['worse']} workloads (a difference counts when it exceeds the larger std over seeds).",
+        f"{a} vs {b}, final metric, paired ({level} paired bootstrap interval of the mean difference over seeds "
+        f"excludes 0, at least {MIN_PAIRED_SEEDS} seeds): {tally('paired')} workloads; by the noise rule (the "
+        f"difference of the means exceeds the larger std over seeds): {tally('noise')}. Steps to target, paired "
+        f"(median difference, a miss = inf): {tally('steps')}.",
     ]
     return lines

@@ -1,0 +1,126 @@
+"""Method-fair tuning: after the peak-lr grid, each grid method adds trials around its own best peak lr, per
+workload and seed, until every method's best lr is known to the same resolution.
+
+The coarse grid (half-decade steps, 0.03, 0.1, 0.3, ...) decides a comparison by where its points happen to fall:
+a method whose best lr lies between two grid points is judged at a worse lr than one whose best lr is on the grid.
+So each grid method, for each workload and seed, is tuned further by bisecting log(lr) around its best point:
+
+1. the best trial so far is the scoring's (``scoring.best_trials``, measure ``"steps"``: fewest steps to target,
+   ties broken by the final metric), among the method's trials of that workload and seed;
+2. if the best lr is the lowest (highest) tried, the grid is extended outward by one grid step (the ratio of the
+   grid's two points at that edge), at most ``MAX_EDGE_STEPS`` steps beyond the grid;
+3. otherwise, on each side whose neighbour is more than a factor ``resolution`` away from the best lr, the
+   geometric midpoint ``sqrt(neighbour * best)`` (rounded to 4 significant digits, so trial ids stay readable);
+4. repeat until the best lr is bracketed by neighbours within a factor ``resolution`` on both sides, or the
+   method has spent ``MAX_EXTRA_TRIALS`` trials beyond the grid on that workload and seed (then it stops, and the
+   report's grid-edge flag says when the best lr is still at an edge).
+
+Rounds are replayed from the stored results (``next_round``): round ``k``'s lrs depend only on the results of the
+grid and of rounds ``< k``, so a run resumed after ``kill -9`` proposes exactly the trials an uninterrupted run
+would have, and a trial already finished in the store is never proposed again. The extra trials are ordinary
+trials of the method (their ids come from their lr, ``runner.trial_id``): they count in its trials and seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "LR_RESOLUTION",
+    "MAX_EDGE_STEPS",
+    "MAX_EXTRA_TRIALS",
+    "check_resolution",
+    "next_peak_lrs",
+    "next_round",
+    "round_lr",
+]
+
+LR_RESOLUTION = 1.5  # the best lr is bracketed by tried lrs within this factor on both sides
+MAX_EXTRA_TRIALS = 6  # trials beyond the grid per (workload, method, seed): 4 bisect a half-decade grid to 1.33
+MAX_EDGE_STEPS = 2  # grid steps the grid may be extended beyond either of its edges
+_TOLERANCE = 1e-3  # relative: lrs are rounded to 4 significant digits
+
+
+def check_resolution(resolution: float) -> float:
+    """``resolution`` as a float > 1, or a ValueError naming it."""
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) or not resolution > 1:
+        raise ValueError(f"lr_resolution={resolution!r} must be a number > 1 (a factor between neighbouring lrs)")
+    if not math.isfinite(resolution):
+        raise ValueError(f"lr_resolution={resolution!r} must be finite")
+    return float(resolution)
+
+
+def round_lr(lr: float) -> float:
+    """An lr rounded to 4 significant digits (the same float for the same inputs: trial ids are deterministic)."""
+    return float(f"{lr:.4g}")
+
+
+def next_peak_lrs(
+    grid: Sequence[float],
+    tried: Sequence[float],
+    best: float,
+    resolution: float = LR_RESOLUTION,
+    max_extra: int = MAX_EXTRA_TRIALS,
+    max_edge_steps: int = MAX_EDGE_STEPS,
+) -> list[float]:
+    """The peak lrs to try next around ``best`` (one of ``tried``), given the original ``grid`` (a subset of
+    ``tried``); empty when the best lr is bracketed within ``resolution``, or the trial or edge caps are reached.
+    The widest gaps come first when the cap allows fewer lrs than the gaps need."""
+    check_resolution(resolution)
+    grid = sorted(set(grid))
+    tried = sorted(set(tried) | set(grid))
+    if len(grid) < 2 or best not in tried:
+        return []
+    remaining = max_extra - (len(tried) - len(grid))
+    if remaining <= 0:
+        return []
+    index = tried.index(best)
+    if index == 0:
+        steps_out = sum(lr < grid[0] for lr in tried)
+        outward = best / (grid[1] / grid[0])
+        return [round_lr(outward)] if steps_out < max_edge_steps else []
+    if index == len(tried) - 1:
+        steps_out = sum(lr > grid[-1] for lr in tried)
+        outward = best * (grid[-1] / grid[-2])
+        return [round_lr(outward)] if steps_out < max_edge_steps else []
+    gaps = []  # (ratio, midpoint)
+    for neighbour in (tried[index - 1], tried[index + 1]):
+        ratio = max(neighbour, best) / min(neighbour, best)
+        if ratio > resolution * (1 + _TOLERANCE):
+            midpoint = round_lr(math.sqrt(neighbour * best))
+            if midpoint not in tried:
+                gaps.append((ratio, midpoint))
+    gaps.sort(key=lambda gap: -gap[0])
+    return [midpoint for _, midpoint in gaps[:remaining]]
+
+
+def next_round(
+    grid: Sequence[float],
+    finished: Mapping[float, Mapping[str, Any]],
+    best_of: Callable[[Sequence[Mapping[str, Any]]], Mapping[str, Any]],
+    resolution: float = LR_RESOLUTION,
+    max_extra: int = MAX_EXTRA_TRIALS,
+    max_edge_steps: int = MAX_EDGE_STEPS,
+) -> list[float]:
+    """The lrs still to run for one (workload, method, seed), replaying the rounds from the stored results.
+
+    ``finished``: peak lr -> finished trial record (done or failed) of the method's trials on that workload and
+    seed; ``best_of``: the scoring's choice among records. Round 1 starts from the grid; each round's lrs are
+    ``next_peak_lrs`` of the results of the grid and the earlier rounds. Returns the first round with an lr not in
+    ``finished`` (only those lrs), or ``[]`` when every round is finished (or a grid trial is missing: the grid
+    runs first).
+    """
+    tried = sorted(set(grid))
+    if any(lr not in finished for lr in tried):
+        return []
+    while True:
+        best = best_of([finished[lr] for lr in tried])["peak_lr"]
+        proposal = next_peak_lrs(grid, tried, best, resolution, max_extra, max_edge_steps)
+        if not proposal:
+            return []
+        missing = [lr for lr in proposal if lr not in finished]
+        if missing:
+            return missing
+        tried = sorted(set(tried) | set(proposal))

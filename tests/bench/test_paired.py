@@ -1,0 +1,102 @@
+"""Paired comparisons: the exact bootstrap against a hand computation, verdicts, and the claims tables."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tuneless.bench.paired import bootstrap_interval, paired_comparison, paired_differences
+from tuneless.bench.rows import TrialFinish, TrialStart
+from tuneless.bench.store import Store
+from tuneless.bench.tables import markdown_tables
+
+
+def test_exact_bootstrap_against_a_hand_computation():
+    # Differences (1, 2, 6): the 27 equally likely resamples give the means 1 (1/27), 4/3 (3/27), 5/3 (3/27),
+    # 2 (1/27), 8/3 (3/27), 3 (6/27), 10/3 (3/27), 13/3 (3/27), 14/3 (3/27), 6 (1/27).
+    estimate, low, high = bootstrap_interval([1.0, 2.0, 6.0], "mean", 0.95)
+    assert (estimate, low, high) == (3.0, 1.0, 6.0)  # P(mean = 1) = 1/27 >= 2.5%; P(mean < 6) = 26/27 < 97.5%
+    estimate, low, high = bootstrap_interval([1.0, 2.0, 6.0], "mean", 0.8)
+    assert low == pytest.approx(4 / 3)  # cumulative 4/27 = 0.148 >= 0.1 first at 4/3
+    assert high == pytest.approx(14 / 3)  # cumulative 23/27 = 0.852 < 0.9 <= 26/27 at 14/3
+    # Two seeds, (1, 3): resamples {1,1} 1/4, {1,3} 1/2, {3,3} 1/4 -> means 1, 2, 3
+    assert bootstrap_interval([1.0, 3.0], "mean", 0.5) == (2.0, 1.0, 2.0)  # cdf(1) = 0.25, cdf(2) = 0.75
+    # Lower median of resamples with a missed target (+inf) on one seed of three: (10, 20, inf)
+    estimate, low, high = bootstrap_interval([10.0, 20.0, math.inf], "median", 0.95)
+    assert (estimate, low, high) == (20.0, 10.0, math.inf)
+
+
+def test_paired_differences_on_a_small_table():
+    a = {0: 0.90, 1: 0.85, 2: 0.88, 3: 0.70}  # seed 3 only for a: not paired
+    b = {0: 0.80, 1: 0.86, 2: 0.84}
+    seeds, differences = paired_differences(a, b)
+    assert seeds == (0, 1, 2)
+    assert differences == pytest.approx((0.10, -0.01, 0.04))
+    comparison = paired_comparison(a, b, higher_is_better=True)
+    assert comparison.estimate == pytest.approx(0.13 / 3)
+    assert comparison.low == pytest.approx(-0.01) and comparison.high == pytest.approx(0.10)
+    assert comparison.verdict == "tie"  # 3 seeds < 5, and the interval contains 0 anyway
+    assert paired_differences({0: math.inf}, {0: math.inf}) == ((0,), (0.0,))  # both missed: no difference
+    assert paired_comparison({0: 1.0}, {1: 1.0}, True).verdict == "n/a"
+
+
+def test_verdict_flips_to_tie_when_seeds_disagree():
+    b = {s: 0.80 for s in range(5)}
+    agree = {s: 0.82 + 0.001 * s for s in range(5)}
+    assert paired_comparison(agree, b, higher_is_better=True).verdict == "better"
+    assert paired_comparison(agree, b, higher_is_better=False).verdict == "worse"  # a loss: larger is worse
+    disagree = {**agree, 4: 0.70}  # one seed says the opposite, by more than the others' gain
+    comparison = paired_comparison(disagree, b, higher_is_better=True)
+    assert comparison.low < 0 < comparison.high and comparison.verdict == "tie"
+    assert paired_comparison(dict(list(agree.items())[:4]), b, True).verdict == "tie"  # 4 seeds: too few
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(-10, 10), min_size=1, max_size=8), st.floats(0.5, 0.99))
+def test_interval_contains_the_estimate_and_lies_within_the_data(differences, level):
+    estimate, low, high = bootstrap_interval(differences, "mean", level)
+    assert min(differences) - 1e-9 <= low <= high <= max(differences) + 1e-9
+    zeros = dict.fromkeys(range(len(differences)), 0.0)
+    if all(d > 0 for d in differences) and len(differences) >= 5:  # unanimous seeds: the interval excludes 0
+        assert paired_comparison(dict(enumerate(differences)), zeros, True).verdict == "better"
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="statistic="):
+        bootstrap_interval([1.0], "max")
+    with pytest.raises(ValueError, match="level="):
+        bootstrap_interval([1.0], "mean", 1.0)
+    with pytest.raises(ValueError, match="differences="):
+        bootstrap_interval([], "mean")
+
+
+def _write_trial(store, run_id, method, seed, final, steps):
+    tid = f"{method}-{seed}"
+    store.write_rows(
+        [
+            TrialStart(tid, run_id, "w", method, 0.1, seed, "linear", "sgd", "acc", True, 0.5, 100),
+            TrialFinish(tid, "done", None, 1.0, steps, None if steps is None else 0.5, final),
+        ]
+    )
+
+
+def test_claims_table_shows_paired_interval_and_both_verdicts(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        store.create_run("r", "quick", {"seeds": 5, "lr_resolution": 1.5})
+        for seed in range(5):
+            _write_trial(store, "r", "linear", seed, 0.90 + 0.01 * seed, 50)
+            _write_trial(store, "r", "cosine", seed, 0.89 + 0.01 * seed, 60 if seed else None)
+    text = markdown_tables(str(path), "r")
+    assert "5 seeds; each grid method's peak lr bracketed within a factor 1.5" in text
+    row = [line for line in text.splitlines() if line.startswith("| w |")][-1]  # the claim 1 table
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # final: every seed +0.01 -> interval [0.01, 0.01], better; the noise rule (std 0.0158) calls it a tie
+    assert cells[3] == "0.01 [0.01, 0.01]" and cells[4] == "linear better" and cells[5] == "linear tie"
+    # steps: -10 on 4 seeds, -inf on seed 0 (cosine missed) -> lower median -10; better
+    assert cells[8] == "-10 [-10, -10]" or cells[8].startswith("-10 [")
+    assert cells[9] == "linear better"
+    assert "Paired verdicts need at least" not in text
