@@ -30,7 +30,7 @@ def test_resolve_device_on_a_machine_without_gpu(monkeypatch):
     _gpus(monkeypatch, 0)
     assert resolve_device("auto") == "cpu" and resolve_device("cpu") == "cpu" and resolve_device(" CPU ") == "cpu"
     for bad in ("cuda", "cuda:0"):
-        with pytest.raises(ValueError, match=rf"^--device '{bad}': CUDA is not available here \(") as err:
+        with pytest.raises(ValueError, match=rf"^device='{bad}': CUDA is not available here \(") as err:
             resolve_device(bad)
         assert "\n" not in str(err.value)
     for bad in ("gpu", "cuda:", "cuda:x", "cuda0", "", "mps"):
@@ -42,7 +42,7 @@ def test_resolve_device_with_two_gpus(monkeypatch):
     _gpus(monkeypatch, 2)
     assert resolve_device("auto") == "cuda" and resolve_device("cuda") == "cuda"
     assert resolve_device("cuda:1") == "cuda:1" and resolve_device("cpu") == "cpu"
-    with pytest.raises(ValueError, match=r"--device 'cuda:2': there are 2 GPU\(s\), indices 0 to 1"):
+    with pytest.raises(ValueError, match=r"device='cuda:2': there are 2 GPU\(s\), indices 0 to 1"):
         resolve_device("cuda:2")
 
 
@@ -52,7 +52,7 @@ def test_device_slots():
     assert sorted(device_slots("cuda", 2, gpu_count=2)) == ["cuda:0", "cuda:0", "cuda:1", "cuda:1"]
     assert device_slots("cuda:1", 3) == ["cuda:1"] * 3
     for bad in (0, -1, 1.5):
-        with pytest.raises(ValueError, match=r"--trials-per-device"):
+        with pytest.raises(ValueError, match=r"trials_per_device="):
             device_slots("cuda", bad, gpu_count=1)
 
 

@@ -193,7 +193,9 @@ def run_device(args: argparse.Namespace) -> str:
     """The device the options ask for (``device.resolve_device``); Ray tasks run on the CPU."""
     from .device import resolve_device
 
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, "--device")
+    if args.trials_per_device < 1:
+        raise ValueError(f"--trials-per-device {args.trials_per_device}: must be a positive integer")
     if args.executor == "ray":
         if args.device != "auto" and device != "cpu":
             raise ValueError(f"--device {args.device!r}: --executor ray runs trials on the CPU only (--device cpu)")

@@ -16,14 +16,17 @@ __all__ = ["device_slots", "environment", "resolve_device", "synchronize"]
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
-def resolve_device(device: str) -> str:
-    """``"cpu"``, ``"cuda"`` (every GPU) or ``"cuda:N"`` from ``--device``'s value; ``"auto"`` is CUDA when a GPU is
-    visible, else the CPU. Raises ValueError (one line) for an invalid string or a GPU that is not there."""
+def resolve_device(device: str, option: str | None = None) -> str:
+    """``"cpu"``, ``"cuda"`` (every GPU) or ``"cuda:N"``; ``"auto"`` is CUDA when a GPU is visible, else the CPU.
+    Raises ValueError (one line) for an invalid string or a GPU that is not there, naming ``device=`` (or the
+    command-line ``option`` the value came from)."""
     import torch
+
+    what = f"device={device!r}" if option is None else f"{option} {device!r}"
 
     text = str(device).strip().lower()
     if not _DEVICE.match(text):
-        raise ValueError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N (N = a GPU index)")
+        raise ValueError(f"{what}: expected auto, cpu, cuda or cuda:N (N = a GPU index)")
     count = torch.cuda.device_count()  # NVML where it can: no CUDA initialisation here (is_available() would)
     if text == "auto":
         return "cuda" if count else "cpu"
@@ -31,9 +34,9 @@ def resolve_device(device: str) -> str:
         return "cpu"
     if count == 0:
         why = "this torch is built without CUDA" if torch.version.cuda is None else "no GPU is visible"
-        raise ValueError(f"--device {device!r}: CUDA is not available here ({why}; torch {torch.__version__})")
+        raise ValueError(f"{what}: CUDA is not available here ({why}; torch {torch.__version__})")
     if ":" in text and int(text.split(":")[1]) >= count:
-        raise ValueError(f"--device {device!r}: there are {count} GPU(s), indices 0 to {count - 1}")
+        raise ValueError(f"{what}: there are {count} GPU(s), indices 0 to {count - 1}")
     return text
 
 
@@ -41,7 +44,7 @@ def device_slots(device: str, trials_per_device: int, gpu_count: int | None = No
     """The devices of the local executor's parallel trials: ``None`` on the CPU (``--workers`` decides), else each
     GPU (``"cuda"``: all of them; ``"cuda:N"``: that one) listed ``trials_per_device`` times."""
     if not isinstance(trials_per_device, int) or trials_per_device < 1:
-        raise ValueError(f"--trials-per-device {trials_per_device!r}: must be a positive integer")
+        raise ValueError(f"trials_per_device={trials_per_device!r} must be a positive integer")
     if device == "cpu":
         return None
     if device == "cuda":
