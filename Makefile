@@ -1,6 +1,6 @@
 # One entry point for set-up, the main job and the tests. Everything installs into ./.venv.
 #   make bench   set up, then run the quick benchmark suite (report in out/)
-#   make test    set up, then run the test suite
+#   make test    set up (and the Debian data packages, best effort), then run the test suite
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -33,7 +33,7 @@ data:
 bench: setup data
 	$(PY) -m tuneless.cli bench --suite quick --store out/bench.sqlite --out out
 
-test: setup
+test: setup data
 	$(PY) -m pytest -q -n 2
 
 lint: setup
