@@ -32,20 +32,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-# The smoke run's sizes (the suite's workloads and methods, tiny models, a few steps).
-SMOKE_LM = {
-    "context": 16,
-    "width": 16,
-    "layers": 1,
-    "heads": 2,
-    "batch_size": 4,
-    "validation_windows": 4,
-    "budget_steps": 12,
-    "eval_every": 6,
-    "peak_lrs": (3e-3,),
-    "compile": False,
-}
-SMOKE_CNN = {"budget_steps": 12, "eval_every": 6, "batch_size": 16, "peak_lrs": (0.03,), "test_examples": 500}
 SMOKE_RECORDER = ["--steps", "4", "--repeats", "3", "--flush-every", "4", "--d-model", "32", "--layers", "1"]
 SMOKE_RECORDER += ["--heads", "2", "--seq", "16", "--batch", "4"]
 SUITE_LM_RECORDER = ["--d-model", "384", "--layers", "6", "--heads", "6", "--seq", "256", "--batch", "16", "--bf16"]
@@ -110,12 +96,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def gpu_suite() -> int:
         from tuneless.bench.benchmark import BenchConfig, run_benchmark, write_outputs
+        from tuneless.bench.suites import GPU_SMOKE_CNN, GPU_SMOKE_LM
         from tuneless.bench.tables import markdown_tables
 
         config = BenchConfig.from_options("gpu", seeds=1 if args.smoke else None)
         if args.smoke:
             for ref in config.workloads:
-                config.overrides[ref].update(SMOKE_CNN if ref == "fashion-cnn" else SMOKE_LM)
+                config.overrides[ref].update(GPU_SMOKE_CNN if ref == "fashion-cnn" else GPU_SMOKE_LM)
         store_path = out / "gpu.sqlite"
         log = open(out / "gpu_suite.txt", "w")  # noqa: SIM115 (closed below)
 

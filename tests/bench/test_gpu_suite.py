@@ -10,20 +10,9 @@ from tuneless.bench.benchmark import BenchConfig, run_benchmark, write_outputs
 from tuneless.bench.methods import METHODS
 from tuneless.bench.store import Store
 from tuneless.bench.suites import GPU_METHODS, get_suite
+from tuneless.bench.suites import GPU_SMOKE_CNN as TINY_CNN
+from tuneless.bench.suites import GPU_SMOKE_LM as TINY_LM
 from tuneless.bench.workloads import resolve_workload
-
-TINY_LM = {
-    "context": 16,
-    "width": 16,
-    "layers": 1,
-    "heads": 2,
-    "batch_size": 4,
-    "validation_windows": 4,
-    "budget_steps": 12,
-    "eval_every": 6,
-    "peak_lrs": (3e-3,),
-}
-TINY_CNN = {"budget_steps": 12, "eval_every": 6, "batch_size": 16, "peak_lrs": (0.03,), "test_examples": 500}
 
 
 def test_gpu_suite_definition():

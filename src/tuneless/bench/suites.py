@@ -72,6 +72,21 @@ GPU_LM = {
     "peak_lrs": (3e-4, 1e-3, 3e-3),
 }
 GPU_CNN = {"budget_steps": 15000, "eval_every": 1500}
+# The gpu suite at smoke size (tiny models, a few steps) for a CPU check of its plumbing: the tests and
+# benchmarks/gpu_check.py --smoke run it.
+GPU_SMOKE_LM = {
+    "context": 16,
+    "width": 16,
+    "layers": 1,
+    "heads": 2,
+    "batch_size": 4,
+    "validation_windows": 4,
+    "budget_steps": 12,
+    "eval_every": 6,
+    "peak_lrs": (3e-3,),
+    "compile": False,
+}
+GPU_SMOKE_CNN = {"budget_steps": 12, "eval_every": 6, "batch_size": 16, "peak_lrs": (0.03,), "test_examples": 500}
 
 SUITES: dict[str, Suite] = {
     "quick": Suite(
