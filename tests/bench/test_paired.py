@@ -100,3 +100,56 @@ def test_claims_table_shows_paired_interval_and_both_verdicts(tmp_path):
     assert cells[8] == "-10 [-10, -10]" or cells[8].startswith("-10 [")
     assert cells[9] == "linear better"
     assert "Paired verdicts need at least" not in text
+
+
+def test_online_vs_refined_counts_the_prior_runs_steps(tmp_path):
+    """The claim "online vs offline refinement" compares steps including refined's prior run: refined reaches the
+    target at 30 steps after a 100-step prior (130 in all), online at 50 with none, so online is better there,
+    while claim 2 (refined vs linear, no prior counted) sees refined's 30 against linear's 40 as better."""
+    path = tmp_path / "s.sqlite"
+    rows = []
+    for seed in range(5):
+        for method, steps, prior in (
+            ("refined-online", 50, None),
+            ("refined", 30, f"linear-{seed}"),
+            ("linear", 40, None),
+        ):
+            tid = f"{method}-{seed}"
+            rows.append(
+                TrialStart(
+                    tid,
+                    "r",
+                    "w",
+                    method,
+                    0.1,
+                    seed,
+                    method,
+                    "sgd",
+                    "acc",
+                    True,
+                    0.5,
+                    100,
+                    prior,
+                    0.0,
+                    100 if prior else 0,
+                )
+            )
+            rows.append(TrialFinish(tid, "done", None, 1.0, steps, 0.5, 0.9))
+    with Store(path) as store:
+        store.create_run("r", "quick", {"seeds": 5})
+        store.write_rows(rows)
+    text = markdown_tables(str(path), "r")
+    sections = {part.split("\n", 1)[0]: part for part in text.split("### ")[1:]}
+    online = sections["Online refinement vs offline refinement counted with its prior run"]
+    row = [line for line in online.splitlines() if line.startswith("| w |")][0]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[6:] == ["50", "30", "-80 [-80, -80]", "refined-online better", "130"]
+    assert "paired verdict (steps incl. prior)" in online
+    claim2 = sections["Claim 2: refined vs linear decay"]
+    row = [line for line in claim2.splitlines() if line.startswith("| w |")][0]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[6:] == ["30", "40", "-10 [-10, -10]", "refined better", "130"]
+    # equal final metrics on every seed: a tie both ways
+    assert cells[4] == "refined tie" and cells[5] == "refined tie"
+    versus_linear = sections["Online refinement vs linear decay"]
+    assert "steps refined-online incl. prior" not in versus_linear and "refined-online worse" in versus_linear

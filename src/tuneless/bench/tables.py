@@ -1,7 +1,10 @@
-"""Markdown tables of a run for docs/results.md, and the per-workload verdicts on the paper's two claims.
+"""Markdown tables of a run for docs/results.md, and the per-workload verdicts on the claims (``CLAIMS``).
 
 Claims (Defazio et al. 2023, arXiv 2310.07831): (1) linear decay matches or beats cosine; (2) the refined schedule
-improves on linear decay. Per workload, two methods are compared on the final validation metric at the budget
+improves on linear decay; and ours: online refinement (no prior run) against linear decay and against offline
+refinement counted with its prior run; the peak lr transferred from a quarter of the budget against grid-tuned
+linear decay and against keeping the quarter-budget lr. Each claim whose two methods are in the run gets a table.
+Per workload, two methods are compared on the final validation metric at the budget
 (per seed the grid's best trial) and on steps to target (per seed the best trial's), two ways:
 
 - **paired** (``paired``): seed by seed (same data order and initialisation), a 95% paired bootstrap interval on
@@ -10,21 +13,52 @@ improves on linear decay. Per workload, two methods are compared on the final va
 - **noise rule** (the earlier one, kept for comparison): the difference of the means over seeds counts only when
   it exceeds the larger of the two standard deviations over seeds.
 
-Time to target (median over seeds of the best trial's steps, ``scoring``) is shown beside it, and for the
-refined method also its cost including the prior linear-decay run.
+Time to target (median over seeds of the best trial's steps, ``scoring``) is shown beside it, and for a method
+built on a prior run (refinement, transfer) also its cost including that prior. A claim with ``count_prior``
+compares steps to target including the prior runs' steps (online refinement against offline refinement: the
+question is what the prior run buys).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
 from .formatting import MISSING, format_mean_std, format_number, format_trial_counts
 from .paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
-from .scoring import CPU_MEASURE, RunScores, method_summaries, per_seed_final_metrics, score_trials, time_to_target
+from .scoring import (
+    CPU_MEASURE,
+    MethodResult,
+    RunScores,
+    method_summaries,
+    per_seed_final_metrics,
+    score_trials,
+    time_to_target,
+)
 from .store import Store
 
-__all__ = ["claim_verdict", "markdown_tables"]
+__all__ = ["CLAIMS", "Claim", "claim_verdict", "markdown_tables"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """Method ``a`` against method ``b``; ``count_prior``: steps to target include each side's prior runs."""
+
+    a: str
+    b: str
+    title: str
+    count_prior: bool = False
+
+
+CLAIMS = (
+    Claim("linear", "cosine", "Claim 1: linear decay vs cosine"),
+    Claim("refined", "linear", "Claim 2: refined vs linear decay"),
+    Claim("refined-online", "linear", "Online refinement vs linear decay"),
+    Claim("refined-online", "refined", "Online refinement vs offline refinement counted with its prior run", True),
+    Claim("transfer", "linear", "Peak lr transferred from a quarter of the budget vs grid-tuned linear decay"),
+    Claim("transfer", "same-lr", "Peak lr transferred vs the quarter-budget lr kept"),
+)
 
 
 def claim_verdict(
@@ -44,8 +78,9 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def markdown_tables(store_path: str, run_id: str | None = None) -> str:
-    """Scores, final metrics and the two claims of a run (default: the store's latest), as markdown."""
+def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence[Claim] = CLAIMS) -> str:
+    """Scores, final metrics and the claims of a run (default: the store's latest), as markdown: a table for each
+    claim whose two methods are in the run."""
     with Store(store_path, read_only=True) as store:
         run_id = run_id or store.latest_run_id()
         run = store.run(run_id)
@@ -84,12 +119,9 @@ def markdown_tables(store_path: str, run_id: str | None = None) -> str:
         "benchmarks/time_score_load.py). Read steps first, CPU seconds second.",
     ]
     lines += _final_metric_lines(scored)
-    for a, b, title in (
-        ("linear", "cosine", "Claim 1: linear decay vs cosine"),
-        ("refined", "linear", "Claim 2: refined vs linear decay"),
-    ):
-        if a in scored.methods and b in scored.methods:
-            lines += _claim_lines(scored, finals, a, b, title)
+    for claim in claims:
+        if claim.a in scored.methods and claim.b in scored.methods:
+            lines += _claim_lines(scored, finals, claim)
     return "\n".join(lines) + "\n"
 
 
@@ -124,17 +156,21 @@ def _paired_cell(comparison: PairedComparison, digits: int = 4) -> str:
     return f"{number(comparison.estimate)} [{number(comparison.low)}, {number(comparison.high)}]"
 
 
-def _claim_lines(
-    scored: RunScores, finals: dict[str, dict[str, dict[int, float]]], a: str, b: str, title: str
-) -> list[str]:
+def _claim_lines(scored: RunScores, finals: dict[str, dict[str, dict[int, float]]], claim: Claim) -> list[str]:
     """Method ``a`` against ``b`` on every workload: final metrics and steps to target, each with its paired
     difference, interval and verdict; the noise rule's verdict beside them; the counts."""
-    refined = a == "refined"
+    a, b = claim.a, claim.b
+    with_prior = [
+        m
+        for m in (a, b)
+        if any(scored.results[w].get(m) and _has_prior(scored.results[w][m]) for w in scored.workloads)
+    ]
+    prior = " incl. prior" if claim.count_prior else ""
     level = f"{PAIRED_LEVEL:.0%}"
     header = ["workload", f"final {a}", f"final {b}", f"final {a} - {b} [{level}]", "paired verdict (final)"]
-    header += ["noise-rule verdict (final)", f"steps {a}", f"steps {b}", f"steps {a} - {b} [{level}]"]
-    header += ["paired verdict (steps)"] + (["steps refined incl. prior"] if refined else [])
-    lines = ["", f"### {title}", "", _row(header), _row(["---"] * len(header))]
+    header += ["noise-rule verdict (final)", f"steps {a}", f"steps {b}", f"steps {a} - {b}{prior} [{level}]"]
+    header += [f"paired verdict (steps{prior})"] + [f"steps {m} incl. prior" for m in with_prior]
+    lines = ["", f"### {claim.title}", "", _row(header), _row(["---"] * len(header))]
     counts = {kind: dict.fromkeys(("better", "tie", "worse", "n/a"), 0) for kind in ("paired", "steps", "noise")}
     for workload in scored.workloads:
         ra, rb = scored.results[workload].get(a), scored.results[workload].get(b)
@@ -146,8 +182,8 @@ def _claim_lines(
         )
         final = paired_comparison(finals[workload].get(a, {}), finals[workload].get(b, {}), higher)
         steps = paired_comparison(
-            {seed: time_to_target(t, "steps") for seed, t in ra.chosen.items()},
-            {seed: time_to_target(t, "steps") for seed, t in rb.chosen.items()},
+            _steps_per_seed(ra, claim.count_prior),
+            _steps_per_seed(rb, claim.count_prior),
             higher_is_better=False,
             statistic="median",
         )
@@ -156,7 +192,8 @@ def _claim_lines(
         cells = [workload, format_number(ra.final_metric_mean), format_number(rb.final_metric_mean)]
         cells += [_paired_cell(final), f"{a} {final.verdict}", f"{a} {noise}"]
         cells += [format_number(ra.steps_to_target), format_number(rb.steps_to_target), _paired_cell(steps, 6)]
-        cells += [f"{a} {steps.verdict}"] + ([format_number(ra.steps_with_prior)] if refined else [])
+        cells += [f"{a} {steps.verdict}"]
+        cells += [format_number({a: ra, b: rb}[m].steps_with_prior) for m in with_prior]
         lines.append(_row(cells))
 
     def tally(kind: str) -> str:
@@ -167,7 +204,20 @@ def _claim_lines(
         "",
         f"{a} vs {b}, final metric, paired ({level} paired bootstrap interval of the mean difference over seeds "
         f"excludes 0, at least {MIN_PAIRED_SEEDS} seeds): {tally('paired')} workloads; by the noise rule (the "
-        f"difference of the means exceeds the larger std over seeds): {tally('noise')}. Steps to target, paired "
-        f"(median difference, a miss = inf): {tally('steps')}.",
+        f"difference of the means exceeds the larger std over seeds): {tally('noise')}. Steps to target"
+        f"{' including the prior runs' if claim.count_prior else ''}, paired (median difference, a miss = inf): "
+        f"{tally('steps')}.",
     ]
     return lines
+
+
+def _has_prior(result: MethodResult) -> bool:
+    return result.steps_with_prior is not None
+
+
+def _steps_per_seed(result: MethodResult, count_prior: bool) -> dict[int, float]:
+    """Seed -> the chosen trial's steps to target (+inf: missed), plus its prior runs' steps with ``count_prior``."""
+    return {
+        seed: time_to_target(trial, "steps") + (float(trial.get("prior_steps") or 0) if count_prior else 0.0)
+        for seed, trial in result.chosen.items()
+    }
