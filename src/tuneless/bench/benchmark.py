@@ -13,12 +13,15 @@ best peak lr per workload and seed until it is bracketed within ``lr_resolution`
 from __future__ import annotations
 
 import dataclasses
+import math
 import secrets
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..limits import check_seeds
 from ..output_files import atomic_path
@@ -305,9 +308,10 @@ def _run_planned(
     """Run the planned trials that are not finished in the store (a method built on a prior gets it attached),
     each claimed by this driver (``_run_claimed``)."""
     artifacts = artifacts_dir(store.path, run_id)
-    finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
+    stored = store.trials(run_id)
+    finished = {t["trial_id"] for t in stored if t["status"] in ("done", "failed")}
     tasks = []
-    for planned in planned_trials:
+    for planned in longest_first(planned_trials, stored):
         if planned.trial_id in finished:
             continue
         trace = None
@@ -321,6 +325,27 @@ def _run_planned(
                 continue
         tasks.append(task)
     _run_claimed(store, tasks, executor, advance)
+
+
+def longest_first(planned_trials: Sequence[PlannedTrial], stored: Sequence[Mapping[str, Any]]) -> list[PlannedTrial]:
+    """The trials in decreasing order of expected duration, so that a batch (a tuning round waits for all of its
+    trials) does not end with one long trial running while the other workers idle (longest processing time
+    first). Expected duration: the median wall seconds per step of the run's finished trials on the trial's
+    workload, times its steps; a workload with none finished yet goes first (it may be the longest); equal
+    expectations keep the plan's order. Only the order changes: each trial's result does not depend on it."""
+    per_step: dict[str, list[float]] = {}
+    for t in stored:
+        if t["status"] == "done" and t["finished"] and t["started"] and t["budget_steps"]:
+            per_step.setdefault(t["workload"], []).append((t["finished"] - t["started"]) / t["budget_steps"])
+
+    def expected(planned: PlannedTrial) -> float:
+        seconds = per_step.get(planned.prepared.workload.name)
+        if not seconds:
+            return math.inf
+        steps = planned.prepared.workload.budget_steps * planned.method.budget_fraction
+        return float(np.median(seconds)) * steps
+
+    return sorted(planned_trials, key=lambda planned: -expected(planned))
 
 
 def bracketing_trials(

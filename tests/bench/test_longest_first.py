@@ -1,0 +1,60 @@
+"""Trials of a batch run longest first: the order the executor gets, from the run's own finished trials."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tuneless.bench.benchmark import longest_first
+
+
+def _planned(workload: str, steps: int, fraction: float = 1.0, label: str = "") -> SimpleNamespace:
+    return SimpleNamespace(
+        prepared=SimpleNamespace(workload=SimpleNamespace(name=workload, budget_steps=steps)),
+        method=SimpleNamespace(budget_fraction=fraction),
+        trial_id=f"{workload}{label}",
+    )
+
+
+def _done(workload: str, seconds: float, steps: int, status: str = "done") -> dict:
+    return {
+        "workload": workload,
+        "status": status,
+        "started": 100.0,
+        "finished": 100.0 + seconds,
+        "budget_steps": steps,
+    }
+
+
+def test_unknown_workloads_first_then_by_expected_seconds_plan_order_for_ties():
+    stored = [
+        _done("lm", 6.0, 240),  # 25 ms a step
+        _done("lm", 8.0, 240),
+        _done("lm", 7.0, 240),  # median 7/240 s a step
+        _done("logreg", 0.3, 300),  # 1 ms a step
+        _done("cnn", 99.0, 10, status="failed"),  # a failed trial says nothing about the time
+    ]
+    plan = [
+        _planned("logreg", 300, label="a"),
+        _planned("lm", 240, fraction=0.25, label="quarter"),  # 60 steps: 1.75 s
+        _planned("logreg", 300, label="b"),
+        _planned("cnn", 1500),  # nothing finished yet: first
+        _planned("lm", 240),  # 7 s
+    ]
+    order = [p.trial_id for p in longest_first(plan, stored)]
+    assert order == ["cnn", "lm", "lmquarter", "logrega", "logregb"]
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(1, 1000)), max_size=12))
+def test_only_the_order_changes(items):
+    plan = [_planned(w, steps, label=str(i)) for i, (w, steps) in enumerate(items)]
+    stored = [_done("a", 1.0, 10), _done("b", 5.0, 10)]
+    ordered = longest_first(plan, stored)
+    assert sorted(p.trial_id for p in ordered) == sorted(p.trial_id for p in plan)
+    seconds = [
+        {"a": 0.1, "b": 0.5}.get(p.prepared.workload.name, float("inf")) * p.prepared.workload.budget_steps
+        for p in ordered
+    ]
+    assert seconds == sorted(seconds, reverse=True)
