@@ -99,6 +99,7 @@ def test_claims_table_shows_paired_interval_and_both_verdicts(tmp_path):
     # steps: -10 on 4 seeds, -inf on seed 0 (cosine missed) -> lower median -10; better
     assert cells[8] == "-10 [-10, -10]" or cells[8].startswith("-10 [")
     assert cells[9] == "linear better"
+    assert "| linear vs cosine | 1 / 0 / 0 | w | - | 0 / 1 / 0 | 1 / 0 / 0 |" in text  # the at-a-glance row
     assert "Paired verdicts need at least" not in text
 
 
@@ -151,5 +152,8 @@ def test_online_vs_refined_counts_the_prior_runs_steps(tmp_path):
     assert cells[6:] == ["30", "40", "-10 [-10, -10]", "refined better", "130"]
     # equal final metrics on every seed: a tie both ways
     assert cells[4] == "refined tie" and cells[5] == "refined tie"
+    glance = sections["The claims at a glance"]
+    assert "| refined-online vs refined (steps incl. prior) | 0 / 1 / 0 | - | - | 0 / 1 / 0 | 1 / 0 / 0 |" in glance
+    assert "| refined vs linear | 0 / 1 / 0 | - | - | 0 / 1 / 0 | 1 / 0 / 0 |" in glance
     versus_linear = sections["Online refinement vs linear decay"]
     assert "steps refined-online incl. prior" not in versus_linear and "refined-online worse" in versus_linear

@@ -119,9 +119,30 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
         "benchmarks/time_score_load.py). Read steps first, CPU seconds second.",
     ]
     lines += _final_metric_lines(scored)
-    for claim in claims:
-        if claim.a in scored.methods and claim.b in scored.methods:
-            lines += _claim_lines(scored, finals, claim)
+    present = [claim for claim in claims if claim.a in scored.methods and claim.b in scored.methods]
+    sections = [_claim_lines(scored, finals, claim) for claim in present]
+    if sections:
+        lines += ["", "### The claims at a glance", ""]
+        lines += [
+            "Per claim, over the workloads where both methods ran: how many the first method is better on, tied "
+            "with, worse on. Paired: the 95% paired bootstrap interval excludes 0 (at least "
+            f"{MIN_PAIRED_SEEDS} seeds); noise rule: the difference of the means exceeds the larger std over seeds.",
+            "",
+            _row(
+                [
+                    "claim",
+                    "final, paired",
+                    "better on (paired)",
+                    "worse on (paired)",
+                    "final, noise rule",
+                    "steps, paired",
+                ]
+            ),
+            _row(["---"] * 6),
+        ]
+        lines += [summary for _, summary in sections]
+    for section, _ in sections:
+        lines += section
     return "\n".join(lines) + "\n"
 
 
@@ -156,9 +177,12 @@ def _paired_cell(comparison: PairedComparison, digits: int = 4) -> str:
     return f"{number(comparison.estimate)} [{number(comparison.low)}, {number(comparison.high)}]"
 
 
-def _claim_lines(scored: RunScores, finals: dict[str, dict[str, dict[int, float]]], claim: Claim) -> list[str]:
+def _claim_lines(
+    scored: RunScores, finals: dict[str, dict[str, dict[int, float]]], claim: Claim
+) -> tuple[list[str], str]:
     """Method ``a`` against ``b`` on every workload: final metrics and steps to target, each with its paired
-    difference, interval and verdict; the noise rule's verdict beside them; the counts."""
+    difference, interval and verdict; the noise rule's verdict beside them; the counts. Also the claim's row of
+    the at-a-glance table."""
     a, b = claim.a, claim.b
     with_prior = [
         m
@@ -172,6 +196,7 @@ def _claim_lines(scored: RunScores, finals: dict[str, dict[str, dict[int, float]
     header += [f"paired verdict (steps{prior})"] + [f"steps {m} incl. prior" for m in with_prior]
     lines = ["", f"### {claim.title}", "", _row(header), _row(["---"] * len(header))]
     counts = {kind: dict.fromkeys(("better", "tie", "worse", "n/a"), 0) for kind in ("paired", "steps", "noise")}
+    named: dict[str, list[str]] = {"better": [], "worse": []}
     for workload in scored.workloads:
         ra, rb = scored.results[workload].get(a), scored.results[workload].get(b)
         if ra is None or rb is None:
@@ -189,6 +214,7 @@ def _claim_lines(scored: RunScores, finals: dict[str, dict[str, dict[int, float]
         )
         for kind, verdict in (("paired", final.verdict), ("steps", steps.verdict), ("noise", noise)):
             counts[kind][verdict] += 1
+        named.get(final.verdict, []).append(workload)
         cells = [workload, format_number(ra.final_metric_mean), format_number(rb.final_metric_mean)]
         cells += [_paired_cell(final), f"{a} {final.verdict}", f"{a} {noise}"]
         cells += [format_number(ra.steps_to_target), format_number(rb.steps_to_target), _paired_cell(steps, 6)]
@@ -200,6 +226,10 @@ def _claim_lines(scored: RunScores, finals: dict[str, dict[str, dict[int, float]
         c = counts[kind]
         return f"better on {c['better']}, tie on {c['tie']}, worse on {c['worse']}"
 
+    def short(kind: str) -> str:
+        c = counts[kind]
+        return f"{c['better']} / {c['tie']} / {c['worse']}"
+
     lines += [
         "",
         f"{a} vs {b}, final metric, paired ({level} paired bootstrap interval of the mean difference over seeds "
@@ -208,7 +238,17 @@ def _claim_lines(scored: RunScores, finals: dict[str, dict[str, dict[int, float]
         f"{' including the prior runs' if claim.count_prior else ''}, paired (median difference, a miss = inf): "
         f"{tally('steps')}.",
     ]
-    return lines
+    summary = _row(
+        [
+            f"{a} vs {b}" + (" (steps incl. prior)" if claim.count_prior else ""),
+            short("paired"),
+            ", ".join(named["better"]) or "-",
+            ", ".join(named["worse"]) or "-",
+            short("noise"),
+            short("steps"),
+        ]
+    )
+    return lines, summary
 
 
 def _has_prior(result: MethodResult) -> bool:
