@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -51,64 +52,79 @@ def declared_grids(run: dict) -> dict[str, tuple[float, ...]]:
     return grids
 
 
+def _verdicts(method: dict[int, float], linear: dict[int, float], failed: list[int], hib: bool) -> tuple[str, str]:
+    """(paired, noise rule) of a method against tuned linear decay on the seeds where every method has a result;
+    a seed where the method failed makes both "worse"."""
+    if failed:
+        return f"worse ({len(failed)} failed)", f"worse ({len(failed)} failed)"
+    if not method:
+        return "n/a", "n/a"
+    paired = paired_comparison(method, linear, hib).verdict
+    return paired, claim_verdict(*stats(list(method.values())), *stats(list(linear.values())), hib)
+
+
 def analyse(trials: list[dict], grids: dict[str, Sequence[float]]) -> list[dict]:
-    by = defaultdict(list)
+    ran = defaultdict(list)  # finished trials (done or failed): what was tried and what it cost
     for t in trials:
-        if t["status"] == "done":
-            by[(t["workload"], t["method"], t["seed"])].append(t)
+        if t["status"] in ("done", "failed"):
+            ran[(t["workload"], t["method"], t["seed"])].append(t)
     finals = per_seed_final_metrics(trials)
     rows = []
     for workload in dict.fromkeys(t["workload"] for t in trials):
-        seeds = sorted(
-            {s for (w, m, s) in by if w == workload and m == "transfer"}
-            & {s for (w, m, s) in by if w == workload and m == "linear"}
-            & {s for (w, m, s) in by if w == workload and m == "same-lr"}
-        )
+        have = {m: finals.get(workload, {}).get(m, {}) for m in ("linear", "transfer", "same-lr")}
+        ran_seeds = {m: {s for (w, m2, s) in ran if w == workload and m2 == m} for m in ("transfer", "same-lr")}
+        seeds = sorted(set(have["linear"]) & ran_seeds["transfer"] & ran_seeds["same-lr"])
         if not seeds:
             continue
-        hib = bool(by[(workload, "linear", seeds[0])][0]["higher_is_better"])
+        failed = {m: [s for s in seeds if s not in have[m]] for m in ("transfer", "same-lr")}
+        scored = [s for s in seeds if s in have["transfer"] and s in have["same-lr"]]  # every method has a result
+        hib = bool(ran[(workload, "linear", seeds[0])][0]["higher_is_better"])
         sign = -1.0 if hib else 1.0
         grid = grids[workload]
         optima, edges, d_transfer, d_same = [], 0, [], []
         for s in seeds:
-            linear = by[(workload, "linear", s)]
+            linear = [t for t in ran[(workload, "linear", s)] if t["status"] == "done"]
             best = min(linear, key=lambda t: sign * t["final_metric"])
-            tried = sorted(t["peak_lr"] for t in linear)
+            tried = sorted(t["peak_lr"] for t in ran[(workload, "linear", s)])  # a diverged lr was tried too
             optima.append(best["peak_lr"])
             edges += best["peak_lr"] in (tried[0], tried[-1])
-            d_transfer.append(grid_steps(by[(workload, "transfer", s)][0]["peak_lr"], best["peak_lr"], grid))
-            d_same.append(grid_steps(by[(workload, "same-lr", s)][0]["peak_lr"], best["peak_lr"], grid))
-        linear_stats = stats([finals[workload]["linear"][s] for s in seeds])
-        transfer_stats = stats([finals[workload]["transfer"][s] for s in seeds])
-        same_stats = stats([finals[workload]["same-lr"][s] for s in seeds])
-        linear_all = [t for s in seeds for t in by[(workload, "linear", s)]]
-        quarter = [
-            t for (w, m, s), ts in by.items() if w == workload and m == "linear-quarter" and s in seeds for t in ts
-        ]
-        transfer = [by[(workload, "transfer", s)][0] for s in seeds]
+            d_transfer.append(grid_steps(ran[(workload, "transfer", s)][0]["peak_lr"], best["peak_lr"], grid))
+            d_same.append(grid_steps(ran[(workload, "same-lr", s)][0]["peak_lr"], best["peak_lr"], grid))
+
+        spent = [t for s in seeds for m in ("linear-quarter", "transfer") for t in ran[(workload, m, s)]]
+        grid_spent = [t for s in seeds for t in ran[(workload, "linear", s)]]
+        seconds = sum(t["train_seconds"] or 0.0 for t in grid_spent)
+        steps = sum(t["budget_steps"] or 0 for t in grid_spent)
+        on = {m: {s: have[m][s] for s in scored} for m in have}
+        paired, verdict = _verdicts(on["transfer"], on["linear"], failed["transfer"], hib)
+        same_paired, same_verdict = _verdicts(on["same-lr"], on["linear"], failed["same-lr"], hib)
         rows.append(
             {
                 "workload": workload,
-                "optimum": float(np.median(optima)),
+                "optimum": float(statistics.median_low(optima)),
                 "edges": edges,
                 "seeds": len(seeds),
-                "transfer_lr": float(np.median([t["peak_lr"] for t in transfer])),
-                "same_lr": float(np.median([by[(workload, "same-lr", s)][0]["peak_lr"] for s in seeds])),
+                "transfer_lr": float(
+                    statistics.median_low([ran[(workload, "transfer", s)][0]["peak_lr"] for s in seeds])
+                ),
+                "same_lr": float(statistics.median_low([ran[(workload, "same-lr", s)][0]["peak_lr"] for s in seeds])),
                 "transfer_steps": float(np.median(d_transfer)),
                 "same_steps": float(np.median(d_same)),
-                "linear": linear_stats,
-                "transfer": transfer_stats,
-                "verdict": claim_verdict(*transfer_stats, *linear_stats, hib),
-                "same_verdict": claim_verdict(*same_stats, *linear_stats, hib),
-                "paired": paired_comparison(finals[workload]["transfer"], finals[workload]["linear"], hib).verdict,
-                "same_paired": paired_comparison(finals[workload]["same-lr"], finals[workload]["linear"], hib).verdict,
-                "cost": sum(t["train_seconds"] or 0.0 for t in quarter + transfer)
-                / sum(t["train_seconds"] or 0.0 for t in linear_all),
-                "step_cost": sum(t["budget_steps"] for t in quarter + transfer)
-                / sum(t["budget_steps"] for t in linear_all),
+                "linear": stats(list(on["linear"].values())) if scored else (math.nan, math.nan),
+                "transfer": stats(list(on["transfer"].values())) if scored else (math.nan, math.nan),
+                "verdict": verdict,
+                "same_verdict": same_verdict,
+                "paired": paired,
+                "same_paired": same_paired,
+                "cost": sum(t["train_seconds"] or 0.0 for t in spent) / seconds if seconds else None,
+                "step_cost": sum(t["budget_steps"] or 0 for t in spent) / steps if steps else None,
             }
         )
     return rows
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
 
 
 def main() -> None:
@@ -138,7 +154,7 @@ def main() -> None:
             f"{r['transfer'][0]:.4g} ± {r['transfer'][1]:.2g}",
             f"{r['paired']} / {r['verdict']}",
             f"{r['same_paired']} / {r['same_verdict']}",
-            f"{100 * r['cost']:.0f}% / {100 * r['step_cost']:.0f}%",
+            f"{_percent(r['cost'])} / {_percent(r['step_cost'])}",
         ]
         print("| " + " | ".join(cells) + " |" if args.markdown else "  ".join(cells))
     n = len(rows)
@@ -148,15 +164,21 @@ def main() -> None:
     ok_same = sum(r["same_verdict"] in ("tie", "better") for r in rows)
     ok_paired = sum(r["paired"] in ("tie", "better") for r in rows)
     ok_same_paired = sum(r["same_paired"] in ("tie", "better") for r in rows)
+    costs = [r["cost"] for r in rows if r["cost"] is not None]
+    step_costs = [r["step_cost"] for r in rows if r["step_cost"] is not None]
+    cost_text = (
+        f"cost {100 * np.mean(costs):.0f}% of linear decay's tuning in train seconds on average (range "
+        f"{100 * min(costs):.0f}-{100 * max(costs):.0f}%), {100 * np.mean(step_costs):.0f}% in steps"
+        if costs and step_costs
+        else "cost unknown (no train seconds stored)"
+    )
     print(
-        f"\n{n} workloads: transferred lr within one grid step of the full-budget optimum on {within}/{n} "
+        f"\n{n} workloads: transferred lr within one grid step of linear decay's tuned optimum on {within}/{n} "
         f"(same lr: {within_same}/{n}); mean distance {np.mean([r['transfer_steps'] for r in rows]):.2f} grid steps "
         f"(same lr: {np.mean([r['same_steps'] for r in rows]):.2f}); final metric not worse than tuned linear decay "
         f"on {ok_paired}/{n} by the paired rule, {ok}/{n} by the noise rule (same lr: {ok_same_paired}/{n} and "
-        f"{ok_same}/{n}); cost {100 * np.mean([r['cost'] for r in rows]):.0f}% of linear decay's tuning in train "
-        f"seconds on average (range {100 * min(r['cost'] for r in rows):.0f}-{100 * max(r['cost'] for r in rows):.0f}%"
-        f"), {100 * np.mean([r['step_cost'] for r in rows]):.0f}% in steps; linear decay's best lr at the edge of "
-        f"the lrs it tried on {sum(r['edges'] for r in rows)} of {sum(r['seeds'] for r in rows)} workload-seeds"
+        f"{ok_same}/{n}); {cost_text}; linear decay's best lr at the edge of the lrs it tried on "
+        f"{sum(r['edges'] for r in rows)} of {sum(r['seeds'] for r in rows)} workload-seeds"
     )
 
 

@@ -30,11 +30,12 @@ def _done(workload: str, seconds: float, steps: int, status: str = "done") -> di
 
 def test_unknown_workloads_first_then_by_expected_seconds_plan_order_for_ties():
     stored = [
-        _done("lm", 6.0, 240),  # 25 ms a step
-        _done("lm", 8.0, 240),
-        _done("lm", 7.0, 240),  # median 7/240 s a step
+        _done("lm", 6.0, 240),
+        _done("lm", 7.0, 240),
+        _done("lm", 20.0, 240),  # median 7 s a trial (a mean, 11 s, would put lm before mlp)
+        _done("mlp", 9.0, 300),  # 9 s a trial
         _done("logreg", 0.3, 300),  # 1 ms a step
-        _done("cnn", 99.0, 10, status="failed"),  # a failed trial says nothing about the time
+        _done("logreg", 99.0, 10, status="failed"),  # a failed trial says nothing about the time (else logreg first)
     ]
     plan = [
         _planned("logreg", 300, label="a"),
@@ -42,9 +43,10 @@ def test_unknown_workloads_first_then_by_expected_seconds_plan_order_for_ties():
         _planned("logreg", 300, label="b"),
         _planned("cnn", 1500),  # nothing finished yet: first
         _planned("lm", 240),  # 7 s
+        _planned("mlp", 300),  # 9 s
     ]
     order = [p.trial_id for p in longest_first(plan, stored)]
-    assert order == ["cnn", "lm", "lmquarter", "logrega", "logregb"]
+    assert order == ["cnn", "mlp", "lm", "lmquarter", "logrega", "logregb"]
 
 
 @given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(1, 1000)), max_size=12))

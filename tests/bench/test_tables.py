@@ -59,6 +59,7 @@ def test_markdown_tables_on_a_hand_made_run(tmp_path):
     # steps: 50 against a miss on both seeds -> -inf, also a tie with 2 seeds
     row = "| w | 0.81 | 0.705 | 0.105 [0.1, 0.11] | linear tie | linear better | 50 | missed | -inf [-inf, -inf] |"
     assert row + " linear tie |" in text
-    assert "paired verdict needs" not in text and "rerun with `--seeds 5`: about 10 trials (5/2 of this run's 4" in text
+    assert "Paired verdicts need at least 5 seeds; this run has 2" in text
+    assert "rerun with `--seeds 5`: about 10 trials (5/2 of this run's 4" in text
     assert "better on 0, tie on 1, worse on 0 workloads; by the noise rule" in text
     assert "(the difference of the means exceeds the larger std over seeds): better on 1, tie on 0, worse on 0" in text

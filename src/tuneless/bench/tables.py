@@ -131,16 +131,22 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
             _row(
                 [
                     "claim",
-                    "final, paired",
-                    "better on (paired)",
-                    "worse on (paired)",
-                    "final, noise rule",
-                    "steps, paired",
+                    "final metric, paired (better / tie / worse)",
+                    "final metric better on (paired)",
+                    "final metric worse on (paired)",
+                    "final metric, noise rule (better / tie / worse)",
+                    "steps to target, paired (better / tie / worse)",
                 ]
             ),
             _row(["---"] * 6),
         ]
         lines += [summary for _, summary in sections]
+        lines += [
+            "",
+            f"(A workload where the two methods share fewer than {MIN_PAIRED_SEEDS} seeds with a final metric, "
+            "e.g. after failed trials, is a paired tie, named with its seed count in the last column; one where "
+            "they share none is counted there as without a result.)",
+        ]
     for section, _ in sections:
         lines += section
     return "\n".join(lines) + "\n"
@@ -192,11 +198,13 @@ def _claim_lines(
     prior = " incl. prior" if claim.count_prior else ""
     level = f"{PAIRED_LEVEL:.0%}"
     header = ["workload", f"final {a}", f"final {b}", f"final {a} - {b} [{level}]", "paired verdict (final)"]
-    header += ["noise-rule verdict (final)", f"steps {a}", f"steps {b}", f"steps {a} - {b}{prior} [{level}]"]
+    own = " (excl. prior)" if claim.count_prior else ""
+    header += ["noise-rule verdict (final)", f"steps {a}{own}", f"steps {b}{own}", f"steps {a} - {b}{prior} [{level}]"]
     header += [f"paired verdict (steps{prior})"] + [f"steps {m} incl. prior" for m in with_prior]
     lines = ["", f"### {claim.title}", "", _row(header), _row(["---"] * len(header))]
     counts = {kind: dict.fromkeys(("better", "tie", "worse", "n/a"), 0) for kind in ("paired", "steps", "noise")}
     named: dict[str, list[str]] = {"better": [], "worse": []}
+    few_seeds: list[str] = []
     for workload in scored.workloads:
         ra, rb = scored.results[workload].get(a), scored.results[workload].get(b)
         if ra is None or rb is None:
@@ -215,6 +223,8 @@ def _claim_lines(
         for kind, verdict in (("paired", final.verdict), ("steps", steps.verdict), ("noise", noise)):
             counts[kind][verdict] += 1
         named.get(final.verdict, []).append(workload)
+        if final.verdict != "n/a" and len(final.seeds) < MIN_PAIRED_SEEDS <= len(set(ra.chosen) | set(rb.chosen)):
+            few_seeds.append(f"{workload} ({len(final.seeds)} seeds)")
         cells = [workload, format_number(ra.final_metric_mean), format_number(rb.final_metric_mean)]
         cells += [_paired_cell(final), f"{a} {final.verdict}", f"{a} {noise}"]
         cells += [format_number(ra.steps_to_target), format_number(rb.steps_to_target), _paired_cell(steps, 6)]
@@ -238,6 +248,16 @@ def _claim_lines(
         f"{' including the prior runs' if claim.count_prior else ''}, paired (median difference, a miss = inf): "
         f"{tally('steps')}.",
     ]
+    if with_prior:
+        lines += [
+            "",
+            "Steps incl. prior: the method's best trial's steps plus every step of the runs it is built on "
+            "(refined: its linear-decay run; transfer and same-lr: all their quarter-budget trials); the other "
+            "method's tuning trials are not counted in either column.",
+        ]
+    missing = counts["paired"]["n/a"]
+    steps_note = f"; {missing} without a result" if missing else ""
+    steps_note += f"; fewer than {MIN_PAIRED_SEEDS} common seeds: {', '.join(few_seeds)}" if few_seeds else ""
     summary = _row(
         [
             f"{a} vs {b}" + (" (steps incl. prior)" if claim.count_prior else ""),
@@ -245,7 +265,7 @@ def _claim_lines(
             ", ".join(named["better"]) or "-",
             ", ".join(named["worse"]) or "-",
             short("noise"),
-            short("steps"),
+            short("steps") + steps_note,
         ]
     )
     return lines, summary
