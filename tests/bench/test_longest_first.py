@@ -60,3 +60,13 @@ def test_only_the_order_changes(items):
         for p in ordered
     ]
     assert seconds == sorted(seconds, reverse=True)
+
+
+def test_workloads_with_no_finished_trial_are_interleaved_round_robin_in_plan_order():
+    # A new run's first batch: no times yet. The lm's trials are spread over the batch, not left to its end.
+    plan = [_planned("logreg", 300, label=str(i)) for i in range(4)]
+    plan += [_planned("lm", 240, label=str(i)) for i in range(2)]
+    plan += [_planned("mlp", 300, label="0")]
+    plan += [_planned("known", 300, label="0")]
+    order = [p.trial_id for p in longest_first(plan, [_done("known", 1.0, 300)])]
+    assert order == ["logreg0", "lm0", "mlp0", "logreg1", "lm1", "logreg2", "logreg3", "known0"]

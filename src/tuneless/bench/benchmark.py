@@ -13,6 +13,7 @@ best peak lr per workload and seed until it is bracketed within ``lr_resolution`
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import secrets
 import sys
@@ -331,21 +332,26 @@ def longest_first(planned_trials: Sequence[PlannedTrial], stored: Sequence[Mappi
     """The trials in decreasing order of expected duration, so that a batch (a tuning round waits for all of its
     trials) does not end with one long trial running while the other workers idle (longest processing time
     first). Expected duration: the median wall seconds per step of the run's finished trials on the trial's
-    workload, times its steps; a workload with none finished yet goes first (it may be the longest); equal
-    expectations keep the plan's order. Only the order changes: each trial's result does not depend on it."""
+    workload, times its steps. Workloads with none finished yet (a new run's first batch) go first, their trials
+    interleaved one workload at a time (round robin, in plan order), so that a long workload's trials are spread
+    over the batch instead of bunched at its end; equal expectations keep the plan's order. Only the order
+    changes: each trial's result does not depend on it."""
     per_step: dict[str, list[float]] = {}
     for t in stored:
         if t["status"] == "done" and t["finished"] and t["started"] and t["budget_steps"]:
             per_step.setdefault(t["workload"], []).append((t["finished"] - t["started"]) / t["budget_steps"])
 
-    def expected(planned: PlannedTrial) -> float:
+    unknown: dict[str, list[PlannedTrial]] = {}
+    known: list[tuple[float, PlannedTrial]] = []
+    for planned in planned_trials:
         seconds = per_step.get(planned.prepared.workload.name)
         if not seconds:
-            return math.inf
-        steps = planned.prepared.workload.budget_steps * planned.method.budget_fraction
-        return float(np.median(seconds)) * steps
-
-    return sorted(planned_trials, key=lambda planned: -expected(planned))
+            unknown.setdefault(planned.prepared.workload.name, []).append(planned)
+        else:
+            steps = planned.prepared.workload.budget_steps * planned.method.budget_fraction
+            known.append((float(np.median(seconds)) * steps, planned))
+    interleaved = [p for group in itertools.zip_longest(*unknown.values()) for p in group if p is not None]
+    return interleaved + [planned for _, planned in sorted(known, key=lambda item: -item[0])]
 
 
 def bracketing_trials(
