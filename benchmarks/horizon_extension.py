@@ -7,7 +7,9 @@ benchmark's rule) is trained again to its end (``T/4`` steps) and checkpointed; 
 the new steps run ``rho`` times a new linear decay, ``rho`` keeping the bound-optimal base lr of the tuned run,
 Schaipp et al., arXiv 2501.18965) to the full budget ``T``. Its final metric is compared with the run's ``transfer``
 trial (retrained from scratch at ``T`` with the transferred lr), ``same-lr`` and the grid-tuned linear decay
-(per seed the grid's best; mean and std over seeds). Extension costs ``3T/4`` new steps, retraining ``T``.
+(per seed the grid's best; mean and std over seeds), by the benchmark's noise rule and by the paired 95% bootstrap
+interval of ``tuneless bench tables`` (a verdict needs at least 5 seeds). Extension costs ``3T/4`` new steps,
+retraining ``T``.
 
     .venv/bin/python benchmarks/horizon_extension.py S.sqlite [--run-id ID] [--cache FILE]
 """
@@ -24,6 +26,7 @@ import numpy as np
 
 import torch
 from tuneless.bench.methods import make_optimizer
+from tuneless.bench.paired import paired_comparison
 from tuneless.bench.scoring import best_trials
 from tuneless.bench.store import Store
 from tuneless.bench.tables import claim_verdict
@@ -88,9 +91,13 @@ def main() -> None:
         config = store.run(run_id)["config"]
         trials = store.trials(run_id)
     refs = {resolve_workload(ref, config["overrides"].get(ref, {})).name: ref for ref in config["workloads"]}
-    print("| workload | linear grid | scratch at T (transfer) | extended from T/4 | rho | vs scratch | vs grid |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| workload | linear grid | scratch at T (transfer) | extended from T/4 | rho | vs scratch | vs grid "
+        "| paired vs scratch | paired vs grid |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     wins = ties = total = near_grid = 0
+    paired_counts = {"scratch": {"better": 0, "tie": 0, "worse": 0}, "grid": {"better": 0, "tie": 0, "worse": 0}}
     for name, ref in refs.items():
         quarter = [t for t in trials if t["workload"] == name and t["method"] == "linear-quarter"]
         linear = [t for t in trials if t["workload"] == name and t["method"] == "linear" and t["status"] == "done"]
@@ -98,7 +105,7 @@ def main() -> None:
         if not quarter or any(t["status"] == "running" for t in quarter):
             continue
         full = resolve_workload(ref, config["overrides"].get(ref, {})).budget_steps
-        extended, rhos = [], []
+        extended, rhos, extended_by_seed = [], [], {}
         for prior in best_trials(quarter, "steps").values():
             key = f"{name}|{prior['seed']}"
             if key not in cache:
@@ -106,6 +113,7 @@ def main() -> None:
                 if cache_path:
                     cache_path.write_text(json.dumps(cache, indent=1) + "\n")
             extended.append(cache[key][0])
+            extended_by_seed[int(prior["seed"])] = cache[key][0]
             rhos.append(cache[key][1])
         if not (linear and scratch):
             continue
@@ -120,18 +128,29 @@ def main() -> None:
         g, s, e = stats(grid), stats([t["final_metric"] for t in scratch]), stats(extended)
         verdict = claim_verdict(e[0], e[1], s[0], s[1], hib)
         versus_grid = claim_verdict(e[0], e[1], g[0], g[1], hib)
+        scratch_by_seed = {int(t["seed"]): float(t["final_metric"]) for t in scratch}
+        grid_by_seed = dict(zip(seeds, grid))
+        paired_scratch = paired_comparison(extended_by_seed, scratch_by_seed, hib).verdict
+        paired_grid = paired_comparison(extended_by_seed, grid_by_seed, hib).verdict
+        for against, paired_verdict in (("scratch", paired_scratch), ("grid", paired_grid)):
+            if paired_verdict in paired_counts[against]:
+                paired_counts[against][paired_verdict] += 1
         near_grid += versus_grid in ("tie", "better")
         total += 1
         wins += verdict == "better"
         ties += verdict == "tie"
         print(
             f"| {name} | {g[0]:.4g} ± {g[1]:.2g} | {s[0]:.4g} ± {s[1]:.2g} | {e[0]:.4g} ± {e[1]:.2g} | "
-            f"{np.median(rhos):.3f} | {verdict} | {versus_grid} |"
+            f"{np.median(rhos):.3f} | {verdict} | {versus_grid} | {paired_scratch} | {paired_grid} |"
         )
     print(
         f"\nextension vs retraining from scratch: better on {wins}, tie on {ties}, worse on {total - wins - ties} "
         f"of {total}; within noise of (or better than) grid-tuned linear decay on {near_grid}/{total}"
     )
+    for against, counts in paired_counts.items():
+        print(
+            f"paired vs {against}: better on {counts['better']}, tie on {counts['tie']}, worse on {counts['worse']}"
+        )
 
 
 if __name__ == "__main__":
