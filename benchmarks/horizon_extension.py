@@ -129,7 +129,7 @@ def main() -> None:
         verdict = claim_verdict(e[0], e[1], s[0], s[1], hib)
         versus_grid = claim_verdict(e[0], e[1], g[0], g[1], hib)
         scratch_by_seed = {int(t["seed"]): float(t["final_metric"]) for t in scratch}
-        grid_by_seed = dict(zip(seeds, grid))
+        grid_by_seed = dict(zip(seeds, grid, strict=True))
         paired_scratch = paired_comparison(extended_by_seed, scratch_by_seed, hib).verdict
         paired_grid = paired_comparison(extended_by_seed, grid_by_seed, hib).verdict
         for against, paired_verdict in (("scratch", paired_scratch), ("grid", paired_grid)):
@@ -148,9 +148,7 @@ def main() -> None:
         f"of {total}; within noise of (or better than) grid-tuned linear decay on {near_grid}/{total}"
     )
     for against, counts in paired_counts.items():
-        print(
-            f"paired vs {against}: better on {counts['better']}, tie on {counts['tie']}, worse on {counts['worse']}"
-        )
+        print(f"paired vs {against}: better on {counts['better']}, tie on {counts['tie']}, worse on {counts['worse']}")
 
 
 if __name__ == "__main__":

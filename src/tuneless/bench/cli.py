@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     tables.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store (default: {DEFAULT_STORE})")
     tables.add_argument("--run-id", help="the run (default: the store's latest)")
     tables.add_argument("-o", "--output", help="write to this file (default: print)")
+    tables.add_argument(
+        "--figure", help="also draw the claims' paired differences per workload to this PNG (claims.png)"
+    )
     tables.set_defaults(handler=tables_command)
 
     listing = actions.add_parser("list", help="workloads (with availability), methods and suites")
@@ -271,12 +274,19 @@ def tables_command(args: argparse.Namespace) -> int:
 
     if args.output and args.output != "-":
         check_output_file(args.output, "-o/--output", [("--store", args.store)])
+    if args.figure:
+        check_output_file(args.figure, "--figure", [("--store", args.store)])
     text = markdown_tables(args.store, args.run_id)
     if args.output and args.output != "-":
         write_text_atomic(args.output, text)
         print(f"wrote {args.output}")
     else:
         print(text, end="")
+    if args.figure:
+        from .tables import claim_figure
+
+        drawn = claim_figure(args.store, args.figure, args.run_id)
+        print(f"wrote {drawn}" if drawn else "no figure: the run has no claim's two methods", file=sys.stderr)
     return 0
 
 

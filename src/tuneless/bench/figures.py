@@ -12,7 +12,7 @@ import numpy as np
 from .formatting import direction
 from .scoring import RunScores, best_methods, performance_profile
 
-__all__ = ["method_colors", "plot_curves", "plot_final_metrics", "plot_profiles", "plot_schedules"]
+__all__ = ["method_colors", "plot_claims", "plot_curves", "plot_final_metrics", "plot_profiles", "plot_schedules"]
 
 
 def method_colors(methods: Sequence[str]) -> dict[str, Any]:
@@ -290,3 +290,44 @@ def _schedule_axes(ax: Any, title: str) -> None:
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+VERDICT_COLORS = {"better": "#1a9850", "worse": "#d73027", "tie": "#777777"}
+
+
+def plot_claims(panels: Mapping[str, Sequence[tuple[str, float, float, float, str]]], path: Path) -> Path:
+    """One panel per claim: per workload, the paired difference of the final metric and its interval in percent of
+    the second method's mean, signed so that right of 0 means the first method is better, coloured by the paired
+    verdict. ``panels``: title -> rows ``(workload, estimate, low, high, verdict)``. Symmetric-log x axis (linear
+    within +-1%), since a logistic regression's loss gap can differ by 100% where an accuracy differs by 0.2%."""
+    from matplotlib.ticker import FuncFormatter
+
+    from ..plotting import pyplot, save
+
+    plt = pyplot()
+    titles = list(panels)
+    columns = 2 if len(titles) > 1 else 1
+    rows = math.ceil(len(titles) / columns)
+    height = max(len(points) for points in panels.values()) * 0.22 + 1.2
+    fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, height * rows), squeeze=False)
+    for ax, title in zip(axes.flat, titles, strict=False):
+        points = panels[title]
+        y = np.arange(len(points))[::-1]
+        for yi, (_, estimate, low, high, verdict) in zip(y, points, strict=True):
+            color = VERDICT_COLORS.get(verdict, "#777777")
+            ax.plot([low, high], [yi, yi], color=color, lw=2, alpha=0.8)
+            ax.plot([estimate], [yi], "o", color=color, ms=5)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+        ax.set_yticks(y, [point[0] for point in points], fontsize=8)
+        ax.set_ylim(-0.7, len(points) - 0.3)
+        counts = {v: sum(point[4] == v for point in points) for v in ("better", "tie", "worse")}
+        ax.set_title(f"{title}\n{counts['better']} better / {counts['tie']} tie / {counts['worse']} worse", fontsize=10)
+        ax.set_xlabel("difference, % of the second method's final metric (> 0: the first is better)", fontsize=8)
+        ax.grid(alpha=0.3, axis="x")
+    for ax in list(axes.flat)[len(titles) :]:
+        ax.set_visible(False)
+    fig.suptitle("Paired differences of the final metric, 95% intervals (green: better, red: worse, grey: tie)")
+    fig.tight_layout()
+    return save(fig, path)

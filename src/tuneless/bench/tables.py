@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 from .formatting import MISSING, format_mean_std, format_number, format_trial_counts
 from .paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
@@ -38,7 +39,7 @@ from .scoring import (
 )
 from .store import Store
 
-__all__ = ["CLAIMS", "Claim", "claim_verdict", "markdown_tables"]
+__all__ = ["CLAIMS", "Claim", "claim_figure", "claim_verdict", "markdown_tables", "relative_difference"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +151,51 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
     for section, _ in sections:
         lines += section
     return "\n".join(lines) + "\n"
+
+
+def relative_difference(
+    comparison: PairedComparison, reference: float, higher_is_better: bool
+) -> tuple[float, float, float]:
+    """A paired difference ``a - b`` of final metrics and its interval in percent of ``reference`` (b's mean),
+    signed so that a positive value means a is better: ``(estimate, low, high)`` with ``low <= high``."""
+    if not math.isfinite(reference) or reference == 0:
+        raise ValueError(f"reference={reference!r}: need a finite, non-zero mean of the second method")
+    scale = (100.0 if higher_is_better else -100.0) / abs(reference)
+    ends = sorted((comparison.low * scale, comparison.high * scale))
+    return comparison.estimate * scale, ends[0], ends[1]
+
+
+def claim_figure(
+    store_path: str, path: str | Path, run_id: str | None = None, claims: Sequence[Claim] = CLAIMS
+) -> Path | None:
+    """The paired differences of every claim whose two methods are in the run (``figures.plot_claims``), or
+    ``None`` when no claim's methods are. A workload without a common seed, or where b's mean is 0, is left out."""
+    from .figures import plot_claims
+
+    with Store(store_path, read_only=True) as store:
+        run_id = run_id or store.latest_run_id()
+        trials = store.trials(run_id)
+    scored = score_trials(trials)
+    finals = per_seed_final_metrics(trials)
+    panels: dict[str, list[tuple[str, float, float, float, str]]] = {}
+    for claim in claims:
+        if claim.a not in scored.methods or claim.b not in scored.methods:
+            continue
+        points = []
+        for workload in scored.workloads:
+            rb = scored.results[workload].get(claim.b)
+            if rb is None or rb.final_metric_mean is None or rb.final_metric_mean == 0:
+                continue
+            higher = bool(scored.workload_info[workload]["higher_is_better"])
+            finals_w = finals.get(workload, {})
+            comparison = paired_comparison(finals_w.get(claim.a, {}), finals_w.get(claim.b, {}), higher)
+            if comparison.verdict == "n/a":
+                continue
+            estimate, low, high = relative_difference(comparison, rb.final_metric_mean, higher)
+            points.append((workload, estimate, low, high, comparison.verdict))
+        if points:
+            panels[f"{claim.a} vs {claim.b}"] = points
+    return plot_claims(panels, Path(path)) if panels else None
 
 
 def _final_metric_lines(scored: RunScores) -> list[str]:

@@ -1,0 +1,99 @@
+"""The claims figure: paired differences in percent of the second method's mean, signed so that > 0 = better."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tuneless.bench.paired import PairedComparison
+from tuneless.bench.store import Store
+from tuneless.bench.tables import claim_figure, relative_difference
+from tuneless.cli import main
+
+
+def _comparison(estimate: float, low: float, high: float) -> PairedComparison:
+    return PairedComparison((0, 1, 2, 3, 4), (estimate,) * 5, estimate, low, high, 0.95, "tie")
+
+
+def test_relative_difference_by_hand():
+    # bits per byte (lower is better): a - b = -0.05 on b's mean 2.5 -> a is 2% better; interval [-0.08, -0.02]
+    estimate, low, high = relative_difference(_comparison(-0.05, -0.08, -0.02), 2.5, higher_is_better=False)
+    assert (estimate, low, high) == pytest.approx((2.0, 0.8, 3.2))
+    # accuracy (higher is better): a - b = -0.002 on 0.8 -> -0.25%, interval ends keep low <= high
+    estimate, low, high = relative_difference(_comparison(-0.002, -0.004, 0.001), 0.8, higher_is_better=True)
+    assert (estimate, low, high) == pytest.approx((-0.25, -0.5, 0.125))
+
+
+@given(
+    st.floats(-1e3, 1e3),
+    st.floats(0, 1e3),
+    st.floats(0, 1e3),
+    st.floats(1e-6, 1e6) | st.floats(-1e6, -1e-6),
+    st.booleans(),
+)
+def test_relative_difference_orders_its_interval_and_flips_with_the_direction(mid, below, above, reference, higher):
+    comparison = _comparison(mid, mid - below, mid + above)
+    estimate, low, high = relative_difference(comparison, reference, higher)
+    assert low <= estimate <= high or math.isclose(low, estimate) or math.isclose(estimate, high)
+    flipped = relative_difference(comparison, reference, not higher)
+    assert flipped == pytest.approx((-estimate, -high, -low))
+
+
+@pytest.mark.parametrize("reference", [0.0, math.nan, math.inf])
+def test_relative_difference_refuses_a_reference_it_cannot_divide_by(reference):
+    with pytest.raises(ValueError, match="reference"):
+        relative_difference(_comparison(0.1, 0.0, 0.2), reference, True)
+
+
+def _run(path, methods_finals):
+    with Store(path) as store:
+        store.create_run("r", "quick", {"seeds": 5})
+        for (method, seed), final in methods_finals.items():
+            tid = f"{method}{seed}"
+            store.start_trial(
+                {
+                    "trial_id": tid,
+                    "run_id": "r",
+                    "workload": "w",
+                    "method": method,
+                    "peak_lr": 0.1,
+                    "seed": seed,
+                    "metric_name": "loss",
+                    "higher_is_better": 0,
+                    "target": 0.5,
+                    "budget_steps": 100,
+                }
+            )
+            store.finish_trial(
+                tid, status="done", final_metric=final, steps_to_target=50, seconds_to_target=1.0, train_seconds=2.0
+            )
+
+
+def test_tables_command_draws_the_claims_figure(tmp_path, capsys):
+    store = tmp_path / "s.sqlite"
+    # linear lower (better) than cosine on every seed: a paired "better"; no refined: one panel only
+    _run(
+        store,
+        {**{("linear", s): 0.40 + 0.01 * s for s in range(5)}, **{("cosine", s): 0.45 + 0.01 * s for s in range(5)}},
+    )
+    figure = tmp_path / "claims.png"
+    assert main(["bench", "tables", "--store", str(store), "-o", str(tmp_path / "t.md"), "--figure", str(figure)]) == 0
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {figure}" in capsys.readouterr().err
+
+
+def test_no_figure_without_a_claims_pair(tmp_path):
+    store = tmp_path / "s.sqlite"
+    _run(store, {("linear", s): 0.4 for s in range(5)})
+    assert claim_figure(str(store), tmp_path / "c.png") is None
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_figure_into_a_folder_is_refused_before_any_work(tmp_path, capsys):
+    store = tmp_path / "s.sqlite"
+    _run(store, {("linear", s): 0.4 for s in range(5)})
+    assert main(["bench", "tables", "--store", str(store), "--figure", str(tmp_path)]) != 0
+    assert "--figure" in capsys.readouterr().err
