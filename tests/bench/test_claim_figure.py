@@ -9,9 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tuneless.bench.paired import PairedComparison
-from tuneless.bench.store import Store
 from tuneless.bench.tables import claim_figure, relative_difference
 from tuneless.cli import main
+
+from .conftest import hand_made_run
 
 
 def _comparison(estimate: float, low: float, high: float) -> PairedComparison:
@@ -48,28 +49,8 @@ def test_relative_difference_refuses_a_reference_it_cannot_divide_by(reference):
         relative_difference(_comparison(0.1, 0.0, 0.2), reference, True)
 
 
-def _run(path, methods_finals):
-    with Store(path) as store:
-        store.create_run("r", "quick", {"seeds": 5})
-        for (method, seed), final in methods_finals.items():
-            tid = f"{method}{seed}"
-            store.start_trial(
-                {
-                    "trial_id": tid,
-                    "run_id": "r",
-                    "workload": "w",
-                    "method": method,
-                    "peak_lr": 0.1,
-                    "seed": seed,
-                    "metric_name": "loss",
-                    "higher_is_better": 0,
-                    "target": 0.5,
-                    "budget_steps": 100,
-                }
-            )
-            store.finish_trial(
-                tid, status="done", final_metric=final, steps_to_target=50, seconds_to_target=1.0, train_seconds=2.0
-            )
+def _run(path, finals):
+    hand_made_run(path, finals, seeds=5, higher_is_better=False)
 
 
 def test_tables_command_draws_the_claims_figure(tmp_path, capsys):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tuneless.bench.store import Store
 from tuneless.bench.tables import claim_verdict, markdown_tables
+
+from .conftest import hand_made_run
 
 
 @pytest.mark.parametrize(
@@ -24,34 +25,8 @@ def test_claim_verdict(a, b, higher, verdict):
 
 def test_markdown_tables_on_a_hand_made_run(tmp_path):
     path = tmp_path / "s.sqlite"
-    with Store(path) as store:
-        store.create_run("r", "quick", {"seeds": 2})
-        finals = {("linear", 0): 0.80, ("linear", 1): 0.82, ("cosine", 0): 0.70, ("cosine", 1): 0.71}
-        for (method, seed), final in finals.items():
-            tid = f"{method}{seed}"
-            store.start_trial(
-                {
-                    "trial_id": tid,
-                    "run_id": "r",
-                    "workload": "w",
-                    "method": method,
-                    "peak_lr": 0.1,
-                    "seed": seed,
-                    "metric_name": "acc",
-                    "higher_is_better": 1,
-                    "target": 0.75,
-                    "budget_steps": 100,
-                }
-            )
-            met = final >= 0.75
-            store.finish_trial(
-                tid,
-                status="done",
-                final_metric=final,
-                steps_to_target=50 if met else None,
-                seconds_to_target=1.0 if met else None,
-                train_seconds=2.0,
-            )
+    finals = {("linear", 0): 0.80, ("linear", 1): 0.82, ("cosine", 0): 0.70, ("cosine", 1): 0.71}
+    hand_made_run(path, finals, seeds=2, higher_is_better=True)
     text = markdown_tables(str(path))
     assert "| linear | 1.000 | 1.000 |" in text and "| cosine | 0.000 | 0.000 |" in text
     # paired differences (0.10, 0.11): mean 0.105; exact bootstrap means 0.10 (1/4), 0.105 (1/2), 0.11 (1/4) ->
