@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .formatting import direction, format_mean_std, format_number, format_trial_counts, slug
+from .paired import MIN_PAIRED_SEEDS
 from .scoring import CPU_MEASURE, RunScores, best_methods, best_scores, method_summaries
 
 __all__ = ["html_page"]
@@ -172,6 +173,25 @@ def _method_descriptions(methods: Sequence[str]) -> dict[str, str]:
     return {m: METHODS[m].description if m in METHODS else "" for m in methods}
 
 
+def _claims_section(claims_file: str | None, seeds: int) -> str:
+    """The claims figure (``tables.claim_figure``) with how to read it, or nothing when no claim's pair ran."""
+    if claims_file is None:
+        return ""
+    few = ""
+    if seeds < MIN_PAIRED_SEEDS:
+        few = (
+            f" With {seeds} seed(s) every verdict is a tie: a paired verdict needs at least {MIN_PAIRED_SEEDS} "
+            f"(<code>--seeds {MIN_PAIRED_SEEDS}</code>)."
+        )
+    return f"""<h2>The claims, seed by seed</h2>
+<p>For each claim whose two methods ran (linear decay vs cosine, refined vs linear decay, ...): per workload, the
+mean over seeds of the paired difference of the final metric (same seed: same data order and initialisation), in %
+of the second method's metric, signed so that right of 0 means the first method is better, with its 95% paired
+bootstrap interval; green where the interval says better, red worse, grey tie.{few} <code>tuneless bench
+tables</code> prints the numbers.</p>
+<img src="{_e(claims_file)}" alt="paired differences per claim and workload">"""
+
+
 def html_page(
     run: Mapping[str, Any],
     scored: RunScores,
@@ -179,6 +199,7 @@ def html_page(
     curve_files: Mapping[str, str],
     schedules_file: str | None,
     schedule_notes: Sequence[str],
+    claims_file: str | None = None,
 ) -> str:
     created = datetime.datetime.fromtimestamp(run["created"], tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     seeds = max(r.seeds for row in scored.results.values() for r in row.values())
@@ -212,6 +233,7 @@ slower on). The score in the legend is the area under the curve, scaled to [0, 1
 <p>The comparison used in the schedule papers: after the full step budget, the evaluated metric of each method's
 best trial (per seed), mean ± standard deviation over seeds. The dashed line is the target.</p>
 <img src="final_metric.png" alt="final metric per workload">
+{_claims_section(claims_file, seeds)}
 <h2>Workloads</h2>
 <p>{toc}</p>
 <p>Per workload, a table and a figure. In the table: times are medians over seeds of each seed's best trial

@@ -25,6 +25,7 @@ from .formatting import slug
 from .html_page import html_page
 from .results_json import results_dict
 from .scoring import score_trials
+from .tables import claim_figure
 from .terminal import terminal_table
 
 __all__ = ["load_run", "summary_table", "write_report"]
@@ -75,7 +76,16 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
         figures.plot_curves(workload, scored, curves, colors, out_dir / name)
         curve_files[workload] = name
     schedules, notes = figures.plot_schedules(scored, colors, store_path, out_dir / "schedules.png")
-    page = html_page(run, scored, trials, curve_files, None if schedules is None else schedules.name, notes)
+    claims = claim_figure(str(store_path), out_dir / "claims.png", run_id)
+    page = html_page(
+        run,
+        scored,
+        trials,
+        curve_files,
+        None if schedules is None else schedules.name,
+        notes,
+        None if claims is None else claims.name,
+    )
     path = out_dir / "report.html"
     write_text_atomic(path, page)
     return path
