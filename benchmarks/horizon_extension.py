@@ -97,7 +97,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     wins = ties = total = near_grid = 0
-    paired_counts = {"scratch": {"better": 0, "tie": 0, "worse": 0}, "grid": {"better": 0, "tie": 0, "worse": 0}}
+    paired_counts = {against: dict.fromkeys(("better", "tie", "worse", "n/a"), 0) for against in ("scratch", "grid")}
     for name, ref in refs.items():
         quarter = [t for t in trials if t["workload"] == name and t["method"] == "linear-quarter"]
         linear = [t for t in trials if t["workload"] == name and t["method"] == "linear" and t["status"] == "done"]
@@ -113,7 +113,8 @@ def main() -> None:
                 if cache_path:
                     cache_path.write_text(json.dumps(cache, indent=1) + "\n")
             extended.append(cache[key][0])
-            extended_by_seed[int(prior["seed"])] = cache[key][0]
+            if np.isfinite(cache[key][0]):  # a diverged extension has no metric to pair
+                extended_by_seed[int(prior["seed"])] = cache[key][0]
             rhos.append(cache[key][1])
         if not (linear and scratch):
             continue
@@ -133,8 +134,7 @@ def main() -> None:
         paired_scratch = paired_comparison(extended_by_seed, scratch_by_seed, hib).verdict
         paired_grid = paired_comparison(extended_by_seed, grid_by_seed, hib).verdict
         for against, paired_verdict in (("scratch", paired_scratch), ("grid", paired_grid)):
-            if paired_verdict in paired_counts[against]:
-                paired_counts[against][paired_verdict] += 1
+            paired_counts[against][paired_verdict] += 1
         near_grid += versus_grid in ("tie", "better")
         total += 1
         wins += verdict == "better"
@@ -148,7 +148,11 @@ def main() -> None:
         f"of {total}; within noise of (or better than) grid-tuned linear decay on {near_grid}/{total}"
     )
     for against, counts in paired_counts.items():
-        print(f"paired vs {against}: better on {counts['better']}, tie on {counts['tie']}, worse on {counts['worse']}")
+        without = f", no common seed on {counts['n/a']}" if counts["n/a"] else ""
+        print(
+            f"paired vs {against}: better on {counts['better']}, tie on {counts['tie']}, worse on {counts['worse']}"
+            + without
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tuneless.bench.paired import PairedComparison
-from tuneless.bench.tables import claim_figure, relative_difference
+from tuneless.bench.scoring import per_seed_final_metrics, score_trials
+from tuneless.bench.store import Store
+from tuneless.bench.tables import claim_figure, claim_panels, relative_difference
 from tuneless.cli import main
 
 from .conftest import hand_made_run
@@ -53,17 +55,48 @@ def _run(path, finals):
     hand_made_run(path, finals, seeds=5, higher_is_better=False)
 
 
+def _linear_better_than_cosine(store):
+    # loss, lower is better: linear 0.40..0.44, cosine 0.45..0.49 on seeds 0..4 -> a - b = -0.05 on every seed
+    finals = {("linear", s): 0.40 + 0.01 * s for s in range(5)}
+    finals.update({("cosine", s): 0.45 + 0.01 * s for s in range(5)})
+    _run(store, finals)
+
+
+def test_claim_panels_by_hand(tmp_path):
+    store = tmp_path / "s.sqlite"
+    _linear_better_than_cosine(store)
+    with Store(store, read_only=True) as opened:
+        trials = opened.trials("r")
+    panels = claim_panels(score_trials(trials), per_seed_final_metrics(trials))
+    # only claim 1's methods ran; cosine's mean over the common seeds is 0.47: 0.05 / 0.47 = 10.64% better,
+    # every resample of equal differences gives the same mean, so the interval is that point; 5 seeds: "better"
+    assert list(panels) == ["linear vs cosine"]
+    ((workload, estimate, low, high, verdict),) = panels["linear vs cosine"]
+    assert workload == "w" and verdict == "better"
+    assert (estimate, low, high) == pytest.approx((100 * 0.05 / 0.47,) * 3)
+
+
 def test_tables_command_draws_the_claims_figure(tmp_path, capsys):
     store = tmp_path / "s.sqlite"
-    # linear lower (better) than cosine on every seed: a paired "better"; no refined: one panel only
-    _run(
-        store,
-        {**{("linear", s): 0.40 + 0.01 * s for s in range(5)}, **{("cosine", s): 0.45 + 0.01 * s for s in range(5)}},
-    )
+    _linear_better_than_cosine(store)
     figure = tmp_path / "claims.png"
     assert main(["bench", "tables", "--store", str(store), "-o", str(tmp_path / "t.md"), "--figure", str(figure)]) == 0
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"wrote {figure}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("claims", "no file suffix"), ("claims.txt", "unknown figure format 'txt'"), ("t.md", "-o/--output")],
+)
+def test_figure_paths_that_cannot_be_a_figure_are_refused_before_any_work(tmp_path, capsys, name, message):
+    store = tmp_path / "s.sqlite"
+    _linear_better_than_cosine(store)
+    argv = ["bench", "tables", "--store", str(store), "-o", str(tmp_path / "t.md"), "--figure", str(tmp_path / name)]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert "--figure" in err and message in err
+    assert not (tmp_path / "t.md").exists()  # refused before the tables were written
 
 
 def test_no_figure_without_a_claims_pair(tmp_path):

@@ -70,3 +70,10 @@ def test_workloads_with_no_finished_trial_are_interleaved_round_robin_in_plan_or
     plan += [_planned("known", 300, label="0")]
     order = [p.trial_id for p in longest_first(plan, [_done("known", 1.0, 300)])]
     assert order == ["logreg0", "lm0", "mlp0", "logreg1", "lm1", "logreg2", "logreg3", "known0"]
+
+
+def test_within_a_workload_with_no_time_full_budget_trials_go_before_shorter_ones():
+    plan = [_planned("lm", 240, fraction=0.25, label="quarter"), _planned("lm", 240, label="full")]
+    plan += [_planned("mlp", 300, fraction=0.25, label="quarter")]
+    order = [p.trial_id for p in longest_first(plan, [])]
+    assert order == ["lmfull", "mlpquarter", "lmquarter"]

@@ -332,8 +332,9 @@ def longest_first(planned_trials: Sequence[PlannedTrial], stored: Sequence[Mappi
     trials) does not end with one long trial running while the other workers idle (longest processing time
     first). Expected duration: the median wall seconds per step of the run's finished trials on the trial's
     workload, times its steps. Workloads with none finished yet (a new run's first batch) go first, their trials
-    interleaved one workload at a time (round robin, in plan order), so that a long workload's trials are spread
-    over the batch instead of bunched at its end; equal expectations keep the plan's order. Only the order
+    interleaved one workload at a time (round robin, in plan order; within a workload full-budget trials before
+    shorter ones), so that a long workload's trials are spread over the batch instead of bunched at its end; equal
+    expectations keep the plan's order. Only the order
     changes: each trial's result does not depend on it."""
     per_step: dict[str, list[float]] = {}
     for t in stored:
@@ -349,7 +350,8 @@ def longest_first(planned_trials: Sequence[PlannedTrial], stored: Sequence[Mappi
         else:
             steps = planned.prepared.workload.budget_steps * planned.method.budget_fraction
             known.append((float(np.median(seconds)) * steps, planned))
-    interleaved = [p for group in itertools.zip_longest(*unknown.values()) for p in group if p is not None]
+    groups = [sorted(group, key=lambda p: -p.method.budget_fraction) for group in unknown.values()]  # stable
+    interleaved = [p for group in itertools.zip_longest(*groups) for p in group if p is not None]
     return interleaved + [planned for _, planned in sorted(known, key=lambda item: -item[0])]
 
 

@@ -275,7 +275,10 @@ def tables_command(args: argparse.Namespace) -> int:
     if args.output and args.output != "-":
         check_output_file(args.output, "-o/--output", [("--store", args.store)])
     if args.figure:
-        check_output_file(args.figure, "--figure", [("--store", args.store)])
+        from ..plotting import check_figure_path
+
+        outputs = [("-o/--output", args.output)] if args.output and args.output != "-" else []
+        check_figure_path(args.figure, "--figure", [("--store", args.store), *outputs])
     text = markdown_tables(args.store, args.run_id)
     if args.output and args.output != "-":
         write_text_atomic(args.output, text)
@@ -286,7 +289,8 @@ def tables_command(args: argparse.Namespace) -> int:
         from .tables import claim_figure
 
         drawn = claim_figure(args.store, args.figure, args.run_id)
-        print(f"wrote {drawn}" if drawn else "no figure: the run has no claim's two methods", file=sys.stderr)
+        message = f"wrote {drawn}" if drawn else "no figure: no claim has both of its methods with a common seed"
+        print(message, file=sys.stderr)
     return 0
 
 

@@ -180,8 +180,8 @@ def _claims_section(claims_file: str | None, seeds: int) -> str:
     few = ""
     if seeds < MIN_PAIRED_SEEDS:
         few = (
-            f" With {seeds} seed(s) every verdict is a tie: a paired verdict needs at least {MIN_PAIRED_SEEDS} "
-            f"(<code>--seeds {MIN_PAIRED_SEEDS}</code>)."
+            f" With {seeds} seed(s) in the run every verdict is a tie: a paired verdict needs at least "
+            f"{MIN_PAIRED_SEEDS} (<code>--seeds {MIN_PAIRED_SEEDS}</code>)."
         )
     return f"""<h2>The claims, seed by seed</h2>
 <p>For each claim whose two methods ran (linear decay vs cosine, refined vs linear decay, ...): per workload, the
@@ -233,7 +233,7 @@ slower on). The score in the legend is the area under the curve, scaled to [0, 1
 <p>The comparison used in the schedule papers: after the full step budget, the evaluated metric of each method's
 best trial (per seed), mean ± standard deviation over seeds. The dashed line is the target.</p>
 <img src="final_metric.png" alt="final metric per workload">
-{_claims_section(claims_file, seeds)}
+{_claims_section(claims_file, run["config"].get("seeds", seeds))}
 <h2>Workloads</h2>
 <p>{toc}</p>
 <p>Per workload, a table and a figure. In the table: times are medians over seeds of each seed's best trial

@@ -24,8 +24,8 @@ from . import figures
 from .formatting import slug
 from .html_page import html_page
 from .results_json import results_dict
-from .scoring import score_trials
-from .tables import claim_figure
+from .scoring import per_seed_final_metrics, score_trials
+from .tables import claim_panels, draw_claims
 from .terminal import terminal_table
 
 __all__ = ["load_run", "summary_table", "write_report"]
@@ -76,7 +76,8 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
         figures.plot_curves(workload, scored, curves, colors, out_dir / name)
         curve_files[workload] = name
     schedules, notes = figures.plot_schedules(scored, colors, store_path, out_dir / "schedules.png")
-    claims = claim_figure(str(store_path), out_dir / "claims.png", run_id)
+    (out_dir / "claims.png").unlink(missing_ok=True)  # a figure of an earlier report must not outlive its claims
+    claims = draw_claims(claim_panels(scored, per_seed_final_metrics(trials)), out_dir / "claims.png")
     page = html_page(
         run,
         scored,

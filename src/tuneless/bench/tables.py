@@ -39,7 +39,16 @@ from .scoring import (
 )
 from .store import Store
 
-__all__ = ["CLAIMS", "Claim", "claim_figure", "claim_verdict", "markdown_tables", "relative_difference"]
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "claim_figure",
+    "claim_panels",
+    "claim_verdict",
+    "draw_claims",
+    "markdown_tables",
+    "relative_difference",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,36 +174,51 @@ def relative_difference(
     return comparison.estimate * scale, ends[0], ends[1]
 
 
-def claim_figure(
-    store_path: str, path: str | Path, run_id: str | None = None, claims: Sequence[Claim] = CLAIMS
-) -> Path | None:
-    """The paired differences of every claim whose two methods are in the run (``figures.plot_claims``), or
-    ``None`` when no claim's methods are. A workload without a common seed, or where b's mean is 0, is left out."""
-    from .figures import plot_claims
+ClaimPoint = tuple[str, float, float, float, str]  # workload, estimate, low, high (% of b), paired verdict
 
-    with Store(store_path, read_only=True) as store:
-        run_id = run_id or store.latest_run_id()
-        trials = store.trials(run_id)
-    scored = score_trials(trials)
-    finals = per_seed_final_metrics(trials)
-    panels: dict[str, list[tuple[str, float, float, float, str]]] = {}
+
+def claim_panels(
+    scored: RunScores, finals: dict[str, dict[str, dict[int, float]]], claims: Sequence[Claim] = CLAIMS
+) -> dict[str, list[ClaimPoint]]:
+    """Per claim whose two methods are in the run (``"a vs b"``), per workload with a common seed: the paired
+    difference of the final metric and its interval in % of b's mean over the common seeds
+    (``relative_difference``), and the paired verdict. A workload where that mean is 0 is left out."""
+    panels: dict[str, list[ClaimPoint]] = {}
     for claim in claims:
         if claim.a not in scored.methods or claim.b not in scored.methods:
             continue
         points = []
         for workload in scored.workloads:
-            rb = scored.results[workload].get(claim.b)
-            if rb is None or rb.final_metric_mean is None or rb.final_metric_mean == 0:
-                continue
             higher = bool(scored.workload_info[workload]["higher_is_better"])
-            finals_w = finals.get(workload, {})
-            comparison = paired_comparison(finals_w.get(claim.a, {}), finals_w.get(claim.b, {}), higher)
+            of_b = finals.get(workload, {}).get(claim.b, {})
+            comparison = paired_comparison(finals.get(workload, {}).get(claim.a, {}), of_b, higher)
             if comparison.verdict == "n/a":
                 continue
-            estimate, low, high = relative_difference(comparison, rb.final_metric_mean, higher)
+            reference = sum(of_b[seed] for seed in comparison.seeds) / len(comparison.seeds)
+            if reference == 0:
+                continue
+            estimate, low, high = relative_difference(comparison, reference, higher)
             points.append((workload, estimate, low, high, comparison.verdict))
         if points:
             panels[f"{claim.a} vs {claim.b}"] = points
+    return panels
+
+
+def claim_figure(
+    store_path: str, path: str | Path, run_id: str | None = None, claims: Sequence[Claim] = CLAIMS
+) -> Path | None:
+    """Draw ``claim_panels`` of a run (default: the store's latest) with ``figures.plot_claims``; ``None`` (and no
+    file) when no claim has both of its methods with a common seed."""
+    with Store(store_path, read_only=True) as store:
+        run_id = run_id or store.latest_run_id()
+        trials = store.trials(run_id)
+    return draw_claims(claim_panels(score_trials(trials), per_seed_final_metrics(trials), claims), path)
+
+
+def draw_claims(panels: dict[str, list[ClaimPoint]], path: str | Path) -> Path | None:
+    """``figures.plot_claims`` of the panels, or ``None`` when there are none."""
+    from .figures import plot_claims
+
     return plot_claims(panels, Path(path)) if panels else None
 
 
