@@ -334,8 +334,7 @@ def longest_first(planned_trials: Sequence[PlannedTrial], stored: Sequence[Mappi
     workload, times its steps. Workloads with none finished yet (a new run's first batch) go first, their trials
     interleaved one workload at a time (round robin, in plan order; within a workload full-budget trials before
     shorter ones), so that a long workload's trials are spread over the batch instead of bunched at its end; equal
-    expectations keep the plan's order. Only the order
-    changes: each trial's result does not depend on it."""
+    expectations keep the plan's order. Only the order changes: each trial's result does not depend on it."""
     per_step: dict[str, list[float]] = {}
     for t in stored:
         if t["status"] == "done" and t["finished"] and t["started"] and t["budget_steps"]:
