@@ -43,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_text(err: Exception) -> str:
+    """One line for an error: an OSError on a named file reads ``'x.csv': no such file or directory``, not
+    ``[Errno 2] No such file or directory: 'x.csv'``."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        return f"{os.fspath(err.filename)!r}: {err.strerror[0].lower()}{err.strerror[1:]}"
+    return str(err)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -52,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
         return 141
     except (ValueError, OSError) as err:  # OSError: a file the user named (missing, read-only, a folder, a disk full)
-        print(f"tuneless {args.command}: error: {err}", file=sys.stderr)
+        print(f"tuneless {args.command}: error: {error_text(err)}", file=sys.stderr)
         return 2
     except ImportError as err:
         missing = missing_extra(err, f"tuneless {args.command}")

@@ -131,6 +131,24 @@ def test_transfer_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert message in err and err.count("\n") == 1
 
 
+def test_transfer_cli_checks_its_output_before_any_work_and_writes_atomically(tmp_path, capsys):
+    trace = tmp_path / "trace.csv"
+    trace.write_text("step,grad_l2\n" + "".join(f"{s},{1 + s % 3}\n" for s in range(200)))
+    before = trace.read_text()
+    extend = ["transfer", "--lr", "0.3", "--from", "linear@200", "--extend", "800", "--trace", str(trace)]
+    assert main([*extend, "-o", str(trace)]) == 2  # the trace is not overwritten by the schedule
+    captured = capsys.readouterr()
+    assert captured.out == "" and "is the same file as --trace" in captured.err and trace.read_text() == before
+    assert main([*extend, "-o", str(tmp_path)]) == 2  # a folder is refused before anything is printed
+    captured = capsys.readouterr()
+    assert captured.out == "" and "is a folder: give a file path" in captured.err
+    out = tmp_path / "new" / "extended.json"  # a missing folder is created, and no temporary file is left
+    assert main([*extend, "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["meta"]["rho"] > 0 and sorted(p.name for p in out.parent.iterdir()) == [
+        "extended.json"
+    ]
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

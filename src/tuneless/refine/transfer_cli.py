@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..output_files import check_output_file
 from ..schedules import as_schedule
 from .trace import NORM_COLUMNS, read_trace
 from .transfer import best_base_lr, extend_schedule, transfer_lr
@@ -15,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="move a tuned peak lr to another horizon or schedule, or extend a run, by the last-iterate bound",
         description="Transfer a peak lr tuned for one schedule and horizon to others by the ratio of their "
         "bound-optimal base lrs (Schaipp et al. 2025, arXiv 2501.18965): lr_new = LR * gamma*_new / gamma*_tuned. "
-        "With --extend, print the continuation of a run to a longer horizon at the same peak lr instead: the "
-        "factor rho of the new steps' schedule that keeps the bound-optimal base lr of the whole run.",
+        "With --extend (alone or beside --to), also print the continuation of a run to a longer horizon at the "
+        "same peak lr: the factor rho of the new steps' schedule that keeps the bound-optimal base lr of the whole "
+        "run.",
     )
     p.add_argument("--lr", type=float, required=True, help="the tuned peak learning rate")
     p.add_argument(
@@ -60,6 +62,8 @@ def _transfer(args: argparse.Namespace) -> int:
         raise ValueError("give --to SPEC@STEPS ... (transfer) or --extend NEW_STEPS (extension)")
     if args.extend is None and (args.output or args.reached is not None):
         raise ValueError("--output and --reached go with --extend")
+    if args.output:
+        check_output_file(args.output, "-o/--output", [("--trace", args.trace)])
     targets = [parse_run(arg, "--to") for arg in args.to]
     tuned = best_base_lr(spec, steps, norms)
     print(f"tuned: {spec} over {steps} steps at lr {args.lr:g} (bound-optimal base lr {tuned:.6g}, D = 1)")
