@@ -20,7 +20,8 @@ import pytest
 from tuneless.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = f"{ROOT / 'tests' / 'bench' / 'tiny_workloads.py'}:ShortDiabetes"
+TINY_FILE = ROOT / "tests" / "bench" / "tiny_workloads.py"
+TINY = f"{TINY_FILE}:ShortDiabetes"
 DEEP = "warmup(" * 40 + "linear" + ",steps=1)" * 40
 HUGE = "100000000000"
 
@@ -440,6 +441,10 @@ CASES: list[tuple[list[str], str]] = [
     ),
     (["bench", "set-targets", "--suite", "nosuch", "--store", "new.sqlite", "--output", "t.json"], "nosuch"),
     (["bench", "set-targets", "--workload", "nosuch", "--store", "new.sqlite", "--output", "t.json"], "nosuch"),
+    (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite"], "not in the quick suite; give --output"),
+    # --- custom workloads whose declared attributes cannot work: refused before a store is made
+    (["bench", "--workload", f"{TINY_FILE}:UnknownOptimizerDiabetes", "--store", "new.sqlite"], "'lion' is unknown"),
+    (["bench", "--workload", f"{TINY_FILE}:NaNTargetDiabetes", "--store", "new.sqlite"], "target=nan must be finite"),
     # --- bench list
     (["bench", "list", "extra"], "extra"),
 ]

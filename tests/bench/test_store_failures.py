@@ -159,3 +159,17 @@ def test_two_drivers_resuming_one_run_run_every_trial_exactly_once(tmp_path):
     runs = log.read_text().splitlines()
     assert len(runs) == len(trials), runs  # each trial built (run) once, by one driver or the other
     assert (tmp_path / "out0" / "report.html").is_file() and (tmp_path / "out1" / "report.html").is_file()
+
+
+def test_a_run_whose_every_trial_fails_exits_1_and_one_that_partly_fails_exits_0(tmp_path, capsys):
+    store, out = tmp_path / "s.sqlite", tmp_path / "out"
+    argv = ["bench", "--methods", "constant", "--seeds", "1", "--workers", "1", "--no-progress", "--grid-only"]
+    assert main([*argv, "--workload", f"{TINY}:NeverBuildsDiabetes", "--store", str(store), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "no model today" in err  # the first error, then the verdict naming how to list them all
+    with Store(store, read_only=True) as read:
+        assert f"error: all 2 trial(s) of run {read.latest_run_id()} failed" in err.splitlines()[-1]
+    assert (out / "report.html").exists()  # the report of what happened is still written
+    argv[4] = "2"  # seeds 0 and 1: RaisingDiabetes fails at lr 0.03 on seed 1 only
+    status = main([*argv, "--workload", f"{TINY}:RaisingDiabetes", "--store", str(tmp_path / "r.sqlite")])
+    assert status == 0 and "trial(s) failed" in capsys.readouterr().err

@@ -60,3 +60,39 @@ def test_missing_target_and_changed_data_hash():
         target_for("quick", "w", "h", {})
     with pytest.warns(UserWarning, match="data hash new differs from old"):
         assert target_for("quick", "w", "new", {"w": {"target": 0.5, "data_hash": "old"}}) == 0.5
+
+
+def test_set_targets_of_one_workload_keeps_the_others_provenance(tmp_path, monkeypatch, capsys):
+    import json
+    import shutil
+
+    from tuneless.bench import targets as targets_module
+    from tuneless.cli import main
+
+    shipped = targets_module.TARGETS_DIR / "quick.json"
+    monkeypatch.setattr(targets_module, "TARGETS_DIR", tmp_path / "targets")
+    (tmp_path / "targets").mkdir()
+    shutil.copy(shipped, tmp_path / "targets" / "quick.json")
+    before = json.loads(shipped.read_text())["workloads"]
+    store = tmp_path / "s.sqlite"
+    argv = ["bench", "set-targets", "--workload", "logreg-wine", "--seeds", "1", "--workers", "1", "--no-progress"]
+    assert main([*argv, "--store", str(store)]) == 0
+    after = json.loads((tmp_path / "targets" / "quick.json").read_text())["workloads"]
+    assert sorted(after) == sorted(before)
+    assert all(after[name] == before[name] for name in before if name != "logreg-wine")  # untouched, provenance too
+    with Store(store, read_only=True) as read:
+        run_id = read.latest_run_id()
+    wine = after["logreg-wine"]
+    assert wine["run_id"] == run_id != before["logreg-wine"]["run_id"] and [s["seed"] for s in wine["per_seed"]] == [0]
+    assert wine["procedure"].startswith("median over seeds") and wine["set_on"] > before["logreg-wine"]["set_on"]
+    assert json.loads(shipped.read_text())["workloads"] == before  # the package's file was never written
+
+
+def test_set_targets_of_a_workload_outside_the_suite_needs_output(tmp_path, capsys):
+    from tuneless.cli import main
+
+    tiny = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py:ShortDiabetes"
+    argv = ["bench", "set-targets", "--workload", tiny, "--store", str(tmp_path / "s.sqlite"), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "not in the quick suite; give --output FILE.json" in err and not (tmp_path / "s.sqlite").exists()

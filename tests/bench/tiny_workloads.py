@@ -101,3 +101,26 @@ class SeedOnlyDiabetes(ShortDiabetes):
 
     def build(self, seed):
         return super().build(seed, "cpu")
+
+
+class UnknownOptimizerDiabetes(ShortDiabetes):
+    """An optimizer name no one registered: refused before the run starts."""
+
+    name = "diabetes-lion"
+    optimizer = "lion(beta=0.9)"
+
+
+class NaNTargetDiabetes(ShortDiabetes):
+    """A target that no metric can reach: refused before the run starts."""
+
+    name = "diabetes-nan-target"
+    target = float("nan")
+
+
+class NeverBuildsDiabetes(ShortDiabetes):
+    """Every trial fails (its model cannot be built): the run exits non-zero."""
+
+    name = "diabetes-never-builds"
+
+    def build(self, seed, device):
+        raise RuntimeError("no model today")

@@ -125,7 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
         config = BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds, lr_resolution=resolution)
         check_plan(config)
     device = run_device(args)  # before the executor: a bad --device must not start a Ray instance first
-    run_benchmark(
+    run_id = run_benchmark(
         args.store,
         config,
         resume=args.resume,
@@ -137,6 +137,23 @@ def run_command(args: argparse.Namespace) -> int:
         device=device,
         trials_per_device=args.trials_per_device,
     )
+    return all_failed_status(args.store, run_id)
+
+
+def all_failed_status(store_path: str, run_id: str) -> int:
+    """1 with a one-line error when every trial of the run failed (a workload that cannot train: a bad optimizer
+    name, a ``build`` that raises), else 0; a few failed trials among finished ones are reported, not fatal."""
+    from .store import Store
+
+    with Store(store_path, read_only=True) as store:
+        statuses = [t["status"] for t in store.trials(run_id)]
+    if statuses and all(status == "failed" for status in statuses):
+        print(
+            f"tuneless bench: error: all {len(statuses)} trial(s) of run {run_id} failed (see the first error "
+            f"above; `tuneless bench export --store {store_path} --run-id {run_id} -o -` lists them all)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -230,6 +247,7 @@ def export_command(args: argparse.Namespace) -> int:
 
 def set_targets_command(args: argparse.Namespace) -> int:
     from .benchmark import BenchConfig, run_benchmark
+    from .suites import get_suite
     from .targets import TARGET_METHOD, compute_targets, load_targets, targets_path, write_targets
     from .workloads import resolve_workload
 
@@ -239,6 +257,12 @@ def set_targets_command(args: argparse.Namespace) -> int:
         args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False, lr_resolution=None
     )
     check_plan(config)
+    outside = [ref for ref in config.workloads if ref not in get_suite(args.suite).workloads]
+    if outside and not args.output:
+        raise ValueError(
+            f"--workload {' '.join(outside)}: not in the {args.suite} suite; give --output FILE.json (the package's "
+            f"targets/{args.suite}.json holds the suite's own workloads)"
+        )
     output = Path(args.output) if args.output else targets_path(args.suite)
     check_output_file(output, "--output", [("--store", args.store)])
     check_store(args.store)
@@ -262,7 +286,7 @@ def set_targets_command(args: argparse.Namespace) -> int:
     with Store(args.store) as store:
         computed = compute_targets(store, run_id, hashes)
     merged = {**(load_targets(args.suite) if output == targets_path(args.suite) else {}), **computed}
-    write_targets(output, args.suite, run_id, merged, list(range(config.seeds)))
+    write_targets(output, args.suite, merged)
     for name, entry in sorted(computed.items()):
         print(f"{name}: {entry['metric']} target {entry['target']:.6g} (data {entry['data_hash']})")
     print(f"wrote {output}")

@@ -19,7 +19,7 @@ import datetime
 import json
 import statistics
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,7 @@ def compute_targets(store: Store, run_id: str, data_hashes: Mapping[str, str]) -
         if trial["method"] == TARGET_METHOD:
             by_workload.setdefault(trial["workload"], []).append(trial)
     out = {}
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     for name, trials in by_workload.items():
         per_seed = []
         for seed in sorted({t["seed"] for t in trials}):
@@ -94,18 +95,16 @@ def compute_targets(store: Store, run_id: str, data_hashes: Mapping[str, str]) -
             "budget_steps": first["budget_steps"],
             "data_hash": data_hashes[name],
             "per_seed": per_seed,
+            # provenance per workload: a later set-targets of some workloads keeps the others' own
+            "procedure": PROCEDURE,
+            "run_id": run_id,
+            "set_on": now,
         }
     return out
 
 
-def write_targets(path: Path, suite: str, run_id: str, workloads: Mapping[str, Any], seeds: Sequence[int]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "suite": suite,
-        "procedure": PROCEDURE,
-        "set_on": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "run_id": run_id,
-        "seeds": list(seeds),
-        "workloads": dict(sorted(workloads.items())),
-    }
+def write_targets(path: Path, suite: str, workloads: Mapping[str, Any]) -> None:
+    """The targets file: the suite and, per workload, its target with its provenance (the procedure, the run, the
+    time, each seed's value)."""
+    document = {"suite": suite, "workloads": dict(sorted(workloads.items()))}
     write_text_atomic(path, json.dumps(document, indent=1) + "\n")

@@ -26,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import math
+import numbers
 import sys
 from pathlib import Path
 from typing import Any
@@ -131,6 +133,19 @@ class Workload:
                 raise ValueError(f"workload {self.name!r}: {attr}={value!r} must be a positive integer")
         if not self.peak_lrs or any(not (lr > 0) for lr in self.peak_lrs):
             raise ValueError(f"workload {self.name!r}: peak_lrs={self.peak_lrs!r} must be positive numbers")
+        if self.target is not None and not (isinstance(self.target, numbers.Real) and math.isfinite(self.target)):
+            raise ValueError(f"workload {self.name!r}: target={self.target!r} must be a finite number (or None)")
+        from .methods import OPTIMIZERS, parse_optimizer_spec  # methods imports this module
+
+        try:
+            optimizer, _ = parse_optimizer_spec(self.optimizer)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"workload {self.name!r}: optimizer={self.optimizer!r}: {err}") from None
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"workload {self.name!r}: optimizer={self.optimizer!r}: {optimizer!r} is unknown; known: "
+                f"{sorted(OPTIMIZERS)} (methods.register_optimizer adds one)"
+            )
         return self
 
 
