@@ -3,6 +3,7 @@ properties, and bad input."""
 
 from __future__ import annotations
 
+import decimal
 import warnings
 from contextlib import contextmanager
 
@@ -17,6 +18,7 @@ from tuneless.refine import (
     median_smooth,
     read_trace,
     refine,
+    refined_multipliers,
     smoothing_window,
 )
 from tuneless.schedules import Tabulated, load_schedule
@@ -270,3 +272,36 @@ def test_empty_trace_file_is_an_error_naming_it(tmp_path):
     path.write_text("")
     with pytest.raises(ValueError, match=f"trace {path}: empty file"):
         refine(path, "adam")
+
+
+def test_norms_hundreds_of_decades_apart_refine_in_logarithms():
+    # SGD weights (g_min / g_t)^2 = 10^[0, -100, -200, -300, -400]: the last underflows a float. s_t = w_t *
+    # sum_{p>t} w_p, so s = 10^-100 (1 + 1e-100 + ...), 10^-300 (...), ... and normalised [1, 1e-200, 0, 0, 0].
+    norms = 10.0 ** np.linspace(-200, 0, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero or invalid-value warning on the way
+        values = refined_multipliers(norms, "sgd")
+    np.testing.assert_allclose(values, [1.0, 1e-200, 0.0, 0.0, 0.0], rtol=1e-12, atol=0)
+    assert refine(np.array([1e300, 1e-300, 1.0, 1.0]), weighting="sgd").array.tolist() == [0.0, 1.0, 0.0, 0.0]
+
+
+def _multipliers_in_decimal(norms, power):
+    """The same formula in 50-digit decimals, whose exponents do not underflow: the oracle."""
+    with decimal.localcontext() as context:
+        context.prec = 50
+        g = [decimal.Decimal(float(x)) for x in norms]
+        w = [(min(g) / x) ** power for x in g]
+        s = [w[t] * sum(w[t + 1 :], decimal.Decimal(0)) for t in range(len(w))]
+        return np.array([float(x / max(s)) for x in s])
+
+
+@given(
+    log_norms=st.lists(st.floats(-150, 150), min_size=3, max_size=30),
+    shift=st.sampled_from([-150.0, 0.0, 150.0]),
+    weighting=st.sampled_from(["sgd", "adam"]),
+)
+def test_refined_multipliers_match_decimal_arithmetic_over_any_range_and_scale(log_norms, shift, weighting):
+    norms = 10.0 ** np.array(log_norms)
+    expected = _multipliers_in_decimal(norms, {"sgd": 2, "adam": 1}[weighting])
+    got = refined_multipliers(norms * 10.0**shift, weighting)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-300)

@@ -86,11 +86,17 @@ def refined_multipliers(smoothed_norms: Any, weighting: str) -> np.ndarray:
     ``k = 2`` for ``weighting="sgd"`` (L2 norms), ``k = 1`` for ``weighting="adam"`` (L1 norms); arXiv 2310.07831,
     refinement algorithm. The weights are computed as ``(min_p g_p / g_t)^k`` (the same up to a constant, which the
     normalisation removes; never overflows), so constant norms give the integers ``T-1-t`` exactly and the result
-    ``1 - t / (T - 1)`` to the last bit.
+    ``1 - t / (T - 1)`` to the last bit. Norms so far apart (over 75 decades for SGD, 150 for Adam) that a
+    product ``w_t w_p`` could fall below the normal floats (1e-300) are done in logarithms instead.
     """
     _, power = _weighting(weighting)
     g = np.asarray(smoothed_norms, dtype=float)
     weights = (g.min() / g) ** power
+    if weights.min() < 1e-150:  # w_t * w_p would lose digits in subnormal floats, or underflow to 0
+        log_w = power * (np.log(g.min()) - np.log(g))
+        log_later = np.append(np.logaddexp.accumulate(log_w[::-1])[::-1][1:], -np.inf)  # log sum_{p>t} w_p
+        log_s = log_w + log_later
+        return np.exp(log_s - log_s.max())
     later = np.append(np.cumsum(weights[::-1])[::-1][1:], 0.0)  # sum_{p>t} w_p
     s = weights * later
     return s / s.max()
