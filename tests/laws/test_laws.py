@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from tuneless.cli import main
 from tuneless.laws import AnnealingLaw, Curve, Law, MultiPowerLaw, schedule_lrs
 from tuneless.laws.choose import best_schedule, optimal_schedule, predicted_final_loss
-from tuneless.laws.models import SaturatedDropLaw
+from tuneless.laws.models import SaturatedDropLaw, metrics
 from tuneless.laws.public import DEFAULT_DIR, TEST_CURVES, TRAIN_CURVES, load_public, public_lrs
 
 PUBLISHED_25M = dict(
@@ -241,3 +242,30 @@ def test_cli_predict_says_the_multipower_fit_is_two_stage(capsys):
 def test_cli_bad_fit_argument(capsys):
     assert main(["predict", "--fit", "nocolon.csv", "--schedule", "linear", "--steps", "10", "--peak-lr", "1"]) == 2
     assert "expected FILE:SPEC[@STEPS]" in capsys.readouterr().err
+
+
+def _write_curve(path: Path, losses) -> str:
+    path.write_text("step,loss\n" + "".join(f"{10 * i},{loss}\n" for i, loss in enumerate(losses)))
+    return str(path)
+
+
+def test_cli_predict_warns_when_the_fit_explains_little_and_says_r2_is_undefined_on_a_flat_curve(tmp_path, capsys):
+    # Loss that only wobbles around 3.5 (a fixed pattern, no trend): no law explains it.
+    noisy = _write_curve(tmp_path / "noisy:run.csv", 3.5 + 0.3 * np.sin(np.arange(100) * 2.3))  # a colon in the path
+    argv = ["predict", "--schedule", "linear", "--steps", "1000", "--peak-lr", "1e-3"]
+    assert main([*argv, "--fit", f"{noisy}:linear@1000"]) == 0
+    captured = capsys.readouterr()
+    r2 = float(captured.out.split("R2 ")[1].split(",")[0])
+    assert r2 < 0.9 and f"warning: the multipower law explains only R2 = {r2:.3f} of {noisy}" in captured.err
+    flat = _write_curve(tmp_path / "flat.csv", [3.0] * 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero on the way
+        assert main([*argv, "--fit", f"{flat}:linear@1000"]) == 0
+    captured = capsys.readouterr()
+    assert "R2 n/a (a flat curve)" in captured.out and captured.err == ""
+
+
+def test_r2_is_nan_on_a_flat_curve_and_one_on_a_perfect_fit():
+    assert np.isnan(metrics(np.full(5, 2.0), np.full(5, 2.0))["R2"])
+    true = np.array([3.0, 2.0, 1.5, 1.2])
+    assert metrics(true, true)["R2"] == 1.0 and metrics(np.full(4, true.mean()), true)["R2"] == 0.0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -12,16 +14,17 @@ from .curves import load_curve, read_loss_csv, schedule_lrs
 from .models import LAWS, make_law
 
 PLOT_POINTS = 400
+MIN_R2 = 0.9  # below it a fit explains too little of the logged curve for its predictions to mean much
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="fit a loss-curve law on logged runs and predict the loss under other schedules",
-        description="Fit a loss-curve law (multi-power law of Luo et al. 2025 or annealing law of Tissue et al. "
-        "2024) on one or more logged runs, then print the final loss it predicts for each --schedule over "
-        "--steps steps. Learning rates are PEAK_LR times a tuneless schedule spec (see 'tuneless schedules "
-        "list'), e.g. 'warmup(cosine(floor=0.1),steps=2160)'.",
+        description="Fit a loss-curve law (the multi-power law of Luo et al. 2025, its saturated-drop limit, the "
+        "annealing law of Tissue et al. 2024, or the last-iterate bound as a law) on one or more logged runs, then "
+        "print the final loss it predicts for each --schedule over --steps steps. Learning rates are PEAK_LR times "
+        "a tuneless schedule spec (see 'tuneless schedules list'), e.g. 'warmup(cosine(floor=0.1),steps=2160)'.",
     )
     p.add_argument(
         "--fit",
@@ -35,16 +38,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, required=True, help="total steps of the predicted runs")
     p.add_argument("--peak-lr", type=float, required=True, help="peak learning rate multiplying every spec")
     p.add_argument("--law", choices=sorted(LAWS), default="multipower", help="law to fit (default multipower)")
-    p.add_argument("-o", "--output", default=None, help="draw fitted and predicted curves to this file")
+    p.add_argument(
+        "-o", "--output", default=None, help="draw the logged points, the fits and the predictions (PNG/PDF/SVG)"
+    )
     p.add_argument("--save", default=None, help="write the fitted parameters to this JSON file")
     p.set_defaults(handler=_predict)
 
 
 def parse_fit_arg(arg: str, peak_lr: float):
-    """``FILE:SPEC[@STEPS]`` -> Curve (the file is everything before the first colon)."""
-    if ":" not in arg:
+    """``FILE:SPEC[@STEPS]`` -> Curve (the file is everything before the last colon: a schedule spec has none)."""
+    path, colon, spec = arg.rpartition(":")
+    if not colon or not path:
         raise ValueError(f"--fit {arg!r}: expected FILE:SPEC[@STEPS], e.g. run.csv:cosine@24000")
-    path, spec = arg.split(":", 1)
     total = None
     if "@" in spec:
         spec, total_text = spec.rsplit("@", 1)
@@ -70,7 +75,7 @@ def _predict(args: argparse.Namespace) -> int:
     for spec in args.schedule:
         check_spec_depth(spec, "--schedule")
     # Everything the fit does not decide is checked before the fit: outputs, then the schedules to predict.
-    inputs = [("--fit", arg.split(":", 1)[0]) for arg in args.fit]
+    inputs = [("--fit", arg.rpartition(":")[0]) for arg in args.fit]
     if args.output:
         from ..plotting import check_figure_path
 
@@ -90,7 +95,15 @@ def _predict(args: argparse.Namespace) -> int:
         print("  two-stage fit: B measured first by the saturated limit (all drops felt at once), then held")
     for curve in curves:
         m = law.evaluate(curve)
-        print(f"  fit {curve.name}: R2 {m['R2']:.4f}, PredE {100 * m['PredE']:.3f}%, WorstE {100 * m['WorstE']:.3f}%")
+        r2 = "n/a (a flat curve)" if np.isnan(m["R2"]) else f"{m['R2']:.4f}"
+        print(f"  fit {curve.name}: R2 {r2}, PredE {100 * m['PredE']:.3f}%, WorstE {100 * m['WorstE']:.3f}%")
+        if m["R2"] < MIN_R2:
+            print(
+                f"tuneless predict: warning: the {args.law} law explains only R2 = {m['R2']:.3f} of {curve.name}'s "
+                f"logged loss (a good fit has > {MIN_R2}): do not trust its predictions; log more of the run, or try "
+                "another --law",
+                file=sys.stderr,
+            )
     if args.save:
         with atomic_path(args.save) as temporary:
             law.save(temporary)
@@ -114,8 +127,10 @@ def _plot(path, law, curves, predictions) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     for curve in curves:
-        line = ax.plot(curve.steps, curve.losses, ".", ms=3, label=f"logged {curve.name}")[0]
-        ax.plot(curve.steps, law.predict(curve.lrs, curve.steps), "-", color=line.get_color(), lw=1)
+        name = Path(curve.name).name
+        line = ax.plot(curve.steps, curve.losses, ".", ms=3, label=f"logged {name}")[0]
+        fitted = law.predict(curve.lrs, curve.steps)
+        ax.plot(curve.steps, fitted, "-", color=line.get_color(), lw=1, label=f"fit {name}")
     for spec, (steps, loss) in predictions.items():
         ax.plot(steps, loss, "--", lw=1.5, label=f"predicted {spec if len(spec) < 50 else spec[:47] + '...'}")
     lowest = min(min(c.losses.min() for c in curves), min(p[1].min() for p in predictions.values()))

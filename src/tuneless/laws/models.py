@@ -58,12 +58,14 @@ def huber(r: np.ndarray, delta: float = HUBER_DELTA) -> tuple[np.ndarray, np.nda
 
 
 def metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
-    """R2, MAE, RMSE, PredE = mean |pred-true|/true and WorstE = max |pred-true|/true (Luo et al. 2025, sec. 4)."""
+    """R2, MAE, RMSE, PredE = mean |pred-true|/true and WorstE = max |pred-true|/true (Luo et al. 2025, sec. 4).
+    R2 is NaN on a flat curve (no variance to explain)."""
     pred, true = np.asarray(pred, float), np.asarray(true, float)
     err = pred - true
     rel = np.abs(err) / true
+    spread = np.sum((true - true.mean()) ** 2)
     return {
-        "R2": float(1.0 - np.sum(err**2) / np.sum((true - true.mean()) ** 2)),
+        "R2": float(1.0 - np.sum(err**2) / spread) if spread > 0 else float("nan"),  # undefined on a flat curve
         "MAE": float(np.mean(np.abs(err))),
         "RMSE": float(np.sqrt(np.mean(err**2))),
         "PredE": float(np.mean(rel)),
@@ -415,7 +417,7 @@ LAWS: dict[str, type[Law]] = {"multipower": MultiPowerLaw, "annealing": Annealin
 
 
 def make_law(name: str, params: dict[str, float] | None = None) -> Law:
-    """A law by name (``multipower`` or ``annealing``)."""
+    """A law by name (``LAWS``: multipower, annealing, saturated, bound)."""
     if name not in LAWS:
         raise ValueError(f"unknown law {name!r}; choose one of {sorted(LAWS)}")
     return LAWS[name](params=params)
