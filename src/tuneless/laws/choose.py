@@ -42,13 +42,21 @@ def predicted_final_loss(law: Law, spec: str, total_steps: int, peak_lr: float) 
     return float(law.predict(lrs, [total_steps - 1])[0])
 
 
+def _check_run(total_steps: int, peak_lr: float, warmup_steps: int) -> None:
+    if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 2:
+        raise ValueError(f"total_steps={total_steps!r} must be an integer >= 2")
+    if not (isinstance(peak_lr, (int, float, np.floating)) and 0 < peak_lr < float("inf")):
+        raise ValueError(f"peak_lr={peak_lr!r} must be a finite number > 0")
+    if int(warmup_steps) != warmup_steps or not 0 <= warmup_steps < total_steps:
+        raise ValueError(f"warmup_steps={warmup_steps!r} must be an integer in [0, total_steps = {total_steps})")
+
+
 def best_schedule(law: Law, family: str, total_steps: int, peak_lr: float, warmup_steps: int = 0) -> Choice:
     """Family parameter (WSD cooldown fraction and shape, cosine floor, linear floor, REX ``a``) minimising the
     predicted final loss, by bounded scalar minimisation (per WSD shape) of :func:`predicted_final_loss`."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {sorted(FAMILIES)}")
-    if int(warmup_steps) != warmup_steps or not 0 <= warmup_steps < total_steps:
-        raise ValueError(f"warmup_steps must be an integer in [0, {total_steps}), got {warmup_steps}")
+    _check_run(total_steps, peak_lr, warmup_steps)
     name, bounds, template = FAMILIES[family]
     best = None
     for shape in WSD_SHAPES if family == "wsd" else (None,):
@@ -80,8 +88,10 @@ def optimal_schedule(
     L-BFGS-B on the ratios (numerical gradient). Returns the whole run's multipliers as a :class:`Tabulated`
     over ``points`` progress points (``meta`` holds the predicted final loss) and the predicted final loss.
     """
-    if int(warmup_steps) != warmup_steps or not 0 <= warmup_steps < total_steps:
-        raise ValueError(f"warmup_steps must be an integer in [0, {total_steps}), got {warmup_steps}")
+    _check_run(total_steps, peak_lr, warmup_steps)
+    for name, value in (("knots", knots), ("points", points)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+            raise ValueError(f"optimal_schedule: {name}={value!r} must be an integer >= 2")
     warm = np.linspace(0, 1, warmup_steps, endpoint=False) if warmup_steps else np.zeros(0)
     after = np.linspace(0, 1, total_steps - warmup_steps)
     knot_at = np.linspace(0, 1, knots)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import ClassVar
 
@@ -96,6 +97,15 @@ class Law:
     name: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]]
     start_grid: ClassVar[dict[str, tuple[float, ...]]]
+
+    def __post_init__(self) -> None:
+        if self.params is not None:  # the fit keeps every parameter finite and > 0 (it fits their logarithms)
+            unknown = sorted(set(self.params) - set(self.param_names))
+            if unknown:
+                raise ValueError(f"{self.name} law: params {unknown} are unknown; it has {list(self.param_names)}")
+            bad = {k: v for k, v in self.params.items() if not (isinstance(v, Real) and 0 <= v < float("inf"))}
+            if bad:
+                raise ValueError(f"{self.name} law: params {bad} must be finite numbers >= 0")
 
     # ---- public API ---------------------------------------------------------------------------------------------
     def predict(self, lrs: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:

@@ -27,7 +27,10 @@ def _inputs(schedule_values: Any, grad_norms: Any, D: float) -> tuple[np.ndarray
         raise ValueError(f"schedule_values must be a 1-D array of at least 2 steps, got shape {eta.shape}")
     if not np.isfinite(eta).all() or (eta < 0).any():
         raise ValueError("schedule_values must be finite and >= 0")
-    G = np.broadcast_to(np.asarray(grad_norms, dtype=float), eta.shape)
+    G = np.asarray(grad_norms, dtype=float)
+    if G.ndim != 0 and G.shape != eta.shape:
+        raise ValueError(f"grad_norms has shape {G.shape}: give a scalar or one norm per step, shape {eta.shape}")
+    G = np.broadcast_to(G, eta.shape)
     if not np.isfinite(G).all() or (G < 0).any():
         raise ValueError("grad_norms must be finite and >= 0 (a scalar or one per step)")
     if not (np.isfinite(D) and D > 0):

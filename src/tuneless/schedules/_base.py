@@ -108,7 +108,7 @@ class Schedule:
 
     def bind(self, total_steps: int, scale: float = 1.0) -> BoundSchedule:
         """A callable of the step alone, ``scale * m(step, total_steps)`` (numpy; for ``jax.jit``, :meth:`as_optax`)."""
-        return BoundSchedule(self, check_total_steps(total_steps), float(scale))
+        return BoundSchedule(self, check_total_steps(total_steps), check_scale(scale))
 
     def as_optax(self, total_steps: int, scale: float = 1.0) -> Any:
         """An optax schedule, usable inside ``jax.jit``: ``scale * m(step, total_steps)`` as a jax function.
@@ -120,7 +120,7 @@ class Schedule:
         """
         T = check_total_steps(total_steps)
         jnp = require("jax.numpy", "Schedule.as_optax")
-        table = jnp.asarray(float(scale) * self.values(T, endpoint=True))
+        table = jnp.asarray(check_scale(scale) * self.values(T, endpoint=True))
 
         def schedule(count: Any) -> Any:
             return table[jnp.clip(jnp.asarray(count).astype(jnp.int32), 0, T)]
@@ -175,6 +175,17 @@ def check_total_steps(total_steps: Any) -> int:
     if not ok:
         raise ValueError(f"total_steps={total_steps!r} must be an integer > 0")
     return T
+
+
+def check_scale(scale: Any) -> float:
+    """The peak lr a schedule's multipliers are scaled by: a finite number >= 0."""
+    try:
+        value = float(scale)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (0 <= value < float("inf")):
+        raise ValueError(f"scale={scale!r} (the peak lr) must be a finite number >= 0")
+    return value
 
 
 class BoundSchedule:
