@@ -37,6 +37,9 @@ def test_list_names_every_schedule(capsys):
     out = capsys.readouterr().out
     for name in S.registry:
         assert f"\n{name}(" in "\n" + out
+    descriptions = out.splitlines()[1::2]  # each name's line is followed by its one-line description
+    assert len(descriptions) == len(S.registry)
+    assert all(line.startswith("    ") and line.rstrip().endswith(".") for line in descriptions), descriptions
 
 
 def test_plot_writes_a_png(tmp_path):

@@ -183,8 +183,9 @@ class WSD(Schedule):
 
 
 class CosinePower(Schedule):
-    """Cosine power annealing (Hundt, Jain, Hager 2019, sharpDARTS, arXiv 1903.09900):
-    ``m = (P^(c + 1) - P) / (P^2 - P)`` with ``c = (1 + cos(pi p)) / 2``; P = 10 by default.
+    """Cosine power annealing: ``m = (P^(c + 1) - P) / (P^2 - P)``, ``c = (1 + cos(pi p)) / 2`` (Hundt et al. 2019).
+
+    Hundt, Jain, Hager 2019, sharpDARTS, arXiv 1903.09900; ``P`` (``power``) = 10 by default.
     """
 
     name = "cosine_power"
