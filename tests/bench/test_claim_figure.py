@@ -111,3 +111,17 @@ def test_figure_into_a_folder_is_refused_before_any_work(tmp_path, capsys):
     _run(store, {("linear", s): 0.4 for s in range(5)})
     assert main(["bench", "tables", "--store", str(store), "--figure", str(tmp_path)]) != 0
     assert "--figure" in capsys.readouterr().err
+
+
+def test_a_one_workload_figure_is_tall_enough_and_symmetric_about_zero(tmp_path, monkeypatch):
+    from tuneless.bench import figures
+
+    drawn = {}
+    monkeypatch.setattr("tuneless.plotting.save", lambda fig, path: drawn.setdefault("fig", fig) and path)
+    figures.plot_claims({"linear vs cosine": [("w", 0.7, 0.17, 1.03, "better")]}, tmp_path / "c.png")
+    fig = drawn["fig"]
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    assert fig.get_figheight() >= 2.2  # was 1.42 in: a strip with no room for the interval
+    low, high = ax.get_xlim()
+    assert low == pytest.approx(-high) and high == pytest.approx(1.15 * 1.03)  # the interval, 15% of margin
+    assert [t.get_text() for t in ax.get_xticklabels() if t.get_text()] == ["-1%", "0%", "1%"]

@@ -308,7 +308,7 @@ def plot_claims(panels: Mapping[str, Sequence[tuple[str, float, float, float, st
     titles = list(panels)
     columns = 2 if len(titles) > 1 else 1
     rows = math.ceil(len(titles) / columns)
-    height = max(len(points) for points in panels.values()) * 0.22 + 1.2
+    height = max(max(len(points) for points in panels.values()) * 0.22 + 1.2, 2.2)  # one workload: still readable
     fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, height * rows), squeeze=False)
     for ax, title in zip(axes.flat, titles, strict=False):
         points = panels[title]
@@ -319,7 +319,10 @@ def plot_claims(panels: Mapping[str, Sequence[tuple[str, float, float, float, st
             ax.plot([estimate], [yi], "o", color=color, ms=5)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xscale("symlog", linthresh=1.0)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+        finite = [abs(v) for point in points for v in point[1:4] if math.isfinite(v)]
+        reach = max([1.0, *finite]) * 1.15  # symmetric about 0, at least the linear +-1%
+        ax.set_xlim(-reach, reach)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}%"))
         ax.set_yticks(y, [point[0] for point in points], fontsize=8)
         ax.set_ylim(-0.7, len(points) - 0.3)
         counts = {v: sum(point[4] == v for point in points) for v in ("better", "tie", "worse")}
@@ -329,5 +332,5 @@ def plot_claims(panels: Mapping[str, Sequence[tuple[str, float, float, float, st
     for ax in list(axes.flat)[len(titles) :]:
         ax.set_visible(False)
     fig.suptitle("Paired differences of the final metric, 95% intervals (green: better, red: worse, grey: tie)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # 0.35 inch for the title above the panels
     return save(fig, path)
