@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,3 +78,35 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     proc.stdout.close()
     stderr = proc.stderr.read()
     assert proc.wait(timeout=60) == 141 and stderr == ""
+
+
+def test_a_folder_or_a_binary_file_where_a_schedule_goes_is_named_as_such(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.json").mkdir()
+    (tmp_path / "binary.json").write_bytes(bytes(range(256)))
+    (tmp_path / "notes.txt").write_text("linear")
+    cases = {
+        str(tmp_path): f"{str(tmp_path)!r} is a folder: give a schedule spec (e.g. 'linear') or a .json",
+        "folder.json": "folder.json: is a folder, not a schedule file",
+        "binary.json": "binary.json: not a text file (a schedule file is UTF-8 JSON)",
+        "notes.txt": "'notes.txt' is a file without the .json suffix",
+    }
+    for spec, message in cases.items():
+        assert main(["schedules", "values", spec, "--steps", "3"]) == 2
+        assert message in capsys.readouterr().err
+    (tmp_path / "linear").mkdir()  # a folder named like a spec does not shadow the spec
+    assert main(["schedules", "values", "linear", "--steps", "2"]) == 0
+    assert capsys.readouterr().out.split() == ["step,multiplier", "0,1", "1,0.5", "2,0"]
+
+
+def test_plot_legend_names_a_schedule_file_by_its_name(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from tuneless import plotting
+
+    drawn = {}
+    monkeypatch.setattr(plotting, "save", lambda fig, path: drawn.setdefault("fig", fig) and Path(path))
+    S.Tabulated(values=(1.0, 0.6, 0.1, 0.0)).save(tmp_path / "refined.json")
+    argv = ["schedules", "plot", "linear", str(tmp_path / "refined.json"), "--steps", "100"]
+    assert main([*argv, "-o", str(tmp_path / "p.png")]) == 0
+    legend = [text.get_text() for text in drawn["fig"].axes[0].get_legend().get_texts()]
+    assert legend == ["linear", "refined.json"]

@@ -47,15 +47,23 @@ def save(fig: Any, path: str | Path) -> Path:
     return path
 
 
-def plot_schedules(schedules: Sequence[Any], total_steps: int, path: str | Path, title: str | None = None) -> Path:
-    """One figure, one line per schedule: multiplier of the peak lr against the step."""
+def plot_schedules(
+    schedules: Sequence[Any],
+    total_steps: int,
+    path: str | Path,
+    title: str | None = None,
+    labels: Sequence[str] | None = None,
+) -> Path:
+    """One figure, one line per schedule: multiplier of the peak lr against the step. ``labels``: the legend's
+    names (default: each schedule's spec)."""
     import numpy as np
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     steps = np.arange(total_steps + 1)
-    for schedule in schedules:
-        label = schedule.spec if len(schedule.spec) <= 60 else schedule.spec[:57] + "..."
+    for i, schedule in enumerate(schedules):
+        label = labels[i] if labels is not None else schedule.spec
+        label = label if len(label) <= 60 else label[:57] + "..."
         ax.plot(steps, schedule.values(total_steps, endpoint=True), label=label, lw=1.8)
     ax.set_xlabel("step")
     ax.set_ylabel("learning-rate multiplier (x peak lr)")

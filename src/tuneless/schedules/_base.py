@@ -245,17 +245,29 @@ def load_schedule(spec_or_path: str | Path) -> Schedule:
     text = str(spec_or_path)
     path = Path(text)
     if isinstance(spec_or_path, Path) or text.endswith(".json"):
+        if path.is_dir():
+            raise ValueError(f"{text}: is a folder, not a schedule file")
         if not path.is_file():
             raise ValueError(f"{text}: no such schedule file")
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise ValueError(f"{text}: not valid JSON (line {err.lineno}: {err.msg})") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{text}: not a text file (a schedule file is UTF-8 JSON)") from None
         try:
             return from_dict(data)
         except ValueError as err:
             raise ValueError(f"{text}: {err}") from None
-    return parse_schedule(text)
+    try:
+        return parse_schedule(text)
+    except ValueError:
+        if text and path.exists():  # a file or folder given where a spec was expected: say that, not "malformed"
+            kind = "a folder" if path.is_dir() else "a file without the .json suffix"
+            raise ValueError(
+                f"{text!r} is {kind}: give a schedule spec (e.g. 'linear') or a .json schedule file"
+            ) from None
+        raise
 
 
 def as_schedule(value: Any) -> Schedule:

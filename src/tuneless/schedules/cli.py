@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..limits import check_spec_depth, check_steps
 from ._base import load_schedule, registry
@@ -63,6 +64,7 @@ def _plot(args: argparse.Namespace) -> int:
     check_steps(args.steps, "--steps")
     check_figure_path(args.output, "-o/--output", [("schedule file", s) for s in args.schedules])
     schedules = [load_schedule(check_spec_depth(s, "schedule")) for s in args.schedules]
-    path = plot_schedules(schedules, args.steps, args.output, title=args.title)
+    labels = [Path(s).name if s.endswith(".json") else s for s in args.schedules]  # a file: its name, not its table
+    path = plot_schedules(schedules, args.steps, args.output, title=args.title, labels=labels)
     print(f"wrote {path}")
     return 0
