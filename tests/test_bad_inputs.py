@@ -195,9 +195,9 @@ CASES: list[tuple[list[str], str]] = [
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "1", "--peak-lr", "1"], "--steps"),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", HUGE, "--peak-lr", "1"], HUGE),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "x", "--peak-lr", "1"], "'x'"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "0"], "peak lr"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "-1"], "peak lr"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "nan"], "peak lr"),
+    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "0"], "--peak-lr"),
+    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "-1"], "--peak-lr"),
+    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "nan"], "--peak-lr"),
     (
         [
             "predict",

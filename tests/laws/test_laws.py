@@ -196,6 +196,7 @@ def test_optimal_schedule_is_non_increasing_and_beats_cosine():
         ([0, 20, 10], [3.0, 2.9, 2.8], 100, "unsorted step 10 after 20"),
         ([0, 10, 10], [3.0, 2.9, 2.8], 100, "duplicated step 10 after 10"),
         ([0, 10, 20], [3.0, np.nan, 2.8], 100, "loss at step 10 is nan"),
+        ([0.0, 55.0, 60.0], [3.0, -0.5, 2.8], 100, r"loss at step 55 is -0.5; losses must be finite and > 0$"),
         ([0, 10, 200], [3.0, 2.9, 2.8], 100, "schedule has 100 steps but the last logged step is 200"),
         ([5], [3.0], 100, "at least 2 logged points, got 1"),
     ],

@@ -70,6 +70,8 @@ def _predict(args: argparse.Namespace) -> int:
     if args.steps < 2:
         raise ValueError(f"--steps must be >= 2, got {args.steps}")
     check_steps(args.steps, "--steps")
+    if not (0 < args.peak_lr < float("inf")):
+        raise ValueError(f"--peak-lr {args.peak_lr!r} must be a finite number > 0")
     for arg in args.fit:
         check_spec_depth(arg, "--fit")
     for spec in args.schedule:

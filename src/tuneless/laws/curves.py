@@ -41,9 +41,8 @@ class Curve:
             raise ValueError(f"{name}: needs at least 2 logged points, got {steps.size}")
         if not np.all(np.isfinite(losses)) or np.any(losses <= 0):
             bad = int(np.flatnonzero(~(np.isfinite(losses) & (losses > 0)))[0])
-            raise ValueError(
-                f"{name}: loss at step {steps[bad]} is {losses[bad]}; losses must be finite and > 0 (NaN?)"
-            )
+            step = f"{steps[bad]:g}" if np.isfinite(steps[bad]) else str(steps[bad])  # 55, not 55.0
+            raise ValueError(f"{name}: loss at step {step} is {losses[bad]:g}; losses must be finite and > 0")
         if not np.all(steps == np.round(steps)) or np.any(steps < 0):
             raise ValueError(f"{name}: steps must be non-negative integers")
         steps = steps.astype(np.int64)
