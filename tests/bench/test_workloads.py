@@ -104,6 +104,9 @@ def test_user_workload_reference_and_errors(tmp_path):
         resolve_workload("no_such_module_xyz:Thing")
     with pytest.raises(ValueError, match="'Path' in 'pathlib' is not a Workload subclass"):
         resolve_workload("pathlib:Path")
+    missing = EXAMPLE_REF.rpartition(":")[0] + ":Nope"
+    with pytest.raises(ValueError, match=r"my_workload.py' has no 'Nope'; its workloads: \['Diabetes'\]$"):
+        resolve_workload(missing)
     with pytest.raises(ValueError, match="cannot override \\['colour'\\]"):
         resolve_workload("logreg-iris", {"colour": "red"})
     with pytest.raises(ValueError, match="budget_steps=0 must be a positive integer"):

@@ -179,6 +179,11 @@ def load_workload_class(reference: str) -> type[Workload]:
         except ModuleNotFoundError as err:
             raise ValueError(f"workload={reference!r}: cannot import module {module_name!r} ({err})") from None
     cls = getattr(module, class_name, None)
+    if cls is None:
+        found = sorted(
+            n for n, v in vars(module).items() if isinstance(v, type) and issubclass(v, Workload) and v is not Workload
+        )
+        raise ValueError(f"workload={reference!r}: {module_name!r} has no {class_name!r}; its workloads: {found}")
     if not (isinstance(cls, type) and issubclass(cls, Workload)):
         raise ValueError(f"workload={reference!r}: {class_name!r} in {module_name!r} is not a Workload subclass")
     return cls
