@@ -197,7 +197,10 @@ CASES: list[tuple[list[str], str]] = [
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "x", "--peak-lr", "1"], "'x'"),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "0"], "--peak-lr"),
     (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "-1"], "--peak-lr"),
-    (["predict", "--fit", "loss.csv:linear", "--schedule", "cosine", "--steps", "100", "--peak-lr", "nan"], "--peak-lr"),
+    (
+        ["predict", "--fit", "loss.csv:linear", "--schedule", "wsd(cooldown=0.2)", "--steps", "50", "--peak-lr", "nan"],
+        "--peak-lr",
+    ),
     (
         [
             "predict",
@@ -444,7 +447,7 @@ CASES: list[tuple[list[str], str]] = [
     (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite"], "not in the quick suite; give --output"),
     # --- custom workloads whose declared attributes cannot work: refused before a store is made
     (["bench", "--workload", f"{TINY_FILE}:UnknownOptimizerDiabetes", "--store", "new.sqlite"], "'lion' is unknown"),
-    (["bench", "--workload", f"{TINY_FILE}:NaNTargetDiabetes", "--store", "new.sqlite"], "target=nan must be finite"),
+    (["bench", "--workload", f"{TINY_FILE}:NaNTargetDiabetes", "--store", "new.sqlite"], "target=nan must be a finite number"),
     # --- bench list
     (["bench", "list", "extra"], "extra"),
 ]

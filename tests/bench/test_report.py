@@ -245,7 +245,7 @@ def test_html_is_well_formed_and_its_images_exist(report):
         assert (out / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = re.sub(r"\s+", " ", " ".join(parser.text))
     # refined and linear ran (the claims figure), with 2 seeds: the page says why every verdict is a tie
-    assert "With 2 seed(s) in the run every verdict is a tie: a paired verdict needs at least 5" in text
+    assert "With 2 seeds in the run every verdict is a tie: a paired verdict needs at least 5" in text
     # the scores table: linear best on both measures (67/84 = 0.798, 5.5/6 = 0.917)
     assert "linear 0.798 0.917 2 2 / 2 sgd" in text
     assert "mechanic 0.500 0.500 1 1 / 2 mechanic(sgd)" in text

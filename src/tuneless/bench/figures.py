@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .formatting import direction
+from .formatting import count, direction
 from .scoring import RunScores, best_methods, performance_profile
 
 __all__ = ["method_colors", "plot_claims", "plot_curves", "plot_final_metrics", "plot_profiles", "plot_schedules"]
@@ -68,7 +68,8 @@ def plot_profiles(scored: RunScores, colors: Mapping[str, Any], path: Path) -> P
         ax.set_ylim(-0.02, 1.05)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("fraction of workloads within τ of the fastest")
-    fig.suptitle(f"Performance profiles over {len(scored.workloads)} workloads (higher and further left is better)")
+    over = count(len(scored.workloads), "workload")
+    fig.suptitle(f"Performance profiles over {over} (higher and further left is better)")
     return save(fig, path)
 
 

@@ -7,10 +7,15 @@ import re
 
 from .scoring import MethodSummary
 
-__all__ = ["direction", "format_mean_std", "format_number", "format_trial_counts", "slug"]
+__all__ = ["count", "direction", "format_mean_std", "format_number", "format_trial_counts", "slug"]
 
 MISSING = "–"  # no value: the method did not run there, or every trial failed
 MISSED = "missed"  # an infinite time to target
+
+
+def count(n: int, noun: str) -> str:
+    """``"1 seed"``, ``"3 seeds"``: a number and its noun, plural when it is not 1."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def format_number(value: float | None, digits: int = 4) -> str:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .formatting import direction, format_mean_std, format_number, format_trial_counts, slug
+from .formatting import count, direction, format_mean_std, format_number, format_trial_counts, slug
 from .paired import MIN_PAIRED_SEEDS
 from .scoring import CPU_MEASURE, RunScores, best_methods, best_scores, method_summaries
 
@@ -139,7 +139,7 @@ def _workload_section(workload: str, scored: RunScores, figure: str) -> str:
     facts = f"<b>{_e(info['metric_name'])}</b> ({direction(higher)}), {_e(target)}"
     return f"""
 <h3 id="{_e(slug(workload))}">{_e(workload)}</h3>
-<p>Metric {facts}, budget {_e(info["budget_steps"])} optimizer steps, {seeds} seed(s).{notes}</p>
+<p>Metric {facts}, budget {_e(info["budget_steps"])} optimizer steps, {count(seeds, "seed")}.{notes}</p>
 {_table(header, rows)}
 <img src="{_e(figure)}" alt="learning curves on {_e(workload)}">
 """
@@ -180,7 +180,7 @@ def _claims_section(claims_file: str | None, seeds: int) -> str:
     few = ""
     if seeds < MIN_PAIRED_SEEDS:
         few = (
-            f" With {seeds} seed(s) in the run every verdict is a tie: a paired verdict needs at least "
+            f" With {count(seeds, 'seed')} in the run every verdict is a tie: a paired verdict needs at least "
             f"{MIN_PAIRED_SEEDS} (<code>--seeds {MIN_PAIRED_SEEDS}</code>)."
         )
     return f"""<h2>The claims, seed by seed</h2>
@@ -212,15 +212,19 @@ def html_page(
     else:
         schedules = f'<img src="{_e(schedules_file)}" alt="learning-rate schedules">'
     notes = "".join(f"<li>{_e(n)}</li>" for n in schedule_notes)
-    count = f"{len(trials)} trials"
+    sizes = ", ".join(
+        count(n, noun)
+        for n, noun in ((len(scored.workloads), "workload"), (len(scored.methods), "method"), (seeds, "seed"))
+    )
+    sizes += f", {count(len(trials), 'trial')}"
     if unfinished:
-        count += f" (<b>{unfinished} unfinished</b>: this report covers the finished ones)"
+        sizes += f" (<b>{unfinished} unfinished</b>: this report covers the finished ones)"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>tuneless bench: {_e(run["run_id"])}</title>
 <style>{STYLE}</style></head><body>
 <h1>tuneless bench report</h1>
 <p>Run <code>{_e(run["run_id"])}</code>, suite <b>{_e(run["suite"])}</b>, started {created}.
-{len(scored.workloads)} workloads, {len(scored.methods)} methods, {seeds} seed(s), {count}.
+{sizes}.
 Numbers also in <a href="results.json">results.json</a>.</p>
 {_scores_section(scored, descriptions, trials)}
 <h2>Performance profiles</h2>

@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from .formatting import MISSING, format_mean_std, format_number, format_trial_counts
+from .formatting import MISSING, count, format_mean_std, format_number, format_trial_counts
 from .paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
 from .scoring import (
     CPU_MEASURE,
@@ -104,7 +104,7 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
         if resolution
         else "peak lrs on the grid only"
     )
-    lines = [f"Run `{run_id}` (suite {run['suite']}, {seeds} seeds; {tuning}).", ""]
+    lines = [f"Run `{run_id}` (suite {run['suite']}, {count(seeds, 'seed')}; {tuning}).", ""]
     if seeds < MIN_PAIRED_SEEDS:
         finished = sum(t["status"] != "running" for t in trials)
         lines += [
@@ -294,7 +294,7 @@ def _claim_lines(
             counts[kind][verdict] += 1
         named.get(final.verdict, []).append(workload)
         if final.verdict != "n/a" and len(final.seeds) < MIN_PAIRED_SEEDS <= len(set(ra.chosen) | set(rb.chosen)):
-            few_seeds.append(f"{workload} ({len(final.seeds)} seeds)")
+            few_seeds.append(f"{workload} ({count(len(final.seeds), 'seed')})")
         cells = [workload, format_number(ra.final_metric_mean), format_number(rb.final_metric_mean)]
         cells += [_paired_cell(final), f"{a} {final.verdict}", f"{a} {noise}"]
         cells += [format_number(ra.steps_to_target), format_number(rb.steps_to_target), _paired_cell(steps, 6)]

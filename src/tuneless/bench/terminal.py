@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .formatting import format_trial_counts
+from .formatting import count, format_trial_counts
 from .scoring import MEASURES, RunScores, best_scores, method_summaries
 
 __all__ = ["terminal_table"]
@@ -21,7 +21,7 @@ def terminal_table(run: Mapping[str, Any], scored: RunScores) -> Any:
 
     n = len(scored.workloads)
     table = Table(
-        title=f"tuneless bench: run {run['run_id']} (suite {run['suite']}, {n} workloads)",
+        title=f"tuneless bench: run {run['run_id']} (suite {run['suite']}, {count(n, 'workload')})",
         caption="score: AlgoPerf benchmark score in [0, 1] from time (or steps) to target, 1 = fastest on every "
         f"workload, 0 = missed or over {scored.r_max:g}x slower everywhere. best final: workloads where the "
         "method's final metric (mean over seeds of its best trial) is the best. lr at grid edge: workloads where "

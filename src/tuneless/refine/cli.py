@@ -74,8 +74,8 @@ def _refine(args: argparse.Namespace) -> int:
     values = schedule.array
     print(
         f"refined {meta['steps']} steps of {meta['norm_column']} ({args.weighting}, median window {meta['window']} "
-        f"steps, tau={meta['tau']:g}): starts at {values[0]:.3g} of the peak, peaks at "
-        f"{100 * meta['peak_progress']:.1f}% of training"
+        f"step{'s' if meta['window'] != 1 else ''}, tau={meta['tau']:g}): starts at {values[0]:.3g} of the peak, "
+        f"peaks at {100 * meta['peak_progress']:.1f}% of training"
     )
     print(f"wrote {path}")
     if figure is not None:
