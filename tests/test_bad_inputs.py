@@ -447,7 +447,7 @@ CASES: list[tuple[list[str], str]] = [
     (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite"], "not in the quick suite; give --output"),
     # --- custom workloads whose declared attributes cannot work: refused before a store is made
     (["bench", "--workload", f"{TINY_FILE}:UnknownOptimizerDiabetes", "--store", "new.sqlite"], "'lion' is unknown"),
-    (["bench", "--workload", f"{TINY_FILE}:NaNTargetDiabetes", "--store", "new.sqlite"], "target=nan must be a finite number"),
+    (["bench", "--workload", f"{TINY_FILE}:NaNTargetDiabetes", "--store", "new.sqlite"], "target=nan must be a finite"),
     # --- bench list
     (["bench", "list", "extra"], "extra"),
 ]

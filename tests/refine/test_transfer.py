@@ -142,6 +142,8 @@ def test_transfer_cli_checks_its_output_before_any_work_and_writes_atomically(tm
     assert main([*extend, "-o", str(tmp_path)]) == 2  # a folder is refused before anything is printed
     captured = capsys.readouterr()
     assert captured.out == "" and "is a folder: give a file path" in captured.err
+    assert main([*extend[:4], "linear@300", *extend[5:], "-o", str(tmp_path / "e.json")]) == 2
+    assert f"--trace {str(trace)!r} holds 200 steps but --from 'linear@300' ran 300" in capsys.readouterr().err
     out = tmp_path / "new" / "extended.json"  # a missing folder is created, and no temporary file is left
     assert main([*extend, "-o", str(out)]) == 0
     assert json.loads(out.read_text())["meta"]["rho"] > 0 and sorted(p.name for p in out.parent.iterdir()) == [

@@ -58,6 +58,11 @@ def _transfer(args: argparse.Namespace) -> int:
         raise ValueError(f"--lr {args.lr!r} must be a finite number > 0")
     spec, steps = parse_run(args.source, "--from")
     norms = read_trace(args.trace).norms(args.norm) if args.trace else None
+    if norms is not None and len(norms) != steps:
+        raise ValueError(
+            f"--trace {args.trace!r} holds {len(norms)} steps but --from {args.source!r} ran {steps}: give the trace "
+            "of the tuned run"
+        )
     if args.extend is None and not args.to:
         raise ValueError("give --to SPEC@STEPS ... (transfer) or --extend NEW_STEPS (extension)")
     if args.extend is None and (args.output or args.reached is not None):
