@@ -154,3 +154,15 @@ def files_mentioning_machine_paths() -> list[str]:
 
 def test_nothing_refers_to_a_machine_path_or_a_file_outside_the_repository():
     assert files_mentioning_machine_paths() == []
+
+
+def test_version_is_the_installed_distributions(capsys):
+    from importlib.metadata import version
+
+    import pytest
+
+    from tuneless.cli import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["--version"])
+    assert exit.value.code == 0 and capsys.readouterr().out == f"tuneless {version('tuneless')}\n"

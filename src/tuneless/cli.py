@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Learning-rate schedules with a reason: linear decay, refinement from gradient norms, "
         "loss-curve laws, and a benchmark to compare them.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"tuneless {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
