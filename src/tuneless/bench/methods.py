@@ -199,6 +199,20 @@ def parse_optimizer_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name, kwargs
 
 
+def check_optimizer_spec(spec: Any, owner: str) -> str:
+    """``spec`` if it parses and names a registered optimizer, else ValueError naming ``owner`` (a workload)."""
+    try:
+        name, _ = parse_optimizer_spec(spec)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{owner}: optimizer={spec!r}: {err}") from None
+    if name not in OPTIMIZERS:
+        raise ValueError(
+            f"{owner}: optimizer={spec!r}: {name!r} is unknown; known: {sorted(OPTIMIZERS)} "
+            "(methods.register_optimizer adds one)"
+        )
+    return spec
+
+
 def make_optimizer(spec: str, params: Any, lr: float, total_steps: int) -> Any:
     """Build the optimizer a trial uses from its spec (the peak lr goes into the param groups)."""
     name, kwargs = parse_optimizer_spec(spec)

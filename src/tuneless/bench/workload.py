@@ -123,7 +123,8 @@ class Workload:
         return copy
 
     def validate(self) -> Workload:
-        """Check the declared attributes; returns ``self``. Raises ValueError naming the attribute."""
+        """Check the declared attributes; returns ``self``. Raises ValueError naming the attribute. (The optimizer
+        spec is checked against the registered optimizers by ``methods.check_optimizer_spec``.)"""
         for attr in ("name", "metric"):
             if not isinstance(getattr(self, attr), str) or not getattr(self, attr):
                 raise ValueError(f"workload {type(self).__name__}: {attr} must be a non-empty string")
@@ -135,17 +136,6 @@ class Workload:
             raise ValueError(f"workload {self.name!r}: peak_lrs={self.peak_lrs!r} must be positive numbers")
         if self.target is not None and not (isinstance(self.target, numbers.Real) and math.isfinite(self.target)):
             raise ValueError(f"workload {self.name!r}: target={self.target!r} must be a finite number (or None)")
-        from .methods import OPTIMIZERS, parse_optimizer_spec  # methods imports this module
-
-        try:
-            optimizer, _ = parse_optimizer_spec(self.optimizer)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"workload {self.name!r}: optimizer={self.optimizer!r}: {err}") from None
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"workload {self.name!r}: optimizer={self.optimizer!r}: {optimizer!r} is unknown; known: "
-                f"{sorted(OPTIMIZERS)} (methods.register_optimizer adds one)"
-            )
         return self
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..methods import check_optimizer_spec
 from ..workload import Workload, load_workload_class
 from .fashion_mnist import FashionCNN, FashionMLP
 from .logreg import DATASETS, LogisticRegression
@@ -31,4 +32,6 @@ def resolve_workload(reference: str, overrides: Mapping[str, Any] | None = None)
         raise ValueError(
             f"workload={reference!r} is neither a built-in workload ({', '.join(BUILTIN_WORKLOADS)}) nor MODULE:CLASS"
         )
-    return (workload.with_overrides(**overrides) if overrides else workload).validate()
+    workload = (workload.with_overrides(**overrides) if overrides else workload).validate()
+    check_optimizer_spec(workload.optimizer, f"workload {workload.name!r}")
+    return workload
