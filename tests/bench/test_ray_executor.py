@@ -114,3 +114,23 @@ def test_a_lost_ray_task_of_a_user_workload_is_filed_as_the_local_executor_files
             k: v for k, v in local.items() if k not in different
         }
     assert {t["status"] for t in stored["ray"].values() if t["seed"] == 0} == {"done"}
+
+
+def test_an_address_where_no_head_listens_is_refused_at_once(tmp_path, capsys):
+    import socket
+
+    from tuneless.bench.ray_executor import check_reachable
+    from tuneless.cli import main
+
+    with socket.socket() as listening:  # a port that answers passes; once closed, nothing answers there
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        check_reachable(f"127.0.0.1:{port}")
+        check_reachable(f"ray://127.0.0.1:{port}")
+    check_reachable("auto")  # not HOST:PORT: Ray's own business
+    argv = ["bench", "--executor", "ray", "--address", f"127.0.0.1:{port}", "--workload", "logreg-wine"]
+    assert main([*argv, "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"--address '127.0.0.1:{port}': no Ray head answers there (connection refused)" in err
+    assert not (tmp_path / "s.sqlite").exists()

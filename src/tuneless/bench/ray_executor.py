@@ -10,6 +10,7 @@ finished in the store are not planned again; a task lost with its node is record
 from __future__ import annotations
 
 import dataclasses
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,22 @@ def _remote_trial(task: TrialTask) -> tuple[list[StoreRow], str | None]:
     return rows, trace
 
 
+def check_reachable(address: str, timeout: float = 10.0) -> None:
+    """A ``HOST:PORT`` (or ``ray://HOST:PORT``) address must accept a TCP connection within ``timeout`` seconds:
+    Ray itself retries an unreachable head for minutes, printing its logs. ``auto`` and other forms pass."""
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        reason = "timed out" if isinstance(err, TimeoutError) else (err.strerror or str(err)).lower()
+        raise ValueError(
+            f"--address {address!r}: no Ray head answers there ({reason}); start one with `ray start --head` "
+            "on that machine, or check the host and port"
+        ) from None
+
+
 class RayExecutor:
     """Trials as Ray tasks on a running cluster (``address``) or a local Ray instance (``address=None``)."""
 
@@ -42,6 +59,7 @@ class RayExecutor:
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if address:
+                check_reachable(address)
                 kwargs["address"] = address
             elif num_cpus:
                 kwargs["num_cpus"] = num_cpus
