@@ -160,3 +160,15 @@ def test_list_shows_workloads_methods_and_suites(capsys):
     out = capsys.readouterr().out
     for name in ("logreg-iris", "lm-stdlib", "refined", "schedulefree", "quick", "full"):
         assert name in out
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│ ")}
+    assert "train_loss_gap ↓" in rows["logreg-iris"] and "test_accuracy ↑" in rows["fashion-cnn"]
+    assert rows["lm-stdlib"].split("│")[3].strip() == "600"  # the workload's own budget (the full suite's)
+
+
+def test_list_names_an_unavailable_workload_and_why(capsys, monkeypatch):
+    from tuneless.bench.workloads import fashion_mnist
+
+    monkeypatch.setattr(fashion_mnist.FashionCNN, "unavailable_reason", lambda self: "no data today")
+    assert main(["bench", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "fashion-cnn (unavailable)" in out and "fashion-cnn: unavailable: no data today" in out

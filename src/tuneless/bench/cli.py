@@ -326,21 +326,28 @@ def list_command(args: argparse.Namespace) -> int:
     from .suites import SUITES
     from .workloads import BUILTIN_WORKLOADS
 
-    workloads = Table(title="workloads")
+    workloads = Table(
+        title="workloads",
+        caption="metric: ↓ lower is better, ↑ higher; steps: the workload's own budget (the full suite's); "
+        "the quick and long suites set theirs",
+    )
     workloads.add_column("name", no_wrap=True)
-    for column in ("metric", "budget", "batch", "optimizer", "available"):
-        workloads.add_column(column)
+    workloads.add_column("metric", no_wrap=True)
+    workloads.add_column("steps", justify="right")
+    workloads.add_column("batch", justify="right")
+    workloads.add_column("optimizer", min_width=12, overflow="fold")
+    unavailable = []
     for name, factory in BUILTIN_WORKLOADS.items():
         w = factory()
         reason = w.unavailable_reason()
-        direction = "max" if w.higher_is_better else "min"
+        if reason is not None:
+            unavailable.append(f"{name}: unavailable: {reason}")
         workloads.add_row(
-            name,
-            f"{w.metric} ({direction})",
+            name + (" (unavailable)" if reason else ""),
+            f"{w.metric} {'↑' if w.higher_is_better else '↓'}",
             str(w.budget_steps),
             str(w.batch_size),
-            w.optimizer,
-            "yes" if reason is None else f"no: {reason}",
+            w.optimizer.replace(",", ", "),  # lets a long spec wrap between its arguments
         )
     methods = Table(title="methods")
     methods.add_column("name", no_wrap=True)
@@ -353,6 +360,9 @@ def list_command(args: argparse.Namespace) -> int:
     for suite in SUITES.values():
         suites.add_row(suite.name, suite.description)
     console = Console(file=sys.stdout)
-    for table in (workloads, methods, suites):
+    console.print(workloads)
+    for line in unavailable:
+        console.print(line, markup=False)
+    for table in (methods, suites):
         console.print(table)
     return 0
