@@ -36,7 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("-o", "--output", default=None, help="with --extend: write the extended schedule (JSON) here")
     p.add_argument("--trace", default=None, help="gradient-norm trace of the tuned run (default: constant norms)")
-    p.add_argument("--norm", choices=NORM_COLUMNS, default="grad_l2", help="trace column (L2 for SGD, L1 for Adam)")
+    p.add_argument(
+        "--norm",
+        choices=NORM_COLUMNS,
+        default="grad_l2",
+        help="trace column (default grad_l2; grad_l2 for SGD, grad_l1 for Adam)",
+    )
     p.set_defaults(handler=_transfer)
 
 
