@@ -43,6 +43,18 @@ def test_constant_future_without_smoothing_is_offline_refinement_of_the_extended
     np.testing.assert_allclose(plan, refined_multipliers(extended, weighting)[t:], rtol=1e-13, atol=1e-15)
 
 
+def test_seen_norms_hundreds_of_decades_apart_still_give_the_offline_plan_not_the_linear_fallback():
+    # SGD weights: 1 for the first, tiny norm, 1e-400 for every other (0 in floats, so every product w_0 w_p was 0
+    # and the plan fell back to linear decay). In logarithms s_0 = 1e-400 (T - 1) dwarfs every later s_k = 1e-800 k:
+    # the offline formula's plan is 0 after step 0, as exact arithmetic says.
+    total, t = 40, 10
+    seen = np.r_[1e-200, np.ones(9)]
+    plan = online_plan(seen, total, "sgd", "constant", tau=0.0)
+    extended = np.concatenate([seen, np.full(total + 1 - t, 1.0)])
+    np.testing.assert_allclose(plan, refined_multipliers(extended, "sgd")[t:], rtol=1e-13, atol=1e-300)
+    assert plan.tolist() == [0.0] * (total + 1 - t)
+
+
 def test_trend_continues_a_power_law_exactly():
     total, t, b = 500, 120, 0.4
     steps = np.arange(t)

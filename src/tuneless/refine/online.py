@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .refinement import DEFAULT_TAU, WEIGHTINGS, median_smooth
+from .refinement import DEFAULT_TAU, WEIGHTINGS, median_smooth, refined_multipliers
 
 __all__ = [
     "DEFAULT_FUTURE",
@@ -58,7 +58,7 @@ DEFAULT_FUTURE = "constant"
 TREND_SLOPE_LIMIT = 1.0
 
 
-def _check(weighting: str, future: str) -> int:
+def _check(weighting: str, future: str) -> None:
     if weighting not in WEIGHTINGS:
         raise ValueError(
             f"online refinement: weighting={weighting!r} is not allowed: must be one of {', '.join(WEIGHTINGS)}"
@@ -67,7 +67,6 @@ def _check(weighting: str, future: str) -> int:
         raise ValueError(
             f"online refinement: future={future!r} is not allowed: must be one of {', '.join(FUTURE_MODELS)}"
         )
-    return WEIGHTINGS[weighting][1]
 
 
 def smoothed_seen_norms(seen_norms: Any, total_steps: int, tau: float = DEFAULT_TAU) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +126,7 @@ def online_plan(
     ``[0, 1]``, the last 0. Constant norms give ``1 - k / T`` for every model. Seen norms that are all non-finite
     or all 0, or predicted norms that are not positive, give linear decay ``1 - k / T`` (nothing to refine on).
     """
-    power = _check(weighting, future)
+    _check(weighting, future)
     total_steps = int(total_steps)
     t = len(np.asarray(seen_norms))
     if not 1 <= t < total_steps:
@@ -144,13 +143,9 @@ def online_plan(
     positive = smoothed > 0  # a zero smoothed norm (a run of zero gradients) gets its neighbours' weight
     past = np.interp(np.arange(t), steps[positive], smoothed[positive])
     g = np.concatenate([past, predicted])
-    weights = (g.min() / g) ** power  # the weights up to a constant: never overflows; constant norms give 1 exactly
-    later = np.append(np.cumsum(weights[::-1])[::-1][1:], 0.0)  # sum_{p>k} w_p
-    s = weights * later
-    peak = s.max()
-    if not (np.isfinite(peak) and peak > 0):
-        return linear
-    return s[t:] / peak
+    with np.errstate(invalid="ignore"):  # an all-zero s (0/0) falls back below
+        plan = refined_multipliers(g, weighting)[t:]  # the offline formula on seen + predicted norms
+    return plan if np.isfinite(plan).all() else linear
 
 
 def joined(current: np.ndarray, plan: np.ndarray, join_steps: int) -> np.ndarray:
