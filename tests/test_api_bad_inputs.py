@@ -44,3 +44,7 @@ def test_the_good_neighbours_of_those_inputs_still_work():
     assert AnnealingLaw(params={"L0": 2.0, "A": 0.0, "alpha": 1.0, "C": 1.0}).predict(np.ones(3))[0] == 2.0
     schedule, loss = optimal_schedule(LAW, 50, 1e-3, knots=2, points=2)
     assert len(schedule.array) == 2 and np.isfinite(loss)
+    # whole-number floats and numpy scalars are step counts and lrs, as everywhere else in the package
+    assert optimal_schedule(LAW, 50.0, np.float32(1e-3), knots=np.int64(2), points=2.0)[1] == pytest.approx(loss)
+    choice = best_schedule(LAW, "cosine", np.int64(300), 1e-3, warmup_steps=10.0)
+    assert choice == best_schedule(LAW, "cosine", 300, 1e-3, warmup_steps=10)

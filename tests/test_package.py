@@ -166,3 +166,14 @@ def test_version_is_the_installed_distributions(capsys):
     with pytest.raises(SystemExit) as exit:
         main(["--version"])
     assert exit.value.code == 0 and capsys.readouterr().out == f"tuneless {version('tuneless')}\n"
+
+
+def test_error_text_rewrites_only_an_oserror_on_one_named_file():
+    from tuneless.cli import error_text
+
+    missing = FileNotFoundError(2, "No such file or directory", "x.csv")
+    assert error_text(missing) == "'x.csv': no such file or directory"
+    assert error_text(OSError(9, "Bad file descriptor", 3)) == "[Errno 9] Bad file descriptor: 3"  # a descriptor
+    two = OSError(18, "Invalid cross-device link", "a", None, "b")  # (errno, text, filename, winerror, filename2)
+    assert error_text(two) == str(two) and "'b'" in error_text(two)
+    assert error_text(ValueError("--lr -1 must be > 0")) == "--lr -1 must be > 0"

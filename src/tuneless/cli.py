@@ -49,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 def error_text(err: Exception) -> str:
     """One line for an error: an OSError on a named file reads ``'x.csv': no such file or directory``, not
     ``[Errno 2] No such file or directory: 'x.csv'``."""
-    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+    if (
+        isinstance(err, OSError)
+        and isinstance(err.filename, (str, os.PathLike))
+        and err.filename2 is None  # a rename's two names: the usual text keeps both
+        and err.strerror
+    ):
         return f"{os.fspath(err.filename)!r}: {err.strerror[0].lower()}{err.strerror[1:]}"
     return str(err)
 

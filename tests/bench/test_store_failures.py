@@ -168,7 +168,7 @@ def test_a_run_whose_every_trial_fails_exits_1_and_one_that_partly_fails_exits_0
     err = capsys.readouterr().err
     assert "no model today" in err  # the first error, then the verdict naming how to list them all
     with Store(store, read_only=True) as read:
-        assert f"error: all 2 trial(s) of run {read.latest_run_id()} failed" in err.splitlines()[-1]
+        assert f"error: all 2 trials of run {read.latest_run_id()} failed" in err.splitlines()[-1]
     assert (out / "report.html").exists()  # the report of what happened is still written
     argv[4] = "2"  # seeds 0 and 1: RaisingDiabetes fails at lr 0.03 on seed 1 only
     status = main([*argv, "--workload", f"{TINY}:RaisingDiabetes", "--store", str(tmp_path / "r.sqlite")])

@@ -142,14 +142,16 @@ def run_command(args: argparse.Namespace) -> int:
 
 def all_failed_status(store_path: str, run_id: str) -> int:
     """1 with a one-line error when every trial of the run failed (a workload that cannot train: a bad optimizer
-    name, a ``build`` that raises), else 0; a few failed trials among finished ones are reported, not fatal."""
+    name, a ``build`` that raises; or every lr diverged), else 0; a few failed trials among finished ones are
+    reported, not fatal."""
+    from .formatting import count
     from .store import Store
 
     with Store(store_path, read_only=True) as store:
         statuses = [t["status"] for t in store.trials(run_id)]
     if statuses and all(status == "failed" for status in statuses):
         print(
-            f"tuneless bench: error: all {len(statuses)} trial(s) of run {run_id} failed (see the first error "
+            f"tuneless bench: error: all {count(len(statuses), 'trial')} of run {run_id} failed (see the first error "
             f"above; `tuneless bench export --store {store_path} --run-id {run_id} -o -` lists them all)",
             file=sys.stderr,
         )
@@ -329,7 +331,7 @@ def list_command(args: argparse.Namespace) -> int:
     workloads = Table(
         title="workloads",
         caption="metric: ↓ lower is better, ↑ higher; steps: the workload's own budget (the full suite's); "
-        "the quick and long suites set theirs",
+        "the quick, long and gpu suites set theirs",
     )
     workloads.add_column("name", no_wrap=True)
     workloads.add_column("metric", no_wrap=True)

@@ -4,7 +4,10 @@ minimise the predicted final loss ``L(T-1)`` (Luo et al. 2025, sec. 5, optimise 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from numbers import Real
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
@@ -42,13 +45,20 @@ def predicted_final_loss(law: Law, spec: str, total_steps: int, peak_lr: float) 
     return float(law.predict(lrs, [total_steps - 1])[0])
 
 
-def _check_run(total_steps: int, peak_lr: float, warmup_steps: int) -> None:
-    if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 2:
+def _whole(value: Any) -> bool:
+    """An int, or a float (numpy included) holding a whole number: what the schedules accept as a step count."""
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) and int(value) == value
+
+
+def _check_run(total_steps: int, peak_lr: float, warmup_steps: int) -> tuple[int, int]:
+    """``(total_steps, warmup_steps)`` as ints, after checking them and ``peak_lr``."""
+    if not (_whole(total_steps) and total_steps >= 2):
         raise ValueError(f"total_steps={total_steps!r} must be an integer >= 2")
-    if not (isinstance(peak_lr, (int, float, np.floating)) and 0 < peak_lr < float("inf")):
+    if not (isinstance(peak_lr, Real) and 0 < peak_lr < float("inf")):
         raise ValueError(f"peak_lr={peak_lr!r} must be a finite number > 0")
     if int(warmup_steps) != warmup_steps or not 0 <= warmup_steps < total_steps:
         raise ValueError(f"warmup_steps={warmup_steps!r} must be an integer in [0, total_steps = {total_steps})")
+    return int(total_steps), int(warmup_steps)
 
 
 def best_schedule(law: Law, family: str, total_steps: int, peak_lr: float, warmup_steps: int = 0) -> Choice:
@@ -56,7 +66,7 @@ def best_schedule(law: Law, family: str, total_steps: int, peak_lr: float, warmu
     predicted final loss, by bounded scalar minimisation (per WSD shape) of :func:`predicted_final_loss`."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {sorted(FAMILIES)}")
-    _check_run(total_steps, peak_lr, warmup_steps)
+    total_steps, warmup_steps = _check_run(total_steps, peak_lr, warmup_steps)
     name, bounds, template = FAMILIES[family]
     best = None
     for shape in WSD_SHAPES if family == "wsd" else (None,):
@@ -88,10 +98,11 @@ def optimal_schedule(
     L-BFGS-B on the ratios (numerical gradient). Returns the whole run's multipliers as a :class:`Tabulated`
     over ``points`` progress points (``meta`` holds the predicted final loss) and the predicted final loss.
     """
-    _check_run(total_steps, peak_lr, warmup_steps)
+    total_steps, warmup_steps = _check_run(total_steps, peak_lr, warmup_steps)
     for name, value in (("knots", knots), ("points", points)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+        if not (_whole(value) and value >= 2):
             raise ValueError(f"optimal_schedule: {name}={value!r} must be an integer >= 2")
+    knots, points = int(knots), int(points)
     warm = np.linspace(0, 1, warmup_steps, endpoint=False) if warmup_steps else np.zeros(0)
     after = np.linspace(0, 1, total_steps - warmup_steps)
     knot_at = np.linspace(0, 1, knots)
