@@ -448,6 +448,11 @@ CASES: list[tuple[list[str], str]] = [
     # --- custom workloads whose declared attributes cannot work: refused before a store is made
     (["bench", "--workload", f"{TINY_FILE}:UnknownOptimizerDiabetes", "--store", "new.sqlite"], "'lion' is unknown"),
     (["bench", "--workload", f"{TINY_FILE}:NaNTargetDiabetes", "--store", "new.sqlite"], "target=nan must be a finite"),
+    (["bench", "--workload", f"{TINY_FILE}:BareNAdamWDiabetes", "--store", "new.sqlite"], "missing a required"),
+    (
+        ["bench", "--workload", f"{TINY_FILE}:NAdamWDiabetes", "--methods", "mechanic-linear", "--store", "n.sqlite"],
+        "method 'mechanic-linear' on workload 'diabetes-nadamw': optimizer='mechanic_nadamw(beta1=0.9",
+    ),
     # --- bench list
     (["bench", "list", "extra"], "extra"),
 ]

@@ -124,3 +124,17 @@ class NeverBuildsDiabetes(ShortDiabetes):
 
     def build(self, seed, device):
         raise RuntimeError("no model today")
+
+
+class NAdamWDiabetes(ShortDiabetes):
+    """A registered optimizer that Mechanic has no wrapper for (there is no mechanic_nadamw)."""
+
+    name = "diabetes-nadamw"
+    optimizer = "nadamw(beta1=0.9, beta2=0.999, weight_decay=0.0)"
+
+
+class BareNAdamWDiabetes(ShortDiabetes):
+    """NAdamW without the arguments its factory needs: refused before the run, not in every trial."""
+
+    name = "diabetes-bare-nadamw"
+    optimizer = "nadamw"

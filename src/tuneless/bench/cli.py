@@ -166,12 +166,15 @@ def check_workers(workers: int | None) -> None:
 
 def check_plan(config: object) -> None:
     """The run's methods and workloads resolve (before the store is created or a trial runs)."""
-    from .methods import resolve_methods
+    from .methods import check_optimizer_spec, resolve_methods
     from .workloads import resolve_workload
 
-    resolve_methods(config.methods)  # type: ignore[attr-defined]
+    methods = resolve_methods(config.methods)  # type: ignore[attr-defined]
     for ref in config.workloads:  # type: ignore[attr-defined]
-        resolve_workload(ref, config.overrides[ref])  # type: ignore[attr-defined]
+        workload = resolve_workload(ref, config.overrides[ref])  # type: ignore[attr-defined]
+        for method in methods:  # the optimizers a method builds from the workload's (e.g. mechanic_<optimizer>)
+            for trial in method.trials(workload):
+                check_optimizer_spec(trial.optimizer, f"method {method.name!r} on workload {workload.name!r}")
 
 
 def check_store(path: str) -> None:

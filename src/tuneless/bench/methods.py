@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -202,7 +203,7 @@ def parse_optimizer_spec(spec: str) -> tuple[str, dict[str, Any]]:
 def check_optimizer_spec(spec: Any, owner: str) -> str:
     """``spec`` if it parses and names a registered optimizer, else ValueError naming ``owner`` (a workload)."""
     try:
-        name, _ = parse_optimizer_spec(spec)
+        name, kwargs = parse_optimizer_spec(spec)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{owner}: optimizer={spec!r}: {err}") from None
     if name not in OPTIMIZERS:
@@ -210,6 +211,10 @@ def check_optimizer_spec(spec: Any, owner: str) -> str:
             f"{owner}: optimizer={spec!r}: {name!r} is unknown; known: {sorted(OPTIMIZERS)} "
             "(methods.register_optimizer adds one)"
         )
+    try:  # the arguments fit the factory (missing or unknown ones fail here, not in every trial)
+        inspect.signature(OPTIMIZERS[name]).bind(None, lr=1.0, total_steps=1, **kwargs)
+    except TypeError as err:
+        raise ValueError(f"{owner}: optimizer={spec!r}: {err}") from None
     return spec
 
 
