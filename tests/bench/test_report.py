@@ -239,7 +239,15 @@ def test_html_is_well_formed_and_its_images_exist(report):
     parser.feed(html_path.read_text())
     assert parser.open_tags == []
     assert sorted(parser.images) == sorted(
-        ["profile.png", "final_metric.png", "claims.png", "curves-wa.png", "curves-wb.png", "schedules.png"]
+        [
+            "profile.png",
+            "final_metric.png",
+            "lr_sensitivity.png",
+            "claims.png",
+            "curves-wa.png",
+            "curves-wb.png",
+            "schedules.png",
+        ]
     )
     for image in parser.images:
         assert (out / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,5 @@
-"""The figures of a benchmark report (PNG): performance profiles, final metrics, learning curves, schedules."""
+"""The figures of a benchmark report (PNG): performance profiles, final metrics, the final metric against the peak
+lr, learning curves, schedules, the claims' paired differences."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ import numpy as np
 from .formatting import count, direction
 from .scoring import RunScores, best_methods, performance_profile
 
-__all__ = ["method_colors", "plot_claims", "plot_curves", "plot_final_metrics", "plot_profiles", "plot_schedules"]
+__all__ = [
+    "lr_sensitivity_points",
+    "method_colors",
+    "plot_claims",
+    "plot_curves",
+    "plot_final_metrics",
+    "plot_lr_sensitivity",
+    "plot_profiles",
+    "plot_schedules",
+]
 
 
 def method_colors(methods: Sequence[str]) -> dict[str, Any]:
@@ -129,6 +139,94 @@ def plot_final_metrics(scored: RunScores, colors: Mapping[str, Any], path: Path)
         ax.set_title(f"{workload}{target}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("Metric at the budget: mean ± std over seeds of each method's best trial (black edge = best)")
+    return save(fig, path)
+
+
+def lr_sensitivity_points(
+    trials: Sequence[Mapping[str, Any]], methods_with_lr: Sequence[str]
+) -> dict[str, dict[str, dict[float, list[float]]]]:
+    """workload -> method -> peak lr -> the finished trials' final metrics (one per seed), for the methods named,
+    at each workload's full budget (a method tuned at a shorter horizon, such as ``linear-quarter``, is left out:
+    its metric is of another run length)."""
+    full = {}
+    for t in trials:
+        full[t["workload"]] = max(full.get(t["workload"], 0), t["budget_steps"] or 0)
+    points: dict[str, dict[str, dict[float, list[float]]]] = {}
+    for t in trials:
+        if (
+            t["method"] in methods_with_lr
+            and t["status"] == "done"
+            and t["peak_lr"] is not None
+            and t["final_metric"] is not None
+            and math.isfinite(t["final_metric"])
+            and t["budget_steps"] == full[t["workload"]]
+        ):
+            by_lr = points.setdefault(t["workload"], {}).setdefault(t["method"], {})
+            by_lr.setdefault(float(t["peak_lr"]), []).append(float(t["final_metric"]))
+    return points
+
+
+def plot_lr_sensitivity(
+    scored: RunScores, trials: Sequence[Mapping[str, Any]], colors: Mapping[str, Any], path: Path
+) -> Path | None:
+    """Final metric against the peak lr, one panel per workload: for each method with a real peak lr (grid-tuned
+    methods and the ones that take one lr per seed from a prior run, such as lr transfer; not Mechanic, Prodigy or
+    the NAdamW list, whose "lr" is a fixed list entry or a scale they learn), the median over seeds at each lr it
+    ran (a line, a ring on its best; diamonds without a line for one-lr methods) and each seed's value (dots).
+    ``None`` (no file) when no method ran a full-budget lr."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    from ..plotting import pyplot, save
+    from .methods import METHODS
+
+    # a real peak lr: grid methods (no fixed trial list) and methods that take their lr from a prior run
+    with_lr = [m for m in scored.methods if m in METHODS and (METHODS[m].configs is None or METHODS[m].prior)]
+    points = lr_sensitivity_points(trials, with_lr)
+    workloads = [w for w in scored.workloads if w in points]
+    if not workloads:
+        return None
+    plt = pyplot()
+    cols = min(3, len(workloads))
+    rows = math.ceil(len(workloads) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False, layout="constrained")
+    for ax in axes.flat[len(workloads) :]:
+        ax.set_visible(False)
+    shown: dict[str, Any] = {}
+    for ax, workload in zip(axes.flat, workloads, strict=False):
+        info = scored.workload_info[workload]
+        sign = -1.0 if info["higher_is_better"] else 1.0
+        values: list[float] = []
+        for i, method in enumerate(m for m in with_lr if m in points[workload]):
+            by_lr = points[workload][method]
+            lrs = sorted(by_lr)
+            medians = [float(np.median(by_lr[lr])) for lr in lrs]
+            if METHODS[method].prior and METHODS[method].configs is not None:  # one lr per seed, chosen: no curve
+                style = {"color": colors[method], "ls": "none", "marker": "D", "ms": 5}
+            else:
+                style = {"color": colors[method], "ls": LINESTYLES[i % len(LINESTYLES)], "marker": "o", "ms": 4}
+            shown[method] = ax.plot(lrs, medians, lw=1.5, label=method, **style)[0]
+            for lr in lrs:
+                ax.plot([lr] * len(by_lr[lr]), by_lr[lr], ".", ms=3, alpha=0.35, color=colors[method])
+            best = int(np.argmin([sign * m for m in medians]))
+            ax.plot(lrs[best], medians[best], "o", ms=10, mfc="none", mec=colors[method], mew=1.5)
+            values += medians
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        if _spans_decades(values):
+            ax.set_yscale("log")
+        else:  # the medians' range: a diverging seed's dot must not squash the basin (it is cut at the edge)
+            low, high = min(values), max(values)
+            margin = 0.08 * (high - low) or 0.05 * abs(high) or 1.0
+            ax.set_ylim(low - margin, high + margin)
+        ax.set_xlabel("peak learning rate", fontsize=8)
+        ax.set_ylabel(f"{info['metric_name']} ({direction(info['higher_is_better'])})", fontsize=8)
+        ax.set_title(workload, fontsize=10)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3, which="both")
+    fig.legend(list(shown.values()), list(shown), loc="outside lower center", ncol=min(5, len(shown)), fontsize=8)
+    fig.suptitle("Final metric against the peak lr: median over seeds (line, ring = best), each seed (dots)")
     return save(fig, path)
 
 

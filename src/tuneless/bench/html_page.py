@@ -192,6 +192,17 @@ tables</code> prints the numbers.</p>
 <img src="{_e(claims_file)}" alt="paired differences per claim and workload">"""
 
 
+def _lr_section(lr_file: str | None) -> str:
+    if lr_file is None:
+        return ""
+    return f"""<h2>Final metric against the peak lr</h2>
+<p>How much each method's result depends on its peak lr, and where its best lr lies: the final metric at the
+budget for every lr a method ran (median over seeds, a ring on the best; each seed as a dot), for the methods whose
+lr is a real step size (not Mechanic, Prodigy or the NAdamW list). A flat basin costs little tuning; methods that
+take one lr per seed from a prior run (lr transfer) are diamonds at the lrs they chose.</p>
+<img src="{_e(lr_file)}" alt="final metric against the peak lr per workload">"""
+
+
 def html_page(
     run: Mapping[str, Any],
     scored: RunScores,
@@ -200,6 +211,7 @@ def html_page(
     schedules_file: str | None,
     schedule_notes: Sequence[str],
     claims_file: str | None = None,
+    lr_file: str | None = None,
 ) -> str:
     created = datetime.datetime.fromtimestamp(run["created"], tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     seeds = max(r.seeds for row in scored.results.values() for r in row.values())
@@ -237,6 +249,7 @@ slower on). The score in the legend is the area under the curve, scaled to [0, 1
 <p>The comparison used in the schedule papers: after the full step budget, the evaluated metric of each method's
 best trial (per seed), mean ± standard deviation over seeds. The dashed line is the target.</p>
 <img src="final_metric.png" alt="final metric per workload">
+{_lr_section(lr_file)}
 {_claims_section(claims_file, run["config"].get("seeds", seeds))}
 <h2>Workloads</h2>
 <p>{toc}</p>

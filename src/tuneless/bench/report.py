@@ -6,8 +6,9 @@ Reads only the store (its schema: ``store.SCHEMA``); every number comes from :mo
 - ``results.json`` (:mod:`.results_json`);
 - ``report.html`` (:mod:`.html_page`);
 - ``profile.png``: performance profiles (time and steps); ``final_metric.png``: final metric per workload;
-  ``curves-<workload>.png``: evaluated metric and training loss against the step; ``schedules.png``: the
-  learning-rate multipliers the methods used (:mod:`.figures`).
+  ``lr_sensitivity.png``: the final metric against the peak lr; ``curves-<workload>.png``: evaluated metric and
+  training loss against the step; ``schedules.png``: the learning-rate multipliers the methods used;
+  ``claims.png``: the claims' paired differences (:mod:`.figures`).
 
 The terminal table is :func:`.terminal.summary_table`, the markdown tables :func:`.tables.markdown_tables`.
 """
@@ -76,6 +77,8 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
         figures.plot_curves(workload, scored, curves, colors, out_dir / name)
         curve_files[workload] = name
     schedules, notes = figures.plot_schedules(scored, colors, store_path, out_dir / "schedules.png")
+    (out_dir / "lr_sensitivity.png").unlink(missing_ok=True)  # nor one of an earlier run's lrs
+    lr_figure = figures.plot_lr_sensitivity(scored, trials, colors, out_dir / "lr_sensitivity.png")
     (out_dir / "claims.png").unlink(missing_ok=True)  # a figure of an earlier report must not outlive its claims
     claims = draw_claims(claim_panels(scored, per_seed_final_metrics(trials)), out_dir / "claims.png")
     page = html_page(
@@ -86,6 +89,7 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
         None if schedules is None else schedules.name,
         notes,
         None if claims is None else claims.name,
+        None if lr_figure is None else lr_figure.name,
     )
     path = out_dir / "report.html"
     write_text_atomic(path, page)
