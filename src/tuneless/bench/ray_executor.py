@@ -56,10 +56,11 @@ class RayExecutor:
         except ModuleNotFoundError:
             raise ImportError("the Ray executor needs ray: pip install 'tuneless[ray]'") from None
         self.ray = ray
+        if address:
+            check_reachable(address)  # also when this process already runs Ray: the address asked for must answer
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if address:
-                check_reachable(address)
                 kwargs["address"] = address
             elif num_cpus:
                 kwargs["num_cpus"] = num_cpus
