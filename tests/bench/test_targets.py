@@ -96,3 +96,19 @@ def test_set_targets_of_a_workload_outside_the_suite_needs_output(tmp_path, caps
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "not in the quick suite; give --output FILE.json" in err and not (tmp_path / "s.sqlite").exists()
+
+
+def test_a_target_set_at_another_budget_is_named_when_the_run_starts():
+    from tuneless.bench.benchmark import BenchConfig, prepare_workloads
+
+    said = []
+    # the long suite's targets are the full suite's (set on 600-step LM runs); it trains 2400 steps
+    prepare_workloads(BenchConfig.from_options("long", ["lm-stdlib"], ["linear"], 1), said.append)
+    assert said == [
+        "workload lm-stdlib: its target was set on 600-step runs and this run trains 2400 steps: time to target "
+        "measures reaching the 600-step level early; compare final metrics (tuneless bench set-targets --suite long "
+        "sets them at this budget)"
+    ]
+    said.clear()
+    prepare_workloads(BenchConfig.from_options("quick", ["logreg-wine"], ["linear"], 1), said.append)
+    assert said == []  # set on the quick suite's own 300-step runs

@@ -161,6 +161,14 @@ def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[P
                 overrides["target"] = workload.target
             elif workload.name in targets or targets_required:
                 overrides["target"] = target_for(config.suite, workload.name, workload.data_hash(), targets)
+                set_at = targets.get(workload.name, {}).get("budget_steps")
+                if set_at is not None and set_at != workload.budget_steps:
+                    say(
+                        f"workload {workload.name}: its target was set on {set_at}-step runs and this run trains "
+                        f"{workload.budget_steps} steps: time to target measures reaching the {set_at}-step level "
+                        f"early; compare final metrics (tuneless bench set-targets --suite {config.suite} sets them "
+                        "at this budget)"
+                    )
             else:
                 overrides["target"] = None
                 say(
