@@ -45,6 +45,16 @@ def test_edge_best_extends_the_grid_by_one_step_up_to_the_cap():
     assert next_peak_lrs(GRID, [*GRID, *outside], min(outside)) == []  # edge cap reached: stop
 
 
+def test_an_edge_best_walks_four_grid_steps_out_then_stops():
+    # the long suite's LM grid (a factor sqrt(3) apart, centred on 0.03) when the best stays the lowest lr tried:
+    # four steps reach a factor 9 below the grid (the optimum moved about 4x down from 600 to 2400 steps)
+    grid, tried, walked = [0.01732, 0.03, 0.05196], [0.01732, 0.03, 0.05196], []
+    while proposal := next_peak_lrs(grid, tried, min(tried)):
+        walked += proposal
+        tried += proposal
+    assert walked == [0.009999, 0.005773, 0.003333, 0.001924]
+
+
 def test_trial_cap_and_bad_resolution():
     extra = [0.2, 0.4, 0.5, 0.6, 0.7, 0.8][:MAX_EXTRA_TRIALS]
     assert next_peak_lrs(GRID, [*GRID, *extra], 0.3, resolution=1.01) == []

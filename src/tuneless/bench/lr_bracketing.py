@@ -39,7 +39,7 @@ __all__ = [
 
 LR_RESOLUTION = 1.5  # the best lr is bracketed by tried lrs within this factor on both sides
 MAX_EXTRA_TRIALS = 6  # trials beyond the grid per (workload, method, seed): 4 bisect a half-decade grid to 1.33
-MAX_EDGE_STEPS = 2  # grid steps the grid may be extended beyond either of its edges
+MAX_EDGE_STEPS = 4  # grid steps beyond either edge: a factor 9 for the long suite's sqrt(3) grids, 100 for half-decades
 _TOLERANCE = 1e-3  # relative: lrs are rounded to 4 significant digits
 
 
