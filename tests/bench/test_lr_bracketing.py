@@ -228,3 +228,35 @@ def test_long_suite_is_four_times_the_full_horizon_with_targets():
         assert overrides["budget_steps"] == 4 * base.budget_steps
         assert overrides["eval_every"] == 4 * base.eval_every
         assert targets[name]["target"] == load_targets("full")[name]["target"]
+
+
+def _record(lr, steps, final):
+    return {
+        "workload": "w", "method": "m", "seed": 0, "peak_lr": lr, "status": "done",
+        "steps_to_target": steps, "final_metric": final, "higher_is_better": True,
+    }  # fmt: skip
+
+
+def test_the_tuning_measure_picks_the_lr_that_is_bracketed():
+    from tuneless.bench.benchmark import _BEST_OF
+
+    # 0.3 reaches the target first; 0.1 ends best: the two measures bracket different lrs
+    grid = (0.1, 0.3, 1.0)
+    finished = {0.1: _record(0.1, 200, 0.80), 0.3: _record(0.3, 100, 0.70), 1.0: _record(1.0, None, 0.75)}
+    assert next_round(grid, finished, _BEST_OF["steps"]) == [0.5477, 0.1732]  # interior: both midpoints
+    assert next_round(grid, finished, _BEST_OF["final"]) == [0.03333]  # the lowest lr: one grid step (x 1/3) down
+    # a failed trial is never the best by either measure
+    failed = {**finished, 0.1: {**_record(0.1, None, None), "status": "failed"}}
+    assert next_round(grid, failed, _BEST_OF["final"]) == [3.333]  # 0.75 at 1.0 now ends best: one step up
+    assert _BEST_OF["final"]([]) is None and _BEST_OF["steps"]([]) is None
+
+
+def test_tuning_measure_is_the_suites_also_for_runs_stored_without_it():
+    assert BenchConfig.from_options("quick", ["logreg-wine"]).tune_by == "steps"
+    assert BenchConfig.from_options("full", ["logreg-wine"]).tune_by == "steps"
+    assert BenchConfig.from_options("long", ["lm-kjv"]).tune_by == "final"
+    stored = BenchConfig.from_options("long", ["lm-kjv"]).to_dict()
+    del stored["tune_by"]  # a run stored before the measure was recorded
+    assert BenchConfig(**stored).tune_by == "final"
+    with pytest.raises(ValueError, match=r"tune_by='loss' is unknown; choose one of \['steps', 'final'\]"):
+        BenchConfig("quick", ["logreg-wine"], ["linear"], 1, {}, tune_by="loss")

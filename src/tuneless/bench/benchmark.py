@@ -1,13 +1,14 @@
 """The driver of ``tuneless bench``: plan a run's trials, run them with an executor, resume, report.
 
 Order: all trials of methods without a prior run first; then each method with a prior (``refined``) gets, per
-workload and seed, the best trial of its prior method (``scoring.best_trials``: fewest steps to target, ties broken
-by the final metric), refines that trial's
-gradient-norm trace into a schedule (``tuneless.refine.refine``; L2 norms for SGD-type optimizers, L1 for Adam-type)
-and re-tunes its peak lr on the same grid. After each level's grid, every grid method adds trials around its own
-best peak lr per workload and seed until it is bracketed within ``lr_resolution`` (``lr_bracketing``; off when
-``lr_resolution`` is ``None``). Trials already finished or failed in the store are never rerun; a trial left
-'running' by an interrupted driver is rerun from the start (its rows are replaced step by step).
+workload and seed, the best trial of its prior method by the run's tuning measure (``BenchConfig.tune_by``, the
+suite's: ``scoring.best_trials``, fewest steps to target, ties broken by the final metric; or, in the long suite,
+``scoring.best_final_trials``), refines that trial's gradient-norm trace into a schedule (``tuneless.refine.refine``;
+L2 norms for SGD-type optimizers, L1 for Adam-type) and re-tunes its peak lr on the same grid. After each level's
+grid, every grid method adds trials around its own best peak lr (by the same measure) per workload and seed until
+it is bracketed within ``lr_resolution`` (``lr_bracketing``; off when ``lr_resolution`` is ``None``). Trials already
+finished or failed in the store are never rerun; a trial left 'running' by an interrupted driver is rerun from the
+start (its rows are replaced step by step).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ import numpy as np
 
 from ..limits import check_seeds
 from ..output_files import atomic_path
-from .lr_bracketing import check_resolution, next_round
+from .lr_bracketing import check_resolution, check_tuning_measure, next_round
 from .methods import Method, TrialConfig, resolve_methods
 from .runner import Executor, LocalExecutor, TrialTask, record_failure, trial_id
-from .scoring import best_trials
+from .scoring import best_final_trials, best_trials
 from .store import Store
 from .suites import get_suite
 from .targets import load_targets, target_for
@@ -50,6 +51,10 @@ class BenchConfig:
     use_targets: bool = True
     environment: dict[str, Any] | None = None  # where the run started: device, its name, torch, CUDA (device.py)
     lr_resolution: float | None = None  # None: the grid only (runs stored before method-fair tuning existed)
+    tune_by: str | None = None  # the measure whose best lr is bracketed (lr_bracketing); None: the suite's
+
+    def __post_init__(self) -> None:
+        self.tune_by = run_tuning_measure(self.suite, self.tune_by)
 
     @classmethod
     def from_options(
@@ -76,6 +81,12 @@ class BenchConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def run_tuning_measure(suite: str, stored: str | None) -> str:
+    """A run's tuning measure (``lr_bracketing.TUNING_MEASURES``): the one stored in its config, else its suite's
+    (a run stored before the measure was recorded resumes with its suite's)."""
+    return check_tuning_measure(stored or get_suite(suite).tune_by)
 
 
 def artifacts_dir(store_path: str | Path, run_id: str) -> Path:
@@ -243,7 +254,19 @@ def run_benchmark(
         for prepared in workloads:
             prepared.workload.prepare(list(range(config.seeds)))
         seeds = list(range(config.seeds))
-        _run_levels(store, run_id, workloads, methods, seeds, executor, progress, say, device, config.lr_resolution)
+        _run_levels(
+            store,
+            run_id,
+            workloads,
+            methods,
+            seeds,
+            executor,
+            progress,
+            say,
+            device,
+            config.lr_resolution,
+            config.tune_by,
+        )
     finally:
         store.close()
     if out_dir is not None:
@@ -262,18 +285,21 @@ def _run_levels(
     say: Callable[[str], None],
     device: str = "cpu",
     lr_resolution: float | None = None,
+    tune_by: str = "steps",
 ) -> None:
     planned_ids = {p.trial_id for p in plan_trials(run_id, workloads, methods, seeds)}
     finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
     with _progress_bar(progress, len(planned_ids), len(finished & planned_ids)) as bar:
         for level in method_levels(methods):
-            _run_planned(store, run_id, plan_trials(run_id, workloads, level, seeds), executor, bar.advance, device)
+            _run_planned(
+                store, run_id, plan_trials(run_id, workloads, level, seeds), executor, bar.advance, device, tune_by
+            )
             while lr_resolution is not None:  # method-fair tuning, round by round (lr_bracketing)
-                extra = bracketing_trials(store, run_id, workloads, level, seeds, lr_resolution)
+                extra = bracketing_trials(store, run_id, workloads, level, seeds, lr_resolution, tune_by)
                 if not extra:
                     break
                 bar.grow(len(extra))
-                _run_planned(store, run_id, extra, executor, bar.advance, device)
+                _run_planned(store, run_id, extra, executor, bar.advance, device, tune_by)
     failed = [t for t in store.trials(run_id) if t["status"] == "failed"]
     if failed:
         say(
@@ -312,9 +338,10 @@ def _run_planned(
     executor: Executor,
     advance: Callable[[str], None],
     device: str = "cpu",
+    tune_by: str = "steps",
 ) -> None:
-    """Run the planned trials that are not finished in the store (a method built on a prior gets it attached),
-    each claimed by this driver (``_run_claimed``)."""
+    """Run the planned trials that are not finished in the store (a method built on a prior gets it attached: the
+    best prior trial by ``tune_by``), each claimed by this driver (``_run_claimed``)."""
     artifacts = artifacts_dir(store.path, run_id)
     stored = store.trials(run_id)
     finished = {t["trial_id"] for t in stored if t["status"] in ("done", "failed")}
@@ -327,7 +354,7 @@ def _run_planned(
             trace = str(artifacts / "traces" / f"{planned.trial_id}.csv")
         task = planned.task(run_id, str(store.path), trace, executor.threads_per_trial(), device)
         if planned.method.prior is not None:
-            task = _attach_prior(store, task, planned.prepared.workload, planned.method, artifacts)
+            task = _attach_prior(store, task, planned.prepared.workload, planned.method, artifacts, tune_by)
             if task is None:
                 advance(planned.trial_id)
                 continue
@@ -369,9 +396,12 @@ def bracketing_trials(
     methods: Sequence[Method],
     seeds: Sequence[int],
     lr_resolution: float,
+    tune_by: str = "steps",
 ) -> list[PlannedTrial]:
     """The next round of method-fair tuning (``lr_bracketing.next_round``) of every grid method (one trial per
-    peak lr of the workload's grid), workload and seed, from the trials finished in the store."""
+    peak lr of the workload's grid), workload and seed, from the trials finished in the store; ``tune_by`` picks
+    the best trial to bracket (``lr_bracketing.TUNING_MEASURES``)."""
+    best_of = _BEST_OF[check_tuning_measure(tune_by)]
     finished: dict[tuple[str, str, int], dict[float, dict[str, Any]]] = {}
     for trial in store.trials(run_id):
         if trial["status"] in ("done", "failed") and trial["peak_lr"] is not None:
@@ -387,29 +417,38 @@ def bracketing_trials(
             grid = [config.peak_lr for config in method.trials(workload)]
             for seed in seeds:
                 results = finished.get((workload.name, method.name, seed), {})
-                for lr in next_round(grid, results, _best_of, lr_resolution):
+                for lr in next_round(grid, results, best_of, lr_resolution):
                     config = dataclasses.replace(template, peak_lr=lr)
                     tid = trial_id(run_id, workload.name, method.name, lr, seed, config.label)
                     planned.append(PlannedTrial(prepared, method, config, seed, tid))
     return planned
 
 
-def _best_of(trials: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """The scoring's best trial among one method's trials of one workload and seed."""
-    return next(iter(best_trials(trials, "steps").values()))
+def _best_by_steps(trials: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The scoring's best trial among one method's trials of one workload and seed (None: none finished)."""
+    return next(iter(best_trials(trials, "steps").values()), None)
+
+
+def _best_by_final(trials: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The trial with the best final metric among one method's trials of one workload and seed (None: none
+    finished)."""
+    return next(iter(best_final_trials(trials).values()), None)
+
+
+_BEST_OF = {"steps": _best_by_steps, "final": _best_by_final}  # lr_bracketing.TUNING_MEASURES
 
 
 def _attach_prior(
-    store: Store, task: TrialTask, workload: Workload, method: Method, artifacts: Path
+    store: Store, task: TrialTask, workload: Workload, method: Method, artifacts: Path, tune_by: str = "steps"
 ) -> TrialTask | None:
-    """Fill in the refined schedule from the best prior trial of the same workload and seed; ``None`` (and a
-    failed trial in the store) when there is no usable prior."""
+    """Fill in the refined schedule from the best prior trial (by ``tune_by``, the run's tuning measure) of the
+    same workload and seed; ``None`` (and a failed trial in the store) when there is no usable prior."""
     candidates = [
         t
         for t in store.trials(task.run_id)
         if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == task.seed
     ]
-    prior = next(iter(best_trials(candidates, "steps").values()), None)  # scoring's rule: fewest steps to target
+    prior = _BEST_OF[tune_by](candidates)
     error = None
     if prior is None or prior["status"] != "done":
         error = f"no finished {method.prior} trial of {workload.name} seed {task.seed} to refine"

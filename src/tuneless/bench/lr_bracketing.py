@@ -5,8 +5,10 @@ The coarse grid (half-decade steps, 0.03, 0.1, 0.3, ...) decides a comparison by
 a method whose best lr lies between two grid points is judged at a worse lr than one whose best lr is on the grid.
 So each grid method, for each workload and seed, is tuned further by bisecting log(lr) around its best point:
 
-1. the best trial so far is the scoring's (``scoring.best_trials``, measure ``"steps"``: fewest steps to target,
-   ties broken by the final metric), among the method's trials of that workload and seed;
+1. the best trial so far, among the method's trials of that workload and seed, by the suite's tuning measure
+   (``TUNING_MEASURES``): ``"steps"``, the scoring's (``scoring.best_trials``: fewest steps to target, ties broken
+   by the final metric), or ``"final"``, the best final metric (the claims' measure; the long suite's, whose
+   borrowed targets every method reaches within its first evaluations);
 2. if the best lr is the lowest (highest) tried, the grid is extended outward by one grid step (the ratio of the
    grid's two points at that edge), at most ``MAX_EDGE_STEPS`` steps beyond the grid;
 3. otherwise, on each side whose neighbour is more than a factor ``resolution`` away from the best lr, the
@@ -31,6 +33,8 @@ __all__ = [
     "LR_RESOLUTION",
     "MAX_EDGE_STEPS",
     "MAX_EXTRA_TRIALS",
+    "TUNING_MEASURES",
+    "check_tuning_measure",
     "check_resolution",
     "next_peak_lrs",
     "next_round",
@@ -40,6 +44,7 @@ __all__ = [
 LR_RESOLUTION = 1.5  # the best lr is bracketed by tried lrs within this factor on both sides
 MAX_EXTRA_TRIALS = 6  # trials beyond the grid per (workload, method, seed): 4 bisect a half-decade grid to 1.33
 MAX_EDGE_STEPS = 4  # grid steps beyond either edge: a factor 9 for the long suite's sqrt(3) grids, 100 for half-decades
+TUNING_MEASURES = ("steps", "final")  # what picks the best lr to bracket (step 1 above)
 _TOLERANCE = 1e-3  # relative: lrs are rounded to 4 significant digits
 
 
@@ -50,6 +55,13 @@ def check_resolution(resolution: float) -> float:
     if not math.isfinite(resolution):
         raise ValueError(f"lr_resolution={resolution!r} must be finite")
     return float(resolution)
+
+
+def check_tuning_measure(measure: str) -> str:
+    """``measure`` if it is one of ``TUNING_MEASURES``, else a ValueError naming them."""
+    if measure not in TUNING_MEASURES:
+        raise ValueError(f"tune_by={measure!r} is unknown; choose one of {list(TUNING_MEASURES)}")
+    return measure
 
 
 def round_lr(lr: float) -> float:

@@ -43,6 +43,7 @@ __all__ = [
     "benchmark_scores",
     "best_methods",
     "best_scores",
+    "best_final_trials",
     "best_trials",
     "final_metric_stats",
     "method_summaries",
@@ -179,12 +180,18 @@ def benchmark_scores(ratios: Table, r_max: float = R_MAX) -> dict[str, float]:
     }
 
 
+def best_final_trials(trials: Iterable[Trial]) -> dict[tuple[str, str, int], Trial]:
+    """Per ``(workload, method, seed)``: the trial with the best final metric (max when higher is better, else
+    min; a failed trial's is the worst); the first such trial in input order when several tie."""
+    groups = _group(_finished(trials), ("workload", "method", "seed"))
+    return {key: min(group, key=_final_metric_badness) for key, group in groups.items()}
+
+
 def per_seed_final_metrics(trials: Iterable[Trial]) -> dict[str, dict[str, dict[int, float]]]:
     """Per workload, method and seed the grid's best final metric (max when higher is better, else min); seeds
     whose trials all failed are left out. What paired comparisons (``paired``) compare seed by seed."""
     per_seed: dict[str, dict[str, dict[int, float]]] = {}
-    for (workload, method, seed), group in _group(_finished(trials), ("workload", "method", "seed")).items():
-        best = min(group, key=_final_metric_badness)
+    for (workload, method, seed), best in best_final_trials(trials).items():
         row = per_seed.setdefault(workload, {}).setdefault(method, {})
         if math.isfinite(_final_metric_badness(best)):
             row[seed] = float(best["final_metric"])

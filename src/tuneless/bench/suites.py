@@ -32,6 +32,9 @@ class Suite:
     description: str
     targets_required: bool = True  # False: a workload without a target runs with it unset (final metrics only)
     lr_resolution: float = LR_RESOLUTION  # method-fair tuning's default for this suite (lr_bracketing)
+    # the measure whose best peak lr method-fair tuning brackets (lr_bracketing.TUNING_MEASURES): "steps" (fewest
+    # steps to target, ties broken by the final metric: the AlgoPerf score's best trial) or "final" (the final metric)
+    tune_by: str = "steps"
 
 
 # The refined-online-<future model> variants measure the future models (docs/refine.md); the suites run the
@@ -142,6 +145,9 @@ SUITES: dict[str, Suite] = {
         },
         methods=("cosine", "linear", "refined"),
         seeds=3,
+        # its targets are the full suite's (reached within the first evaluations at 4x the horizon): the claims'
+        # measure, the final metric, picks the best lr that method-fair tuning brackets
+        tune_by="final",
         description="the claims at 4x the full horizon: Fashion-MNIST CNN (6000 SGD steps), byte LMs on the stdlib "
         "and the King James Bible (2400 AdamW steps); cosine, linear, refined; 3-point grids; 3 seeds",
     ),

@@ -26,6 +26,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from .benchmark import run_tuning_measure
 from .formatting import MISSING, count, format_mean_std, format_number, format_trial_counts
 from .paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
 from .scoring import (
@@ -99,8 +100,12 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
     finals = per_seed_final_metrics(trials)
     seeds = run["config"]["seeds"]
     resolution = run["config"].get("lr_resolution")
+    measure = {"steps": "fewest steps to target", "final": "final metric"}[
+        run_tuning_measure(run["suite"], run["config"].get("tune_by"))
+    ]
     tuning = (
-        f"each grid method's peak lr bracketed within a factor {resolution:g} per seed (or its trial cap)"
+        f"each grid method's best peak lr ({measure}) bracketed within a factor {resolution:g} per seed (or its "
+        "trial cap)"
         if resolution
         else "peak lrs on the grid only"
     )
