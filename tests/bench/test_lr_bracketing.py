@@ -74,7 +74,7 @@ def _simulate(grid, optimum, resolution, max_extra=MAX_EXTRA_TRIALS):
 
     rounds = 0
     while True:
-        missing = next_round(grid, finished, best_of, resolution, max_extra)
+        missing = next_round(grid, finished, [best_of], resolution, max_extra)
         if not missing and all(lr in finished for lr in grid):
             return finished, best_of(list(finished.values()))["peak_lr"], rounds
         for lr in missing or grid:
@@ -122,10 +122,10 @@ def test_replay_proposes_only_unfinished_lrs_of_the_current_round():
         return min(records, key=lambda r: abs(math.log(r["peak_lr"] / 0.3)))
 
     grid_only = {lr: {"peak_lr": lr} for lr in GRID}
-    assert next_round(GRID, grid_only, best_of) == [0.5477, 0.1732]
+    assert next_round(GRID, grid_only, [best_of]) == [0.5477, 0.1732]
     half_round = {**grid_only, 0.5477: {"peak_lr": 0.5477}}  # killed after one of the two
-    assert next_round(GRID, half_round, best_of) == [0.1732]
-    assert next_round(GRID, {0.03: {"peak_lr": 0.03}}, best_of) == []  # the grid is not finished yet
+    assert next_round(GRID, half_round, [best_of]) == [0.1732]
+    assert next_round(GRID, {0.03: {"peak_lr": 0.03}}, [best_of]) == []  # the grid is not finished yet
 
 
 def _lr_sets(path):
@@ -237,26 +237,65 @@ def _record(lr, steps, final):
     }  # fmt: skip
 
 
-def test_the_tuning_measure_picks_the_lr_that_is_bracketed():
+def test_each_tuning_measure_gets_its_best_lr_bracketed():
     from tuneless.bench.benchmark import _BEST_OF
 
     # 0.3 reaches the target first; 0.1 ends best: the two measures bracket different lrs
     grid = (0.1, 0.3, 1.0)
     finished = {0.1: _record(0.1, 200, 0.80), 0.3: _record(0.3, 100, 0.70), 1.0: _record(1.0, None, 0.75)}
-    assert next_round(grid, finished, _BEST_OF["steps"]) == [0.5477, 0.1732]  # interior: both midpoints
-    assert next_round(grid, finished, _BEST_OF["final"]) == [0.03333]  # the lowest lr: one grid step (x 1/3) down
+    steps, final = _BEST_OF["steps"], _BEST_OF["final"]
+    assert next_round(grid, finished, [steps]) == [0.5477, 0.1732]  # interior: both midpoints
+    assert next_round(grid, finished, [final]) == [0.03333]  # the lowest lr: one grid step (x 1/3) down
+    assert next_round(grid, finished, [steps, final]) == [0.5477, 0.1732, 0.03333]  # both, no lr twice
+    assert next_round(grid, finished, [final, steps]) == [0.03333, 0.5477, 0.1732]  # the order is the measures'
     # a failed trial is never the best by either measure
     failed = {**finished, 0.1: {**_record(0.1, None, None), "status": "failed"}}
-    assert next_round(grid, failed, _BEST_OF["final"]) == [3.333]  # 0.75 at 1.0 now ends best: one step up
+    assert next_round(grid, failed, [final]) == [3.333]  # 0.75 at 1.0 now ends best: one step up
     assert _BEST_OF["final"]([]) is None and _BEST_OF["steps"]([]) is None
 
 
-def test_tuning_measure_is_the_suites_also_for_runs_stored_without_it():
-    assert BenchConfig.from_options("quick", ["logreg-wine"]).tune_by == "steps"
-    assert BenchConfig.from_options("full", ["logreg-wine"]).tune_by == "steps"
-    assert BenchConfig.from_options("long", ["lm-kjv"]).tune_by == "final"
+@settings(max_examples=100, deadline=None)
+@given(log_a=st.floats(-3, 1), log_b=st.floats(-3, 1), resolution=st.floats(1.2, 2.5))
+def test_two_measures_both_end_bracketed_or_capped(log_a, log_b, resolution):
+    """Two unimodal measures with different optima: each one's best ends bracketed, at an edge cap, or the
+    shared cap (6 per measure) is spent."""
+    grid = [round_lr(1e-2 * math.sqrt(10) ** k) for k in range(6)]
+
+    def closest_to(optimum):
+        return lambda records: min(records, key=lambda r: (abs(math.log(r["peak_lr"] / optimum)), r["peak_lr"]))
+
+    choosers = [closest_to(10**log_a), closest_to(10**log_b)]
+    finished = {lr: {"peak_lr": lr} for lr in grid}
+    while missing := next_round(grid, finished, choosers, resolution):
+        for lr in missing:
+            assert lr not in finished
+            finished[lr] = {"peak_lr": lr}
+    tried = sorted(finished)
+    assert len(tried) - len(grid) <= 2 * MAX_EXTRA_TRIALS
+    for choose in choosers:
+        best = choose([finished[lr] for lr in tried])["peak_lr"]
+        index = tried.index(best)
+        bracketed = (
+            0 < index < len(tried) - 1
+            and best / tried[index - 1] <= resolution * 1.001
+            and tried[index + 1] / best <= resolution * 1.001
+        )
+        at_edge_cap = index in (0, len(tried) - 1)
+        assert bracketed or at_edge_cap or len(tried) - len(grid) == 2 * MAX_EXTRA_TRIALS
+
+
+def test_tuning_measures_are_the_suites_also_for_runs_stored_without_them():
+    assert BenchConfig.from_options("quick", ["logreg-wine"]).tune_by == ["steps"]
+    assert BenchConfig.from_options("full", ["logreg-wine"]).tune_by == ["steps", "final"]
+    assert BenchConfig.from_options("long", ["lm-kjv"]).tune_by == ["final"]
     stored = BenchConfig.from_options("long", ["lm-kjv"]).to_dict()
-    del stored["tune_by"]  # a run stored before the measure was recorded
-    assert BenchConfig(**stored).tune_by == "final"
-    with pytest.raises(ValueError, match=r"tune_by='loss' is unknown; choose one of \['steps', 'final'\]"):
-        BenchConfig("quick", ["logreg-wine"], ["linear"], 1, {}, tune_by="loss")
+    del stored["tune_by"]  # a run stored before the measures were recorded
+    assert BenchConfig(**stored).tune_by == ["final"]
+    for bad, message in (
+        (["loss"], r"tune_by: 'loss' is unknown; choose from \['steps', 'final'\]"),
+        ("steps", r"tune_by='steps' must be a list of distinct measures"),
+        ([], r"tune_by=\[\] must be a list"),
+        (["final", "final"], r"must be a list of distinct measures"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            BenchConfig("quick", ["logreg-wine"], ["linear"], 1, {}, tune_by=bad)

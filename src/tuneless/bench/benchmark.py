@@ -1,11 +1,11 @@
 """The driver of ``tuneless bench``: plan a run's trials, run them with an executor, resume, report.
 
 Order: all trials of methods without a prior run first; then each method with a prior (``refined``) gets, per
-workload and seed, the best trial of its prior method by the run's tuning measure (``BenchConfig.tune_by``, the
-suite's: ``scoring.best_trials``, fewest steps to target, ties broken by the final metric; or, in the long suite,
+workload and seed, the best trial of its prior method by the run's first tuning measure (``BenchConfig.tune_by``,
+the suite's: ``scoring.best_trials``, fewest steps to target, ties broken by the final metric; in the long suite
 ``scoring.best_final_trials``), refines that trial's gradient-norm trace into a schedule (``tuneless.refine.refine``;
 L2 norms for SGD-type optimizers, L1 for Adam-type) and re-tunes its peak lr on the same grid. After each level's
-grid, every grid method adds trials around its own best peak lr (by the same measure) per workload and seed until
+grid, every grid method adds trials around its own best peak lr (by each tuning measure) per workload and seed until
 it is bracketed within ``lr_resolution`` (``lr_bracketing``; off when ``lr_resolution`` is ``None``). Trials already
 finished or failed in the store are never rerun; a trial left 'running' by an interrupted driver is rerun from the
 start (its rows are replaced step by step).
@@ -26,7 +26,7 @@ import numpy as np
 
 from ..limits import check_seeds
 from ..output_files import atomic_path
-from .lr_bracketing import check_resolution, check_tuning_measure, next_round
+from .lr_bracketing import check_resolution, check_tuning_measures, next_round
 from .methods import Method, TrialConfig, resolve_methods
 from .runner import Executor, LocalExecutor, TrialTask, record_failure, trial_id
 from .scoring import best_final_trials, best_trials
@@ -51,10 +51,12 @@ class BenchConfig:
     use_targets: bool = True
     environment: dict[str, Any] | None = None  # where the run started: device, its name, torch, CUDA (device.py)
     lr_resolution: float | None = None  # None: the grid only (runs stored before method-fair tuning existed)
-    tune_by: str | None = None  # the measure whose best lr is bracketed (lr_bracketing); None: the suite's
+    # the measures whose best lrs are bracketed, the first also choosing a prior trial (lr_bracketing); None: the
+    # suite's (a run stored before they were recorded resumes with its suite's)
+    tune_by: list[str] | None = None
 
     def __post_init__(self) -> None:
-        self.tune_by = run_tuning_measure(self.suite, self.tune_by)
+        self.tune_by = list(run_tuning_measures(self.suite, self.tune_by))
 
     @classmethod
     def from_options(
@@ -83,10 +85,10 @@ class BenchConfig:
         return dataclasses.asdict(self)
 
 
-def run_tuning_measure(suite: str, stored: str | None) -> str:
-    """A run's tuning measure (``lr_bracketing.TUNING_MEASURES``): the one stored in its config, else its suite's
-    (a run stored before the measure was recorded resumes with its suite's)."""
-    return check_tuning_measure(stored or get_suite(suite).tune_by)
+def run_tuning_measures(suite: str, stored: Sequence[str] | None) -> tuple[str, ...]:
+    """A run's tuning measures (``lr_bracketing.TUNING_MEASURES``): those stored in its config, else its suite's
+    (a run stored before they were recorded resumes with its suite's)."""
+    return check_tuning_measures(get_suite(suite).tune_by if stored is None else stored)
 
 
 def artifacts_dir(store_path: str | Path, run_id: str) -> Path:
@@ -285,7 +287,7 @@ def _run_levels(
     say: Callable[[str], None],
     device: str = "cpu",
     lr_resolution: float | None = None,
-    tune_by: str = "steps",
+    tune_by: Sequence[str] = ("steps",),
 ) -> None:
     planned_ids = {p.trial_id for p in plan_trials(run_id, workloads, methods, seeds)}
     finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
@@ -338,10 +340,10 @@ def _run_planned(
     executor: Executor,
     advance: Callable[[str], None],
     device: str = "cpu",
-    tune_by: str = "steps",
+    tune_by: Sequence[str] = ("steps",),
 ) -> None:
     """Run the planned trials that are not finished in the store (a method built on a prior gets it attached: the
-    best prior trial by ``tune_by``), each claimed by this driver (``_run_claimed``)."""
+    best prior trial by the first of ``tune_by``), each claimed by this driver (``_run_claimed``)."""
     artifacts = artifacts_dir(store.path, run_id)
     stored = store.trials(run_id)
     finished = {t["trial_id"] for t in stored if t["status"] in ("done", "failed")}
@@ -396,12 +398,12 @@ def bracketing_trials(
     methods: Sequence[Method],
     seeds: Sequence[int],
     lr_resolution: float,
-    tune_by: str = "steps",
+    tune_by: Sequence[str] = ("steps",),
 ) -> list[PlannedTrial]:
     """The next round of method-fair tuning (``lr_bracketing.next_round``) of every grid method (one trial per
     peak lr of the workload's grid), workload and seed, from the trials finished in the store; ``tune_by`` picks
     the best trial to bracket (``lr_bracketing.TUNING_MEASURES``)."""
-    best_of = _BEST_OF[check_tuning_measure(tune_by)]
+    best_of = [_BEST_OF[measure] for measure in check_tuning_measures(tune_by)]
     finished: dict[tuple[str, str, int], dict[float, dict[str, Any]]] = {}
     for trial in store.trials(run_id):
         if trial["status"] in ("done", "failed") and trial["peak_lr"] is not None:
@@ -439,16 +441,22 @@ _BEST_OF = {"steps": _best_by_steps, "final": _best_by_final}  # lr_bracketing.T
 
 
 def _attach_prior(
-    store: Store, task: TrialTask, workload: Workload, method: Method, artifacts: Path, tune_by: str = "steps"
+    store: Store,
+    task: TrialTask,
+    workload: Workload,
+    method: Method,
+    artifacts: Path,
+    tune_by: Sequence[str] = ("steps",),
 ) -> TrialTask | None:
-    """Fill in the refined schedule from the best prior trial (by ``tune_by``, the run's tuning measure) of the
-    same workload and seed; ``None`` (and a failed trial in the store) when there is no usable prior."""
+    """Fill in the refined schedule from the best prior trial (by the first of ``tune_by``, the run's tuning
+    measures) of the same workload and seed; ``None`` (and a failed trial in the store) when there is no usable
+    prior."""
     candidates = [
         t
         for t in store.trials(task.run_id)
         if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == task.seed
     ]
-    prior = _BEST_OF[tune_by](candidates)
+    prior = _BEST_OF[tune_by[0]](candidates)
     error = None
     if prior is None or prior["status"] != "done":
         error = f"no finished {method.prior} trial of {workload.name} seed {task.seed} to refine"

@@ -5,17 +5,19 @@ The coarse grid (half-decade steps, 0.03, 0.1, 0.3, ...) decides a comparison by
 a method whose best lr lies between two grid points is judged at a worse lr than one whose best lr is on the grid.
 So each grid method, for each workload and seed, is tuned further by bisecting log(lr) around its best point:
 
-1. the best trial so far, among the method's trials of that workload and seed, by the suite's tuning measure
-   (``TUNING_MEASURES``): ``"steps"``, the scoring's (``scoring.best_trials``: fewest steps to target, ties broken
-   by the final metric), or ``"final"``, the best final metric (the claims' measure; the long suite's, whose
-   borrowed targets every method reaches within its first evaluations);
+1. the best trial so far, among the method's trials of that workload and seed, by each of the suite's tuning
+   measures (``TUNING_MEASURES``): ``"steps"``, the scoring's (``scoring.best_trials``: fewest steps to target,
+   ties broken by the final metric), and/or ``"final"``, the best final metric (the claims' measure);
 2. if the best lr is the lowest (highest) tried, the grid is extended outward by one grid step (the ratio of the
    grid's two points at that edge), at most ``MAX_EDGE_STEPS`` steps beyond the grid;
 3. otherwise, on each side whose neighbour is more than a factor ``resolution`` away from the best lr, the
    geometric midpoint ``sqrt(neighbour * best)`` (rounded to 4 significant digits, so trial ids stay readable);
 4. repeat until the best lr is bracketed by neighbours within a factor ``resolution`` on both sides, or the
-   method has spent ``MAX_EXTRA_TRIALS`` trials beyond the grid on that workload and seed (then it stops, and the
-   report's grid-edge flag says when the best lr is still at an edge).
+   method has spent ``MAX_EXTRA_TRIALS`` trials per tuning measure beyond the grid on that workload and seed (then
+   it stops, and the report's grid-edge flag says when the best lr is still at an edge).
+
+A suite may tune by two measures (``full``: steps for its score, final metric for its claims): each round then
+proposes the lrs around each measure's best, and both bests end bracketed.
 
 Rounds are replayed from the stored results (``next_round``): round ``k``'s lrs depend only on the results of the
 grid and of rounds ``< k``, so a run resumed after ``kill -9`` proposes exactly the trials an uninterrupted run
@@ -34,7 +36,7 @@ __all__ = [
     "MAX_EDGE_STEPS",
     "MAX_EXTRA_TRIALS",
     "TUNING_MEASURES",
-    "check_tuning_measure",
+    "check_tuning_measures",
     "check_resolution",
     "next_peak_lrs",
     "next_round",
@@ -57,11 +59,14 @@ def check_resolution(resolution: float) -> float:
     return float(resolution)
 
 
-def check_tuning_measure(measure: str) -> str:
-    """``measure`` if it is one of ``TUNING_MEASURES``, else a ValueError naming them."""
-    if measure not in TUNING_MEASURES:
-        raise ValueError(f"tune_by={measure!r} is unknown; choose one of {list(TUNING_MEASURES)}")
-    return measure
+def check_tuning_measures(measures: Sequence[str]) -> tuple[str, ...]:
+    """``measures`` as a tuple if it names one or more distinct ``TUNING_MEASURES``, else a ValueError."""
+    if isinstance(measures, str) or not measures or len(set(measures)) != len(measures):
+        raise ValueError(f"tune_by={measures!r} must be a list of distinct measures from {list(TUNING_MEASURES)}")
+    for measure in measures:
+        if measure not in TUNING_MEASURES:
+            raise ValueError(f"tune_by: {measure!r} is unknown; choose from {list(TUNING_MEASURES)}")
+    return tuple(measures)
 
 
 def round_lr(lr: float) -> float:
@@ -111,7 +116,7 @@ def next_peak_lrs(
 def next_round(
     grid: Sequence[float],
     finished: Mapping[float, Mapping[str, Any]],
-    best_of: Callable[[Sequence[Mapping[str, Any]]], Mapping[str, Any]],
+    best_of: Sequence[Callable[[Sequence[Mapping[str, Any]]], Mapping[str, Any]]],
     resolution: float = LR_RESOLUTION,
     max_extra: int = MAX_EXTRA_TRIALS,
     max_edge_steps: int = MAX_EDGE_STEPS,
@@ -119,17 +124,21 @@ def next_round(
     """The lrs still to run for one (workload, method, seed), replaying the rounds from the stored results.
 
     ``finished``: peak lr -> finished trial record (done or failed) of the method's trials on that workload and
-    seed; ``best_of``: the scoring's choice among records. Round 1 starts from the grid; each round's lrs are
-    ``next_peak_lrs`` of the results of the grid and the earlier rounds. Returns the first round with an lr not in
-    ``finished`` (only those lrs), or ``[]`` when every round is finished (or a grid trial is missing: the grid
-    runs first).
+    seed; ``best_of``: one choice among records per tuning measure (each measure's best lr is bracketed; the trial
+    cap is ``max_extra`` per measure). Round 1 starts from the grid; each round's lrs are ``next_peak_lrs`` of
+    each measure's best in the results of the grid and the earlier rounds (a later measure sees the earlier ones'
+    proposals as tried: no lr twice). Returns the first round with an lr not in ``finished`` (only those lrs), or
+    ``[]`` when every round is finished (or a grid trial is missing: the grid runs first).
     """
     tried = sorted(set(grid))
     if any(lr not in finished for lr in tried):
         return []
+    cap = max_extra * len(best_of)
     while True:
-        best = best_of([finished[lr] for lr in tried])["peak_lr"]
-        proposal = next_peak_lrs(grid, tried, best, resolution, max_extra, max_edge_steps)
+        proposal: list[float] = []
+        for choose in best_of:
+            best = choose([finished[lr] for lr in tried])["peak_lr"]
+            proposal += next_peak_lrs(grid, sorted({*tried, *proposal}), best, resolution, cap, max_edge_steps)
         if not proposal:
             return []
         missing = [lr for lr in proposal if lr not in finished]

@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from .benchmark import run_tuning_measure
+from .benchmark import run_tuning_measures
 from .formatting import MISSING, count, format_mean_std, format_number, format_trial_counts
 from .paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
 from .scoring import (
@@ -100,11 +100,10 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
     finals = per_seed_final_metrics(trials)
     seeds = run["config"]["seeds"]
     resolution = run["config"].get("lr_resolution")
-    measure = {"steps": "fewest steps to target", "final": "final metric"}[
-        run_tuning_measure(run["suite"], run["config"].get("tune_by"))
-    ]
+    names = {"steps": "fewest steps to target", "final": "final metric"}
+    measure = " and ".join(names[m] for m in run_tuning_measures(run["suite"], run["config"].get("tune_by")))
     tuning = (
-        f"each grid method's best peak lr ({measure}) bracketed within a factor {resolution:g} per seed (or its "
+        f"each grid method's best peak lr by {measure} bracketed within a factor {resolution:g} per seed (or its "
         "trial cap)"
         if resolution
         else "peak lrs on the grid only"
