@@ -450,13 +450,22 @@ def _attach_prior(
 ) -> TrialTask | None:
     """Fill in the refined schedule from the best prior trial (by the first of ``tune_by``, the run's tuning
     measures) of the same workload and seed; ``None`` (and a failed trial in the store) when there is no usable
-    prior."""
+    prior. The prior is chosen once per workload and seed: a trial of the method that already started from a
+    prior fixes it for the method's later trials (a run resumed under other tuning rules, which may have added
+    prior trials since, keeps every trial of the method on one prior)."""
+    stored = store.trials(task.run_id)
     candidates = [
-        t
-        for t in store.trials(task.run_id)
-        if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == task.seed
+        t for t in stored if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == task.seed
     ]
-    prior = _BEST_OF[tune_by[0]](candidates)
+    chosen = {
+        t["prior_trial_id"]
+        for t in stored
+        if t["method"] == method.name and t["workload"] == workload.name and t["seed"] == task.seed
+    } - {None}
+    if len(chosen) == 1:
+        prior = next((t for t in candidates if t["trial_id"] in chosen), None)
+    else:  # none yet (or, in a run stored before this rule, several): the best by the first measure
+        prior = _BEST_OF[tune_by[0]](candidates)
     error = None
     if prior is None or prior["status"] != "done":
         error = f"no finished {method.prior} trial of {workload.name} seed {task.seed} to refine"
