@@ -219,6 +219,7 @@ def test_long_suite_is_four_times_the_full_horizon_with_targets():
     from tuneless.bench.workloads import resolve_workload
 
     full, long = get_suite("full"), get_suite("long")
+    assert long.seeds == 2 and full.seeds == 3  # the long suite's time budget (docs/bench.md), full's 3
     assert set(long.workloads) == {"fashion-cnn", "lm-stdlib", "lm-kjv"} and {"linear", "cosine", "refined"} <= set(
         long.methods
     )
