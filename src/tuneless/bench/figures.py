@@ -421,7 +421,9 @@ def plot_claims(panels: Mapping[str, Sequence[tuple[str, float, float, float, st
         finite = [abs(v) for point in points for v in point[1:4] if math.isfinite(v)]
         reach = max([1.0, *finite]) * 1.15  # symmetric about 0, at least the linear +-1%
         ax.set_xlim(-reach, reach)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}%"))
+        ax.xaxis.set_major_formatter(
+            FuncFormatter(lambda value, _: f"{value:,.0f}%" if abs(value) >= 1 else f"{value:.3g}%")
+        )
         ax.set_yticks(y, [point[0] for point in points], fontsize=8)
         ax.set_ylim(-0.7, len(points) - 0.3)
         counts = {v: sum(point[4] == v for point in points) for v in ("better", "tie", "worse")}
