@@ -281,8 +281,49 @@ def test_two_measures_both_end_bracketed_or_capped(log_a, log_b, resolution):
             and best / tried[index - 1] <= resolution * 1.001
             and tried[index + 1] / best <= resolution * 1.001
         )
-        at_edge_cap = index in (0, len(tried) - 1)
+        ratio = math.sqrt(10)
+        at_edge_cap = (index == 0 and round(math.log(grid[0] / best, ratio)) == MAX_EDGE_STEPS) or (
+            index == len(tried) - 1 and round(math.log(best / grid[-1], ratio)) == MAX_EDGE_STEPS
+        )
         assert bracketed or at_edge_cap or len(tried) - len(grid) == 2 * MAX_EXTRA_TRIALS
+
+
+@settings(max_examples=100, deadline=None)
+@given(log_optimum=st.floats(-5, 3), resolution=st.floats(1.2, 2.5))
+def test_two_measures_that_agree_propose_what_one_does(log_optimum, resolution):
+    grid = [round_lr(1e-2 * 3.0**k) for k in range(4)]
+
+    def closest(records):
+        return min(records, key=lambda r: (abs(math.log(r["peak_lr"] / 10**log_optimum)), r["peak_lr"]))
+
+    finished = {lr: {"peak_lr": lr} for lr in grid}
+    while True:
+        a, b = (
+            next_round(grid, finished, [closest], resolution),
+            next_round(grid, finished, [closest, closest], resolution),
+        )
+        assert b[: len(a)] == a  # the same lrs, in the same order
+        if len(finished) - len(grid) + len(b) > MAX_EXTRA_TRIALS:
+            break  # one measure's cap cuts its round short; the pool of two does not
+        assert a == b
+        if not a:
+            break
+        finished.update({lr: {"peak_lr": lr} for lr in a})
+
+
+def test_an_edge_walk_with_two_measures_goes_four_grid_steps_out():
+    def lowest(records):
+        return min(records, key=lambda r: r["peak_lr"])
+
+    def bisecting(records):  # prefers 0.03, the grid's lowest point, so it bisects between it and the walk
+        return min(records, key=lambda r: abs(math.log(r["peak_lr"] / 0.02)))
+
+    grid = [0.03, 0.1, 0.3]
+    finished = {lr: {"peak_lr": lr} for lr in grid}
+    while missing := next_round(grid, finished, [lowest, bisecting]):
+        finished.update({lr: {"peak_lr": lr} for lr in missing})
+    walk = sorted(lr for lr in finished if lr < 0.03)
+    assert round(math.log(0.03 / walk[0], 0.1 / 0.03)) == MAX_EDGE_STEPS  # midpoints below the grid do not count
 
 
 def test_tuning_measures_are_the_suites_also_for_runs_stored_without_them():

@@ -91,7 +91,15 @@ def test_claims_table_shows_paired_interval_and_both_verdicts(tmp_path):
             _write_trial(store, "r", "linear", seed, 0.90 + 0.01 * seed, 50)
             _write_trial(store, "r", "cosine", seed, 0.89 + 0.01 * seed, 60 if seed else None)
     text = markdown_tables(str(path), "r")
-    assert "5 seeds; each grid method's peak lr bracketed within a factor 1.5" in text
+    assert (
+        "5 seeds; each grid method's best peak lr by fewest steps to target (a run recorded before tuning measures)"
+        in text
+    )
+    assert "bracketed within a factor 1.5 per seed" in text
+    with Store(path) as store:  # what a resumed run records: its measures, named in the header
+        store.update_run_config("r", {"seeds": 5, "lr_resolution": 1.5, "tune_by": ["steps", "final"]})
+    header = markdown_tables(str(path), "r").splitlines()[0]
+    assert "best peak lr by fewest steps to target and final metric bracketed within a factor 1.5" in header
     row = [line for line in text.splitlines() if line.startswith("| w |")][-1]  # the claim 1 table
     cells = [c.strip() for c in row.strip("|").split("|")]
     # final: every seed +0.01 -> interval [0.01, 0.01], better; the noise rule (std 0.0158) calls it a tie

@@ -6,6 +6,8 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
+import pytest
+
 from tuneless.bench.benchmark import _attach_prior
 from tuneless.bench.methods import METHODS, TrialConfig
 from tuneless.bench.runner import TrialTask
@@ -46,3 +48,50 @@ def test_the_prior_is_the_best_by_the_first_measure_and_stays_chosen():
     task = _attach_prior(store, _task("t2"), workload, method, Path("."), ("steps",))
     assert task.prior_trial_id == "good" and task.config.peak_lr == 0.1
     assert task.prior_seconds == 2.0 and task.prior_steps == 50  # every quarter-budget trial is charged
+
+
+def test_a_missing_or_several_recorded_priors(monkeypatch):
+    workload = types.SimpleNamespace(name="w", budget_steps=100)
+    fast, good = _quarter("fast", 0.3, 10, 0.70), _quarter("good", 0.1, 20, 0.80)
+    method = METHODS["same-lr"]
+    earlier = {**_quarter("t0", 0.1, None, None), "method": "same-lr"}
+    # two earlier trials on two priors (a run stored before the rule): the best of those two, never a third
+    third = _quarter("third", 0.2, 5, 0.60)  # the steps-best of all, but no earlier trial started from it
+    store = _Trials([fast, good, third, {**earlier, "prior_trial_id": "fast"}, {**earlier, "prior_trial_id": "good"}])
+    assert _attach_prior(store, _task("t3"), workload, method, Path("."), ("steps",)).prior_trial_id == "fast"
+    # the recorded prior is gone from the run: the trial fails, naming it
+    failures = []
+    monkeypatch.setattr("tuneless.bench.benchmark.record_failure", lambda store, task, error: failures.append(error))
+    store = _Trials([fast, {**earlier, "prior_trial_id": "lost"}])
+    assert _attach_prior(store, _task("t4"), workload, method, Path("."), ("steps",)) is None
+    assert failures == ["same-lr: its earlier trials' prior lost is not in the run"]
+
+
+def test_resumed_runs_are_charged_for_every_prior_trial_and_record_their_measures(tmp_path):
+    from tuneless.bench.benchmark import BenchConfig, refresh_prior_charges, run_benchmark
+    from tuneless.bench.store import Store
+
+    from .conftest import EXAMPLE_REF
+
+    store_path = tmp_path / "s.sqlite"
+    config = BenchConfig("quick", [EXAMPLE_REF], ["same-lr"], 1, {EXAMPLE_REF: {}}, lr_resolution=None)
+    run_id = run_benchmark(store_path, config, workers=1, progress=False, say=lambda _: None)
+    with Store(store_path) as store:
+        quarter = [t for t in store.trials(run_id) if t["method"] == "linear-quarter"]
+        (same,) = [t for t in store.trials(run_id) if t["method"] == "same-lr"]
+        assert same["prior_steps"] == sum(t["budget_steps"] for t in quarter)  # the whole tuning stage
+        # a quarter-budget trial added after the same-lr trial ran (as a resume under other rules does)
+        store.start_trial({**quarter[0], "trial_id": "late", "peak_lr": 1.0, "status": "running"})
+        store.finish_trial("late", status="done", train_seconds=0.5)
+        refresh_prior_charges(store, run_id, [METHODS["same-lr"]])
+        again = store.trial(same["trial_id"])
+        assert again["prior_steps"] == same["prior_steps"] + quarter[0]["budget_steps"]
+        assert again["prior_seconds"] == pytest.approx(same["prior_seconds"] + 0.5)
+        assert again["finished"] == same["finished"]  # the trial's own record is untouched
+        # a run stored before tuning measures records the ones it resumes with
+        stored = store.run(run_id)["config"]
+        del stored["tune_by"]
+        store.update_run_config(run_id, stored)
+    run_benchmark(store_path, resume=True, workers=1, progress=False, say=lambda _: None)
+    with Store(store_path) as store:
+        assert store.run(run_id)["config"]["tune_by"] == ["steps"]  # the quick suite's

@@ -239,6 +239,8 @@ def run_benchmark(
             run_id = run_id or store.latest_run_id()
             run = store.run(run_id)
             config = BenchConfig(**run["config"])
+            if "tune_by" not in run["config"]:  # stored before tuning measures: record the ones it resumes with
+                store.update_run_config(run_id, {**run["config"], "tune_by": config.tune_by})
             say(f"resuming run {run_id} (suite {config.suite})")
         else:
             if config is None:
@@ -302,6 +304,7 @@ def _run_levels(
                     break
                 bar.grow(len(extra))
                 _run_planned(store, run_id, extra, executor, bar.advance, device, tune_by)
+    refresh_prior_charges(store, run_id, methods)
     failed = [t for t in store.trials(run_id) if t["status"] == "failed"]
     if failed:
         say(
@@ -440,6 +443,30 @@ def _best_by_final(trials: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | N
 _BEST_OF = {"steps": _best_by_steps, "final": _best_by_final}  # lr_bracketing.TUNING_MEASURES
 
 
+def _charge(trials: Sequence[Mapping[str, Any]]) -> tuple[float, int]:
+    """The train seconds and steps of the prior trials a method built on them is charged for."""
+    return sum(t["train_seconds"] or 0.0 for t in trials), sum(t["budget_steps"] or 0 for t in trials)
+
+
+def refresh_prior_charges(store: Store, run_id: str, methods: Sequence[Method]) -> None:
+    """Bring the stored charges of methods charged for all their prior's trials up to date: a run resumed under
+    other tuning rules may have added prior trials after such a method's trials ran (a no-op otherwise)."""
+    trials = store.trials(run_id)
+    for method in methods:
+        if method.prior is None or method.prior_cost != "all":
+            continue
+        for trial in trials:
+            if trial["method"] != method.name or trial["status"] != "done" or trial["prior_trial_id"] is None:
+                continue
+            key = (trial["workload"], trial["seed"])
+            candidates = [t for t in trials if t["method"] == method.prior and (t["workload"], t["seed"]) == key]
+            seconds, steps = _charge(candidates)
+            if (trial["prior_seconds"], trial["prior_steps"]) != (seconds, steps):
+                store.finish_trial(
+                    trial["trial_id"], prior_seconds=seconds, prior_steps=steps, finished=trial["finished"]
+                )
+
+
 def _attach_prior(
     store: Store,
     task: TrialTask,
@@ -454,20 +481,26 @@ def _attach_prior(
     prior fixes it for the method's later trials (a run resumed under other tuning rules, which may have added
     prior trials since, keeps every trial of the method on one prior)."""
     stored = store.trials(task.run_id)
-    candidates = [
-        t for t in stored if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == task.seed
-    ]
+    candidates = sorted(  # ties between equally good trials go to the lowest lr, whatever order trials ran in
+        (
+            t
+            for t in stored
+            if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == task.seed
+        ),
+        key=lambda t: (t["peak_lr"] is None, t["peak_lr"] or 0.0, t["trial_id"]),
+    )
     chosen = {
         t["prior_trial_id"]
         for t in stored
         if t["method"] == method.name and t["workload"] == workload.name and t["seed"] == task.seed
     } - {None}
-    if len(chosen) == 1:
-        prior = next((t for t in candidates if t["trial_id"] in chosen), None)
-    else:  # none yet (or, in a run stored before this rule, several): the best by the first measure
-        prior = _BEST_OF[tune_by[0]](candidates)
+    # the prior the method's earlier trials started from (in a run stored before this rule there may be several:
+    # the best of them); none yet: the best by the first measure
+    prior = _BEST_OF[tune_by[0]]([t for t in candidates if t["trial_id"] in chosen] if chosen else candidates)
     error = None
-    if prior is None or prior["status"] != "done":
+    if chosen and prior is None:
+        error = f"{method.name}: its earlier trials' prior {sorted(chosen)[0]} is not in the run"
+    elif prior is None or prior["status"] != "done":
         error = f"no finished {method.prior} trial of {workload.name} seed {task.seed} to refine"
     elif method.from_prior is not None:  # the trial is made from the prior's best trial (e.g. lr transfer)
         try:
@@ -491,13 +524,9 @@ def _attach_prior(
         return None
     if method.from_prior is None:
         config = TrialConfig(task.config.peak_lr, task.config.optimizer, str(path), task.config.label)
-    charged = candidates if method.prior_cost == "all" else [prior]
+    seconds, steps = _charge(candidates if method.prior_cost == "all" else [prior])
     return dataclasses.replace(
-        task,
-        config=config,
-        prior_trial_id=prior["trial_id"],
-        prior_seconds=sum(t["train_seconds"] or 0.0 for t in charged),
-        prior_steps=sum(t["budget_steps"] or 0 for t in charged),
+        task, config=config, prior_trial_id=prior["trial_id"], prior_seconds=seconds, prior_steps=steps
     )
 
 

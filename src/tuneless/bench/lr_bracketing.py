@@ -13,11 +13,11 @@ So each grid method, for each workload and seed, is tuned further by bisecting l
 3. otherwise, on each side whose neighbour is more than a factor ``resolution`` away from the best lr, the
    geometric midpoint ``sqrt(neighbour * best)`` (rounded to 4 significant digits, so trial ids stay readable);
 4. repeat until the best lr is bracketed by neighbours within a factor ``resolution`` on both sides, or the
-   method has spent ``MAX_EXTRA_TRIALS`` trials per tuning measure beyond the grid on that workload and seed (then
-   it stops, and the report's grid-edge flag says when the best lr is still at an edge).
+   method has spent ``MAX_EXTRA_TRIALS`` trials per tuning measure (one pool) beyond the grid on that workload and
+   seed (then it stops, and the report's grid-edge flag says when the best lr is still at an edge).
 
 A suite may tune by two measures (``full``: steps for its score, final metric for its claims): each round then
-proposes the lrs around each measure's best, and both bests end bracketed.
+proposes the lrs around each measure's best, and both bests end bracketed (or a cap is reached).
 
 Rounds are replayed from the stored results (``next_round``): round ``k``'s lrs depend only on the results of the
 grid and of rounds ``< k``, so a run resumed after ``kill -9`` proposes exactly the trials an uninterrupted run
@@ -44,7 +44,9 @@ __all__ = [
 ]
 
 LR_RESOLUTION = 1.5  # the best lr is bracketed by tried lrs within this factor on both sides
-MAX_EXTRA_TRIALS = 6  # trials beyond the grid per (workload, method, seed): 4 bisect a half-decade grid to 1.33
+MAX_EXTRA_TRIALS = (
+    6  # trials beyond the grid per (workload, method, seed) and tuning measure: 4 bisect a half-decade grid to 1.33
+)
 MAX_EDGE_STEPS = 4  # grid steps beyond either edge: a factor 9 for the long suite's sqrt(3) grids, 100 for half-decades
 TUNING_MEASURES = ("steps", "final")  # what picks the best lr to bracket (step 1 above)
 _TOLERANCE = 1e-3  # relative: lrs are rounded to 4 significant digits
@@ -94,14 +96,14 @@ def next_peak_lrs(
     if remaining <= 0:
         return []
     index = tried.index(best)
-    if index == 0:
-        steps_out = sum(lr < grid[0] for lr in tried)
-        outward = best / (grid[1] / grid[0])
-        return [round_lr(outward)] if steps_out < max_edge_steps else []
+    if index == 0:  # the lowest lr tried is the last step of a walk down: how many grid steps below the grid
+        step = grid[1] / grid[0]
+        steps_out = round(math.log(grid[0] / best) / math.log(step))
+        return [round_lr(best / step)] if steps_out < max_edge_steps else []
     if index == len(tried) - 1:
-        steps_out = sum(lr > grid[-1] for lr in tried)
-        outward = best * (grid[-1] / grid[-2])
-        return [round_lr(outward)] if steps_out < max_edge_steps else []
+        step = grid[-1] / grid[-2]
+        steps_out = round(math.log(best / grid[-1]) / math.log(step))
+        return [round_lr(best * step)] if steps_out < max_edge_steps else []
     gaps = []  # (ratio, midpoint)
     for neighbour in (tried[index - 1], tried[index + 1]):
         ratio = max(neighbour, best) / min(neighbour, best)
@@ -124,21 +126,25 @@ def next_round(
     """The lrs still to run for one (workload, method, seed), replaying the rounds from the stored results.
 
     ``finished``: peak lr -> finished trial record (done or failed) of the method's trials on that workload and
-    seed; ``best_of``: one choice among records per tuning measure (each measure's best lr is bracketed; the trial
-    cap is ``max_extra`` per measure). Round 1 starts from the grid; each round's lrs are ``next_peak_lrs`` of
-    each measure's best in the results of the grid and the earlier rounds (a later measure sees the earlier ones'
-    proposals as tried: no lr twice). Returns the first round with an lr not in ``finished`` (only those lrs), or
-    ``[]`` when every round is finished (or a grid trial is missing: the grid runs first).
+    seed; ``best_of``: one choice among records per tuning measure (each measure's best lr is bracketed; the trials
+    beyond the grid are capped at ``max_extra`` times the number of measures, one pool shared by them). Round 1
+    starts from the grid; each round's lrs are the union of ``next_peak_lrs`` of each measure's best in the results
+    of the grid and the earlier rounds (two measures that pick the same best propose the same lrs once). Returns
+    the first round with an lr not in ``finished`` (only those lrs), or ``[]`` when every round is finished (or a
+    grid trial is missing: the grid runs first).
     """
     tried = sorted(set(grid))
     if any(lr not in finished for lr in tried):
         return []
-    cap = max_extra * len(best_of)
+    cap = max_extra * len(best_of)  # one pool, shared by the measures
     while True:
         proposal: list[float] = []
-        for choose in best_of:
+        for choose in best_of:  # each measure's lrs from the trials run so far (two that agree propose the same)
             best = choose([finished[lr] for lr in tried])["peak_lr"]
-            proposal += next_peak_lrs(grid, sorted({*tried, *proposal}), best, resolution, cap, max_edge_steps)
+            room = cap - len(proposal)
+            proposal += [
+                lr for lr in next_peak_lrs(grid, tried, best, resolution, room, max_edge_steps) if lr not in proposal
+            ]
         if not proposal:
             return []
         missing = [lr for lr in proposal if lr not in finished]

@@ -212,6 +212,11 @@ class Store:
         out["config"] = json.loads(out["config"])
         return out
 
+    def update_run_config(self, run_id: str, config: Mapping[str, Any]) -> None:
+        """Replace a run's stored config (e.g. to record what a run stored by an older version resumed with)."""
+        self.run(run_id)  # a ValueError naming the store's runs when it is not there
+        self._execute("UPDATE runs SET config = ? WHERE run_id = ?", (json.dumps(config, sort_keys=True), run_id))
+
     def latest_run_id(self) -> str:
         row = next(iter(self._execute("SELECT run_id FROM runs ORDER BY created DESC LIMIT 1")), None)
         if row is None:

@@ -101,7 +101,9 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
     seeds = run["config"]["seeds"]
     resolution = run["config"].get("lr_resolution")
     names = {"steps": "fewest steps to target", "final": "final metric"}
-    measure = " and ".join(names[m] for m in run_tuning_measures(run["suite"], run["config"].get("tune_by")))
+    measure = " and ".join(names[m] for m in run_tuning_measures(run["suite"], run["config"].get("tune_by", ["steps"])))
+    if "tune_by" not in run["config"]:  # a run stored (and not resumed) before tuning measures bracketed steps only
+        measure += " (a run recorded before tuning measures)"
     tuning = (
         f"each grid method's best peak lr by {measure} bracketed within a factor {resolution:g} per seed (or its "
         "trial cap)"
