@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--lr-resolution",
         type=float,
         metavar="FACTOR",
-        help="after the grid, tune each grid method's peak lr per workload and seed until its best lr is bracketed "
-        "within this factor (default: the suite's, 2 for quick, 1.5 otherwise; a resumed run keeps its own)",
+        help="after the grid, tune each grid method's peak lr per workload and seed until its best lrs (by the "
+        "suite's tuning measures: steps to target and/or final metric) are bracketed within this factor (default: "
+        "the suite's, 2 for quick, 1.5 otherwise; a resumed run keeps its own)",
     )
     bench.add_argument(
         "--grid-only", action="store_true", help="no method-fair tuning: each grid method runs its grid only"
