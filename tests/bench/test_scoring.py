@@ -313,8 +313,11 @@ def test_lr_grid_edges_and_method_summaries_by_hand():
 
     trials = []
     for seed in (0, 1):
-        # "grid" on w1: 3 lrs, the middle one fastest; on w2: 4 lrs, the highest fastest (an edge)
-        trials += [_grid_trial("w1", "grid", seed, lr, s) for lr, s in ((0.1, 80), (0.3, 40), (1.0, None))]
+        # "grid" on w1: 3 lrs, the middle one fastest and best at the end; on w2: 4 lrs, the highest fastest (an edge)
+        trials += [
+            _grid_trial("w1", "grid", seed, lr, s, final=f)
+            for lr, s, f in ((0.1, 80, 0.5), (0.3, 40, 0.4), (1.0, None, 0.5))
+        ]
         trials += [_grid_trial("w2", "grid", seed, lr, s) for lr, s in ((0.1, 90), (0.3, 70), (1.0, 60), (3.0, 20))]
         # "list": configurations that differ in the optimizer too (not an lr grid), the highest lr fastest
         trials += [_grid_trial(w, "list", seed, lr, 30, optimizer=f"adam{lr}") for w in ("w1", "w2") for lr in (1, 2)]
@@ -324,6 +327,7 @@ def test_lr_grid_edges_and_method_summaries_by_hand():
     w1, w2 = scored.results["w1"], scored.results["w2"]
     assert (w1["grid"].lr_grid, w1["grid"].peak_lr, w1["grid"].lr_edge) == ((0.1, 0.3, 1.0), 0.3, None)
     assert (w2["grid"].lr_grid, w2["grid"].peak_lr, w2["grid"].lr_edge) == ((0.1, 0.3, 1.0, 3.0), 3.0, "highest")
+    assert w1["grid"].final_peak_lr == 0.3
     assert w1["list"].lr_grid == () and w1["list"].lr_edge is None
     assert w1["single"].lr_grid == () and w1["single"].lr_edge is None
     summaries = method_summaries(scored)
@@ -331,10 +335,23 @@ def test_lr_grid_edges_and_method_summaries_by_hand():
     assert (grid.trials_fewest, grid.trials_most, grid.lr_at_edge, grid.lr_grids) == (3, 4, 1, 2)
     assert (listed.trials_fewest, listed.trials_most, listed.lr_grids) == (2, 2, 0)
     assert (single.targets_reached, grid.targets_reached, single.workloads) == (1, 2, 2)
-    # equal finals everywhere: every method ties for the best final metric on both workloads
-    assert {m: s.best_final for m, s in summaries.items()} == {"grid": 2, "list": 2, "single": 2}
+    # equal finals but grid's 0.4 on w1: grid best on both workloads, the others tie for the best on w2 only
+    assert {m: s.best_final for m, s in summaries.items()} == {"grid": 2, "list": 1, "single": 1}
     # one place computes the counts the reports print: the scores are the scoring's own
     assert grid.scores == {measure: scored.scores[measure]["grid"] for measure in ("steps", "seconds")}
+
+
+def test_an_edge_by_either_measure_is_flagged_with_its_lr():
+    # the fastest lr is inside the grid, the best final metric at its highest lr (or, on w2, at neither edge)
+    trials = [
+        _grid_trial(w, "grid", seed, lr, s, final=f)
+        for seed in (0, 1)
+        for w, last in (("w1", 0.3), ("w2", 0.45))
+        for lr, s, f in ((0.1, 80, 0.5), (0.3, 40, 0.4), (1.0, 60, last))
+    ]
+    w1, w2 = (score_trials(trials).results[w]["grid"] for w in ("w1", "w2"))
+    assert (w1.peak_lr, w1.final_peak_lr, w1.edge, w1.lr_edge) == (0.3, 1.0, (1.0, "highest"), "highest")
+    assert (w2.peak_lr, w2.final_peak_lr, w2.edge) == (0.3, 0.3, None)
 
 
 def test_trial_counts_print_a_range_not_a_mean():

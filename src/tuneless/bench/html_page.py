@@ -132,7 +132,7 @@ def _workload_section(workload: str, scored: RunScores, figure: str) -> str:
     if with_prior:
         notes += " Columns 'incl. prior run' add the full cost of the run a method was built on (refined: the best "
         notes += "linear-decay trial of the same seed)."
-    edges = [f"{m} ({format_number(r.peak_lr, 3)}, the {r.lr_edge})" for m, r in results.items() if r.lr_edge]
+    edges = [f"{m} ({format_number(r.edge[0], 3)}, the {r.edge[1]})" for m, r in results.items() if r.edge]
     if edges:
         notes += " <b>Best peak lr at the edge of its grid</b> (shaded; the best lr may lie outside): "
         notes += f"{_e(', '.join(edges))}."

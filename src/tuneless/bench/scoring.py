@@ -220,7 +220,8 @@ class MethodResult:
 
     ``*_with_prior``: for a method built on a prior run (refinement), the median over seeds of the best trial's
     time plus the prior run's cost (``prior_steps`` / ``prior_seconds``); ``None`` for other methods.
-    ``peak_lr``: the median (lower middle value) over seeds of the peak lr of the best trial by steps.
+    ``peak_lr``: the median (lower middle value) over seeds of the peak lr of the best trial by steps;
+    ``final_peak_lr``: the same of the trial with the best final metric (the other lr method-fair tuning brackets).
     ``trials``: trials per seed on this workload (the most any seed had). ``chosen``: seed -> best trial by steps.
     ``lr_grid``: the peak lrs tried, ascending, when the method tuned a grid (per seed, trials that differ only in
     the peak lr, at least two); empty otherwise.
@@ -240,16 +241,24 @@ class MethodResult:
     chosen: dict[int, Trial]
     lr_grid: tuple[float, ...] = ()
     cpu_seconds_to_target: float | None = None  # None: the run recorded no CPU times (a store from before them)
+    final_peak_lr: float | None = None
+
+    @property
+    def edge(self) -> tuple[float, str] | None:
+        """``(lr, "lowest")`` or ``(lr, "highest")`` when a chosen peak lr (by steps, else by final metric) is at
+        that edge of the lrs tried (the best lr may lie outside them: widen the grid before trusting the
+        comparison), else ``None``."""
+        if not self.lr_grid:
+            return None
+        for lr in (self.peak_lr, self.final_peak_lr):
+            if lr is not None and lr in (self.lr_grid[0], self.lr_grid[-1]):
+                return lr, "lowest" if lr == self.lr_grid[0] else "highest"
+        return None
 
     @property
     def lr_edge(self) -> str | None:
-        """``"lowest"`` or ``"highest"`` when the chosen peak lr is at that edge of the grid (the best lr may lie
-        outside the grid: widen it before trusting the comparison), else ``None``."""
-        if not self.lr_grid or self.peak_lr is None:
-            return None
-        if self.peak_lr == self.lr_grid[0]:
-            return "lowest"
-        return "highest" if self.peak_lr == self.lr_grid[-1] else None
+        """``"lowest"`` or ``"highest"``: the edge a chosen peak lr sits at (``edge``), else ``None``."""
+        return self.edge[1] if self.edge else None
 
 
 @dataclasses.dataclass
@@ -287,6 +296,7 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
     best = {m: best_trials(trials, m) for m in MEASURES}
     with_prior = {m: _median_with_prior(best[m].values(), m) for m in MEASURES}
     finals = final_metric_stats(trials)
+    final_best = best_final_trials(trials)
     counts = _group(trials, ("workload", "method", "seed"))
 
     results: dict[str, dict[str, MethodResult]] = {}
@@ -296,6 +306,9 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
                 continue
             chosen = {s: t for (w, m, s), t in best["steps"].items() if (w, m) == (workload, method)}
             lrs = [t["peak_lr"] for t in chosen.values() if t["peak_lr"] is not None]
+            final_lrs = [
+                t["peak_lr"] for (w, m, _), t in final_best.items() if (w, m) == (workload, method) and t["peak_lr"]
+            ]
             mean, std = finals[workload][method]
             results.setdefault(workload, {})[method] = MethodResult(
                 workload=workload,
@@ -314,6 +327,7 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
                     [t for (w, m, _), group in counts.items() if (w, m) == (workload, method) for t in group]
                 ),
                 cpu_seconds_to_target=times.get(CPU_MEASURE, {}).get(workload, {}).get(method),
+                final_peak_lr=statistics.median_low(sorted(final_lrs)) if final_lrs else None,
             )
     ratios = {m: performance_ratios(times[m]) for m in measures}
     trials_per_workload = {

@@ -239,7 +239,7 @@ def _final_metric_lines(scored: RunScores) -> list[str]:
         cells = [MISSING if r is None else format_mean_std(r.final_metric_mean, r.final_metric_std) for r in results]
         lines.append(_row([workload, f"{info['metric_name']} ({arrow})", *cells]))
     edges = [
-        f"{workload} / {method} ({format_number(result.peak_lr, 3)}, the {result.lr_edge})"
+        f"{workload} / {method} ({format_number(result.edge[0], 3)}, the {result.edge[1]})"
         for workload in scored.workloads
         for method, result in scored.results[workload].items()
         if result.lr_edge
