@@ -228,7 +228,8 @@ def test_long_suite_is_four_times_the_full_horizon_with_targets():
         base = resolve_workload(name, dict(full.workloads[name]))
         assert overrides["budget_steps"] == 4 * base.budget_steps
         assert overrides["eval_every"] == 4 * base.eval_every
-        assert targets[name]["target"] == load_targets("full")[name]["target"]
+        assert targets[name]["budget_steps"] == overrides["budget_steps"]  # set at its own horizon
+        assert targets[name]["per_seed"][0]["peak_lr"] in overrides["peak_lrs"]  # by the procedure: the grid's
 
 
 def _record(lr, steps, final):

@@ -102,13 +102,54 @@ def test_a_target_set_at_another_budget_is_named_when_the_run_starts():
     from tuneless.bench.benchmark import BenchConfig, prepare_workloads
 
     said = []
-    # the long suite's targets are the full suite's (set on 600-step LM runs); it trains 2400 steps
-    prepare_workloads(BenchConfig.from_options("long", ["lm-stdlib"], ["linear"], 1), said.append)
+    # the full suite's LM target was set on 600-step runs; this run trains 2400 steps
+    prepare_workloads(
+        BenchConfig("full", ["lm-stdlib"], ["linear"], 1, {"lm-stdlib": {"budget_steps": 2400}}), said.append
+    )
     assert said == [
         "workload lm-stdlib: its target was set on 600-step runs and this run trains 2400 steps: time to target "
-        "measures reaching the 600-step level early; compare final metrics (tuneless bench set-targets --suite long "
+        "measures reaching the 600-step level early; compare final metrics (tuneless bench set-targets --suite full "
         "sets them at this budget)"
     ]
     said.clear()
     prepare_workloads(BenchConfig.from_options("quick", ["logreg-wine"], ["linear"], 1), said.append)
-    assert said == []  # set on the quick suite's own 300-step runs
+    prepare_workloads(BenchConfig.from_options("long", ["lm-stdlib"], ["linear"], 1), said.append)
+    assert said == []  # set on the suites' own 300-step and 2400-step runs
+
+
+def test_targets_from_an_existing_run_match_the_procedures_own_run(tmp_path, capsys):
+    import json
+
+    from tuneless.cli import main
+
+    tiny = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py:ShortDiabetes"
+    run = str(tmp_path / "run.sqlite")
+    bench = ["bench", "--workload", tiny, "--methods", "cosine", "linear", "--seeds", "3", "--workers", "1"]
+    assert (
+        main([*bench, "--store", run, "--out", str(tmp_path / "out"), "--no-progress", "--lr-resolution", "1.2"]) == 0
+    )
+    with Store(run, read_only=True) as store:  # bracketing added cosine trials off the grid
+        assert {t["peak_lr"] for t in store.trials(store.latest_run_id()) if t["method"] == "cosine"} > {0.01, 0.03}
+    common = ["bench", "set-targets", "--workload", tiny, "--seeds", "2", "--workers", "1", "--no-progress"]
+    assert main([*common, "--store", str(tmp_path / "own.sqlite"), "--output", str(tmp_path / "own.json")]) == 0
+    assert main([*common, "--from-store", run, "--output", str(tmp_path / "from.json")]) == 0
+    own, other = (
+        json.loads((tmp_path / f).read_text())["workloads"]["diabetes-short"] for f in ("own.json", "from.json")
+    )
+    assert other["per_seed"] == own["per_seed"] and other["target"] == own["target"]  # the grid's, seeds 0-1 only
+    assert other["procedure"].endswith("(applied to that benchmark run's grid trials: set-targets --from-store)")
+    capsys.readouterr()
+    # a run that lacks a grid trial (a 4th seed), one of another suite, --run-id without --from-store
+    assert main([*common[:-3], "--seeds", "4", "--from-store", run, "--output", str(tmp_path / "x.json")]) == 2
+    assert (
+        "lacks finished cosine trials of diabetes-short at (seed, peak lr) [(3, 0.01), (3, 0.03)]"
+        in capsys.readouterr().err
+    )
+    assert main([*common, "--suite", "full", "--from-store", run, "--output", str(tmp_path / "x.json")]) == 2
+    assert "is of the quick suite, not full" in capsys.readouterr().err
+    assert (
+        main([*common, "--run-id", "r", "--store", str(tmp_path / "s.sqlite"), "--output", str(tmp_path / "x.json")])
+        == 2
+    )
+    assert "--run-id names the run of --from-store" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..limits import check_seeds
 from ..output_files import check_output_file, check_output_folder, write_text_atomic
@@ -52,6 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     targets = actions.add_parser("set-targets", help="set the suite's targets by the documented procedure")
     _run_options(targets, SUITES, None)
     targets.add_argument("--output", help="targets JSON to write (default: the package's targets/<suite>.json)")
+    targets.add_argument(
+        "--from-store",
+        metavar="STORE",
+        help="no training: apply the procedure to the cosine grid trials of a run of the same suite in this store "
+        "(a benchmark run has them; --seeds of them, the first ones)",
+    )
+    targets.add_argument("--run-id", help="with --from-store: the run (default: the store's latest)")
     targets.set_defaults(handler=set_targets_command)
 
     tables = actions.add_parser("tables", help="markdown tables of a run: scores, final metrics, the paper's claims")
@@ -255,7 +263,6 @@ def set_targets_command(args: argparse.Namespace) -> int:
     from .benchmark import BenchConfig, run_benchmark
     from .suites import get_suite
     from .targets import TARGET_METHOD, compute_targets, load_targets, targets_path, write_targets
-    from .workloads import resolve_workload
 
     check_seeds(args.seeds, "--seeds")
     check_workers(args.workers)
@@ -271,32 +278,91 @@ def set_targets_command(args: argparse.Namespace) -> int:
         )
     output = Path(args.output) if args.output else targets_path(args.suite)
     check_output_file(output, "--output", [("--store", args.store)])
-    check_store(args.store)
-    device = run_device(args)
-    run_id = run_benchmark(
-        args.store,
-        config,
-        workers=args.workers,
-        progress=not args.no_progress,
-        executor=make_executor(args),
-        device=device,
-        trials_per_device=args.trials_per_device,
-    )
-    hashes = {}
-    for ref in config.workloads:
-        workload = resolve_workload(ref, config.overrides[ref])
-        if workload.unavailable_reason() is None:
-            hashes[workload.name] = workload.data_hash()
     from .store import Store
 
-    with Store(args.store) as store:
-        computed = compute_targets(store, run_id, hashes)
+    if args.from_store:
+        with Store(args.from_store, read_only=True) as store:
+            computed = _targets_from_run(store, args.run_id, config)
+        for entry in computed.values():
+            entry["procedure"] += " (applied to that benchmark run's grid trials: set-targets --from-store)"
+    else:
+        if args.run_id:
+            raise ValueError("--run-id names the run of --from-store; set-targets without it trains its own run")
+        check_store(args.store)
+        device = run_device(args)
+        run_id = run_benchmark(
+            args.store,
+            config,
+            workers=args.workers,
+            progress=not args.no_progress,
+            executor=make_executor(args),
+            device=device,
+            trials_per_device=args.trials_per_device,
+        )
+        with Store(args.store) as store:
+            computed = compute_targets(store, run_id, _data_hashes(config))
     merged = {**(load_targets(args.suite) if output == targets_path(args.suite) else {}), **computed}
     write_targets(output, args.suite, merged)
     for name, entry in sorted(computed.items()):
         print(f"{name}: {entry['metric']} target {entry['target']:.6g} (data {entry['data_hash']})")
     print(f"wrote {output}")
     return 0
+
+
+def _data_hashes(config: Any) -> dict[str, str]:
+    """Workload name -> the hash of the data its target is set on (available workloads)."""
+    from .workloads import resolve_workload
+
+    hashes = {}
+    for ref in config.workloads:
+        workload = resolve_workload(ref, config.overrides[ref])
+        if workload.unavailable_reason() is None:
+            hashes[workload.name] = workload.data_hash()
+    return hashes
+
+
+def _targets_from_run(store: Any, run_id: str | None, config: Any) -> dict[str, dict[str, Any]]:
+    """The procedure applied to an existing run's cosine grid trials: the run must be of the same suite and train
+    each workload as the procedure would (same overrides but the target), with every grid lr and seed done."""
+    import json
+
+    from .targets import TARGET_METHOD, compute_targets
+    from .workloads import resolve_workload
+
+    run_id = run_id or store.latest_run_id()
+    run = store.run(run_id)
+    if run["suite"] != config.suite:
+        raise ValueError(f"--from-store: run {run_id} is of the {run['suite']} suite, not {config.suite}")
+    trials = store.trials(run_id)
+    grids = {}
+    for ref in config.workloads:
+        stored = dict(run["config"]["overrides"].get(ref, {"missing": True}))
+        stored.pop("target", None)
+        wanted = json.loads(json.dumps(config.overrides[ref]))  # tuples as the stored JSON has them
+        if stored != wanted:
+            raise ValueError(
+                f"--from-store: run {run_id} does not train {ref} as the {config.suite} suite does "
+                f"({stored if 'missing' not in stored else 'not in the run'} vs {wanted})"
+            )
+        workload = resolve_workload(ref, config.overrides[ref])
+        grids[workload.name] = set(workload.peak_lrs)
+        finished = {
+            (t["seed"], t["peak_lr"])
+            for t in trials
+            if t["workload"] == workload.name and t["method"] == TARGET_METHOD and t["status"] == "done"
+        }
+        missing = sorted((s, lr) for s in range(config.seeds) for lr in grids[workload.name] if (s, lr) not in finished)
+        if missing:
+            raise ValueError(
+                f"--from-store: run {run_id} lacks finished {TARGET_METHOD} trials of {workload.name} at (seed, peak "
+                f"lr) {missing[:3]}{' ...' if len(missing) > 3 else ''}"
+            )
+    return compute_targets(
+        store,
+        run_id,
+        _data_hashes(config),
+        keep=lambda t: t["workload"] in grids and t["peak_lr"] in grids[t["workload"]] and t["seed"] < config.seeds,
+    )
 
 
 def tables_command(args: argparse.Namespace) -> int:

@@ -149,8 +149,8 @@ SUITES: dict[str, Suite] = {
         # 2 seeds keep it near 2 hours on 2 cores (docs/bench.md "Sizing the long suite"); paired verdicts need 5
         # (`--seeds 5`, what docs/results.md reports), so a third seed would not turn a tie into a verdict
         seeds=2,
-        # its targets are the full suite's (reached within the first evaluations at 4x the horizon): the claims'
-        # measure, the final metric, picks the best lr that method-fair tuning brackets
+        # the claims' measure, the final metric, picks the best lr that method-fair tuning brackets (one measure:
+        # a second would add trials to a suite sized at about 2 hours)
         tune_by=("final",),
         description="the claims at 4x the full horizon: Fashion-MNIST CNN (6000 SGD steps), byte LMs on the stdlib "
         "and the King James Bible (2400 AdamW steps); cosine, linear, refined; 3-point grids; 2 seeds",

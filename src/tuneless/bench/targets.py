@@ -19,7 +19,7 @@ import datetime
 import json
 import statistics
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +66,17 @@ def target_for(suite: str, name: str, data_hash: str, targets: Mapping[str, Mapp
     return float(entry["target"])
 
 
-def compute_targets(store: Store, run_id: str, data_hashes: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Apply the procedure (module docstring) to the cosine trials of ``run_id``."""
+def compute_targets(
+    store: Store,
+    run_id: str,
+    data_hashes: Mapping[str, str],
+    keep: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Apply the procedure (module docstring) to the cosine trials of ``run_id`` (those ``keep`` accepts: e.g. the
+    grid's, in a run that also bracketed the best lr)."""
     by_workload: dict[str, list[dict[str, Any]]] = {}
     for trial in store.trials(run_id):
-        if trial["method"] == TARGET_METHOD:
+        if trial["method"] == TARGET_METHOD and (keep is None or keep(trial)):
             by_workload.setdefault(trial["workload"], []).append(trial)
     out = {}
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
