@@ -31,7 +31,7 @@ from .methods import Method, TrialConfig, resolve_methods
 from .runner import Executor, LocalExecutor, TrialTask, record_failure, trial_id
 from .scoring import best_final_trials, best_trials
 from .store import Store
-from .suites import get_suite
+from .suites import get_suite, run_tuning_measures
 from .targets import load_targets, target_for
 from .workload import Workload
 from .workloads import resolve_workload
@@ -83,12 +83,6 @@ class BenchConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def run_tuning_measures(suite: str, stored: Sequence[str] | None) -> tuple[str, ...]:
-    """A run's tuning measures (``lr_bracketing.TUNING_MEASURES``): those stored in its config, else its suite's
-    (a run stored before they were recorded resumes with its suite's)."""
-    return check_tuning_measures(get_suite(suite).tune_by if stored is None else stored)
 
 
 def artifacts_dir(store_path: str | Path, run_id: str) -> Path:

@@ -13,14 +13,14 @@ before its targets exist, with the targets unset (every time to target a miss: c
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .lr_bracketing import LR_RESOLUTION
+from .lr_bracketing import LR_RESOLUTION, check_tuning_measures
 from .methods import METHODS
 from .workloads.logreg import DATASETS
 
-__all__ = ["SUITES", "Suite", "get_suite"]
+__all__ = ["SUITES", "Suite", "get_suite", "run_tuning_measures"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,3 +163,9 @@ def get_suite(name: str) -> Suite:
         raise ValueError(f"suite={name!r} is unknown; choose one of {list(SUITES)}")
     suite = SUITES[name]
     return suite
+
+
+def run_tuning_measures(suite: str, stored: Sequence[str] | None) -> tuple[str, ...]:
+    """A run's tuning measures (``lr_bracketing.TUNING_MEASURES``): those stored in its config, else its suite's
+    (a run stored before they were recorded resumes with its suite's)."""
+    return check_tuning_measures(get_suite(suite).tune_by if stored is None else stored)

@@ -26,7 +26,6 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from .benchmark import run_tuning_measures
 from .formatting import MISSING, count, format_mean_std, format_number, format_trial_counts
 from .paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
 from .scoring import (
@@ -39,6 +38,7 @@ from .scoring import (
     time_to_target,
 )
 from .store import Store
+from .suites import run_tuning_measures
 
 __all__ = [
     "CLAIMS",
