@@ -352,6 +352,13 @@ def test_an_edge_by_either_measure_is_flagged_with_its_lr():
     w1, w2 = (score_trials(trials).results[w]["grid"] for w in ("w1", "w2"))
     assert (w1.peak_lr, w1.final_peak_lr, w1.edge, w1.lr_edge) == (0.3, 1.0, (1.0, "highest"), "highest")
     assert (w2.peak_lr, w2.final_peak_lr, w2.edge) == (0.3, 0.3, None)
+    # a seed whose trials all failed has no best final metric: it does not pull the median to the lowest lr
+    failed = [{**_grid_trial("w", "grid", 0, lr, None, final=None), "status": "failed"} for lr in (0.1, 0.3, 1.0)]
+    kept = [
+        _grid_trial("w", "grid", 1, lr, s, final=f) for lr, s, f in ((0.1, 80, 0.5), (0.3, 40, 0.4), (1.0, 60, 0.45))
+    ]
+    w = score_trials(failed + kept).results["w"]["grid"]
+    assert (w.final_peak_lr, w.edge) == (0.3, None)
 
 
 def test_trial_counts_print_a_range_not_a_mean():

@@ -130,26 +130,41 @@ def test_targets_from_an_existing_run_match_the_procedures_own_run(tmp_path, cap
     )
     with Store(run, read_only=True) as store:  # bracketing added cosine trials off the grid
         assert {t["peak_lr"] for t in store.trials(store.latest_run_id()) if t["method"] == "cosine"} > {0.01, 0.03}
-    common = ["bench", "set-targets", "--workload", tiny, "--seeds", "2", "--workers", "1", "--no-progress"]
-    assert main([*common, "--store", str(tmp_path / "own.sqlite"), "--output", str(tmp_path / "own.json")]) == 0
-    assert main([*common, "--from-store", run, "--output", str(tmp_path / "from.json")]) == 0
-    own, other = (
-        json.loads((tmp_path / f).read_text())["workloads"]["diabetes-short"] for f in ("own.json", "from.json")
-    )
-    assert other["per_seed"] == own["per_seed"] and other["target"] == own["target"]  # the grid's, seeds 0-1 only
-    assert other["procedure"].endswith("(applied to that benchmark run's grid trials: set-targets --from-store)")
+    common = ["bench", "set-targets", "--workload", tiny, "--workers", "1", "--no-progress"]
+    own_store, own_json, from_json = str(tmp_path / "own.sqlite"), tmp_path / "own.json", tmp_path / "from.json"
+    assert main([*common, "--seeds", "3", "--store", own_store, "--output", str(own_json)]) == 0
+    assert main([*common, "--from-store", run, "--output", str(from_json)]) == 0  # default: all 3 of the run's seeds
+    own, other = (json.loads(path.read_text())["workloads"]["diabetes-short"] for path in (own_json, from_json))
+    assert other["per_seed"] == own["per_seed"] and other["target"] == own["target"]  # the grid's trials only
+    assert other["procedure"].endswith("(applied to the grid trials of seeds 0-2 of that benchmark run, in run.sqlite: "
+                                       "set-targets --from-store)")  # fmt: skip
+    # fewer seeds: the first ones; the file it writes again keeps its other workloads
+    document = json.loads(from_json.read_text())
+    document["workloads"]["other"] = {"target": 1.0}
+    from_json.write_text(json.dumps(document))
+    assert main([*common, "--seeds", "2", "--from-store", run, "--output", str(from_json)]) == 0
+    after = json.loads(from_json.read_text())["workloads"]
+    assert [s["seed"] for s in after["diabetes-short"]["per_seed"]] == [0, 1] and after["other"] == {"target": 1.0}
     capsys.readouterr()
-    # a run that lacks a grid trial (a 4th seed), one of another suite, --run-id without --from-store
-    assert main([*common[:-3], "--seeds", "4", "--from-store", run, "--output", str(tmp_path / "x.json")]) == 2
-    assert (
-        "lacks finished cosine trials of diabetes-short at (seed, peak lr) [(3, 0.01), (3, 0.03)]"
-        in capsys.readouterr().err
-    )
-    assert main([*common, "--suite", "full", "--from-store", run, "--output", str(tmp_path / "x.json")]) == 2
+    # a run that lacks a grid trial (a 4th seed), one of another suite, --run-id without --from-store, --output
+    # onto the store it reads: one line each, exit 2, nothing written
+    bad = tmp_path / "x.json"
+    assert main([*common, "--seeds", "4", "--from-store", run, "--output", str(bad)]) == 2
+    assert "lacks cosine trials of diabetes-short at (seed, peak lr) [(3, 0.01), (3, 0.03)]" in capsys.readouterr().err
+    assert main([*common, "--suite", "full", "--from-store", run, "--output", str(bad)]) == 2
     assert "is of the quick suite, not full" in capsys.readouterr().err
-    assert (
-        main([*common, "--run-id", "r", "--store", str(tmp_path / "s.sqlite"), "--output", str(tmp_path / "x.json")])
-        == 2
-    )
+    assert main([*common, "--run-id", "r", "--store", str(tmp_path / "s.sqlite"), "--output", str(bad)]) == 2
     assert "--run-id names the run of --from-store" in capsys.readouterr().err
-    assert not (tmp_path / "x.json").exists()
+    assert main([*common, "--from-store", run, "--output", run]) == 2
+    assert "--from-store" in capsys.readouterr().err and Store(run, read_only=True).latest_run_id()
+    assert not bad.exists()
+    # a diverged (failed) grid trial is part of the grid, as in set-targets' own run
+    with Store(run) as store:
+        (trial,) = [
+            t
+            for t in store.trials(store.latest_run_id())
+            if t["method"] == "cosine" and t["seed"] == 0 and t["peak_lr"] == 0.03
+        ]
+        store.finish_trial(trial["trial_id"], status="failed", final_metric=None)  # fmt: skip
+    assert main([*common, "--from-store", run, "--output", str(bad)]) == 0
+    assert json.loads(bad.read_text())["workloads"]["diabetes-short"]["per_seed"][0]["peak_lr"] == 0.01

@@ -261,33 +261,41 @@ def export_command(args: argparse.Namespace) -> int:
 
 def set_targets_command(args: argparse.Namespace) -> int:
     from .benchmark import BenchConfig, run_benchmark
+    from .store import Store
     from .suites import get_suite
     from .targets import TARGET_METHOD, compute_targets, load_targets, targets_path, write_targets
 
     check_seeds(args.seeds, "--seeds")
     check_workers(args.workers)
-    config = BenchConfig.from_options(  # the documented procedure: the grid only
-        args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False, lr_resolution=None
-    )
-    check_plan(config)
-    outside = [ref for ref in config.workloads if ref not in get_suite(args.suite).workloads]
+    if args.run_id and not args.from_store:
+        raise ValueError("--run-id names the run of --from-store; set-targets without it trains its own run")
+    outside = [ref for ref in args.workload or [] if ref not in get_suite(args.suite).workloads]
     if outside and not args.output:
         raise ValueError(
             f"--workload {' '.join(outside)}: not in the {args.suite} suite; give --output FILE.json (the package's "
             f"targets/{args.suite}.json holds the suite's own workloads)"
         )
     output = Path(args.output) if args.output else targets_path(args.suite)
-    check_output_file(output, "--output", [("--store", args.store)])
-    from .store import Store
-
+    inputs = [("--store", args.store)] + ([("--from-store", args.from_store)] if args.from_store else [])
+    check_output_file(output, "--output", inputs)
     if args.from_store:
         with Store(args.from_store, read_only=True) as store:
-            computed = _targets_from_run(store, args.run_id, config)
+            run_id = args.run_id or _latest_run(store, args.from_store)
+            seeds = args.seeds or store.run(run_id)["config"].get("seeds")  # default: all of the run's
+            config = BenchConfig.from_options(
+                args.suite, args.workload, [TARGET_METHOD], seeds, use_targets=False, lr_resolution=None
+            )
+            computed = _targets_from_run(store, run_id, config)
         for entry in computed.values():
-            entry["procedure"] += " (applied to that benchmark run's grid trials: set-targets --from-store)"
+            entry["procedure"] += (
+                f" (applied to the grid trials of seeds 0-{config.seeds - 1} of that benchmark run, in "
+                f"{Path(args.from_store).name}: set-targets --from-store)"
+            )
     else:
-        if args.run_id:
-            raise ValueError("--run-id names the run of --from-store; set-targets without it trains its own run")
+        config = BenchConfig.from_options(  # the documented procedure: the grid only
+            args.suite, args.workload, [TARGET_METHOD], args.seeds, use_targets=False, lr_resolution=None
+        )
+        check_plan(config)
         check_store(args.store)
         device = run_device(args)
         run_id = run_benchmark(
@@ -301,12 +309,55 @@ def set_targets_command(args: argparse.Namespace) -> int:
         )
         with Store(args.store) as store:
             computed = compute_targets(store, run_id, _data_hashes(config))
-    merged = {**(load_targets(args.suite) if output == targets_path(args.suite) else {}), **computed}
-    write_targets(output, args.suite, merged)
+    # merge into the file it replaces: the package's, or an --output of the same suite written before
+    previous = load_targets(args.suite) if output.resolve() == targets_path(args.suite).resolve() else {}
+    if output.is_file() and not previous:
+        previous = _targets_of_suite(output, args.suite)
+    write_targets(output, args.suite, {**previous, **computed})
     for name, entry in sorted(computed.items()):
         print(f"{name}: {entry['metric']} target {entry['target']:.6g} (data {entry['data_hash']})")
+        grid = _grid_of(config, name)
+        edges = (
+            [s["seed"] for s in entry["per_seed"] if s["peak_lr"] in (min(grid), max(grid))] if len(grid) > 2 else []
+        )
+        if edges:
+            print(
+                f"  note: the best {TARGET_METHOD} run of {len(edges)} of {len(entry['per_seed'])} seeds is at an edge "
+                "of the grid: a better-tuned run reaches this target before 3/4 of the budget"
+            )
     print(f"wrote {output}")
     return 0
+
+
+def _latest_run(store: Any, path: str) -> str:
+    try:
+        return store.latest_run_id()
+    except ValueError:
+        raise ValueError(f"--from-store {path}: the store has no run") from None
+
+
+def _targets_of_suite(path: Path, suite: str) -> dict[str, Any]:
+    """The workloads of an existing targets file of ``suite`` (a file of another suite is an error)."""
+    import json
+
+    try:
+        document = json.loads(path.read_text())
+        stored_suite, workloads = document["suite"], document["workloads"]
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"--output {path}: exists and is not a targets file; give a new file") from None
+    if stored_suite != suite:
+        raise ValueError(f"--output {path}: holds targets of the {stored_suite} suite, not {suite}")
+    return dict(workloads)
+
+
+def _grid_of(config: Any, name: str) -> tuple[float, ...]:
+    from .workloads import resolve_workload
+
+    for ref in config.workloads:
+        workload = resolve_workload(ref, config.overrides[ref])
+        if workload.name == name:
+            return tuple(workload.peak_lrs)
+    return ()
 
 
 def _data_hashes(config: Any) -> dict[str, str]:
@@ -321,42 +372,57 @@ def _data_hashes(config: Any) -> dict[str, str]:
     return hashes
 
 
-def _targets_from_run(store: Any, run_id: str | None, config: Any) -> dict[str, dict[str, Any]]:
-    """The procedure applied to an existing run's cosine grid trials: the run must be of the same suite and train
-    each workload as the procedure would (same overrides but the target), with every grid lr and seed done."""
+def _targets_from_run(store: Any, run_id: str, config: Any) -> dict[str, dict[str, Any]]:
+    """The procedure applied to an existing run's cosine grid trials. The run must be of the same suite and train
+    each workload as the procedure would: the suite's overrides (but the target) where the run has them, and for
+    every workload grid trials at its budget, for every grid lr and seed, finished (done, or failed: a diverged run
+    is part of the grid, as in a run of set-targets itself)."""
     import json
 
     from .targets import TARGET_METHOD, compute_targets
     from .workloads import resolve_workload
 
-    run_id = run_id or store.latest_run_id()
     run = store.run(run_id)
     if run["suite"] != config.suite:
         raise ValueError(f"--from-store: run {run_id} is of the {run['suite']} suite, not {config.suite}")
-    trials = store.trials(run_id)
+    trials = [t for t in store.trials(run_id) if t["method"] == TARGET_METHOD and t["status"] != "running"]
+    in_run = sorted({t["workload"] for t in trials})
     grids = {}
     for ref in config.workloads:
-        stored = dict(run["config"]["overrides"].get(ref, {"missing": True}))
-        stored.pop("target", None)
-        wanted = json.loads(json.dumps(config.overrides[ref]))  # tuples as the stored JSON has them
-        if stored != wanted:
-            raise ValueError(
-                f"--from-store: run {run_id} does not train {ref} as the {config.suite} suite does "
-                f"({stored if 'missing' not in stored else 'not in the run'} vs {wanted})"
-            )
         workload = resolve_workload(ref, config.overrides[ref])
-        grids[workload.name] = set(workload.peak_lrs)
-        finished = {
-            (t["seed"], t["peak_lr"])
-            for t in trials
-            if t["workload"] == workload.name and t["method"] == TARGET_METHOD and t["status"] == "done"
-        }
-        missing = sorted((s, lr) for s in range(config.seeds) for lr in grids[workload.name] if (s, lr) not in finished)
+        reason = workload.unavailable_reason()
+        if reason is not None:
+            raise ValueError(f"--from-store: {workload.name}: {reason} (its data hash is part of the target)")
+        if workload.name not in in_run:
+            raise ValueError(
+                f"--from-store: run {run_id} has no {TARGET_METHOD} trial of {workload.name}; it has {in_run} "
+                "(choose with --workload)"
+            )
+        stored = run["config"].get("overrides", {}).get(ref)
+        if stored is not None:
+            stored = {k: v for k, v in stored.items() if k != "target"}
+            wanted = json.loads(json.dumps(config.overrides[ref]))  # tuples as the stored JSON has them
+            if stored != wanted:
+                raise ValueError(
+                    f"--from-store: run {run_id} trains {workload.name} with {stored}, the {config.suite} suite with "
+                    f"{wanted}"
+                )
+        grid = set(workload.peak_lrs)
+        own = [t for t in trials if t["workload"] == workload.name and t["peak_lr"] in grid]
+        budgets = sorted({t["budget_steps"] for t in own})
+        if budgets and budgets != [workload.budget_steps]:
+            raise ValueError(
+                f"--from-store: run {run_id} trains {workload.name} for {budgets} steps, the {config.suite} suite "
+                f"for {workload.budget_steps}"
+            )
+        finished = {(t["seed"], t["peak_lr"]) for t in own}
+        missing = sorted((s, lr) for s in range(config.seeds) for lr in grid if (s, lr) not in finished)
         if missing:
             raise ValueError(
-                f"--from-store: run {run_id} lacks finished {TARGET_METHOD} trials of {workload.name} at (seed, peak "
-                f"lr) {missing[:3]}{' ...' if len(missing) > 3 else ''}"
+                f"--from-store: run {run_id} lacks {TARGET_METHOD} trials of {workload.name} at (seed, peak lr) "
+                f"{missing[:3]}{' ...' if len(missing) > 3 else ''}"
             )
+        grids[workload.name] = grid
     return compute_targets(
         store,
         run_id,

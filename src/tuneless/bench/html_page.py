@@ -91,7 +91,8 @@ machine: read them first). The trial count is what the method needs per workload
 grid of peak learning rates, a fixed list of configurations, or a single self-tuning run (a range when the grids of
 the workloads differ in size). Scores count a method's own trials only; for a method built on a prior run (refined),
 the workload tables below also give its time including that run. "Best lr at grid edge" counts the workloads (of
-those where the method tuned a peak-lr grid) on which the chosen peak lr is the lowest or highest of the grid: there
+those where the method tuned a peak-lr grid) on which a chosen peak lr (the median over seeds of the best by steps to
+target, or of the best by final metric) is the lowest or highest of the lrs tried: there
 the best lr may lie outside the grid, and the method's result is not evidence until the grid is widened.</p>
 {_table(header, rows)}
 """
@@ -112,7 +113,7 @@ def _workload_section(workload: str, scored: RunScores, figure: str) -> str:
     for method, result in results.items():
         row = [
             (method, ""),
-            (format_number(result.peak_lr, 3), "edge" if result.lr_edge else ""),
+            (format_number(result.peak_lr, 3), "edge" if result.edge and result.edge[0] == result.peak_lr else ""),
             (str(result.trials), ""),
             (format_number(result.steps_to_target), "best" if method in best_steps else ""),
             (format_number(result.seconds_to_target, 3), "best" if method in best_seconds else ""),

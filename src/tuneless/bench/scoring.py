@@ -220,7 +220,8 @@ class MethodResult:
 
     ``*_with_prior``: for a method built on a prior run (refinement), the median over seeds of the best trial's
     time plus the prior run's cost (``prior_steps`` / ``prior_seconds``); ``None`` for other methods.
-    ``peak_lr``: the median (lower middle value) over seeds of the peak lr of the best trial by steps;
+    ``peak_lr``: the median (lower middle value) over seeds of the peak lr of the best trial by steps (seeds whose
+    trials all failed left out);
     ``final_peak_lr``: the same of the trial with the best final metric (the other lr method-fair tuning brackets).
     ``trials``: trials per seed on this workload (the most any seed had). ``chosen``: seed -> best trial by steps.
     ``lr_grid``: the peak lrs tried, ascending, when the method tuned a grid (per seed, trials that differ only in
@@ -305,9 +306,11 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
             if method not in times["steps"].get(workload, {}):
                 continue
             chosen = {s: t for (w, m, s), t in best["steps"].items() if (w, m) == (workload, method)}
-            lrs = [t["peak_lr"] for t in chosen.values() if t["peak_lr"] is not None]
-            final_lrs = [
-                t["peak_lr"] for (w, m, _), t in final_best.items() if (w, m) == (workload, method) and t["peak_lr"]
+            lrs = [t["peak_lr"] for t in chosen.values() if t["peak_lr"] is not None and t["status"] == "done"]
+            final_lrs = [  # seeds whose trials all failed have no best final metric
+                t["peak_lr"]
+                for (w, m, _), t in final_best.items()
+                if (w, m) == (workload, method) and t["peak_lr"] is not None and math.isfinite(_final_metric_badness(t))
             ]
             mean, std = finals[workload][method]
             results.setdefault(workload, {})[method] = MethodResult(

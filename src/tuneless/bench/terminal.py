@@ -25,7 +25,8 @@ def terminal_table(run: Mapping[str, Any], scored: RunScores) -> Any:
         caption="score: AlgoPerf benchmark score in [0, 1] from time (or steps) to target, 1 = fastest on every "
         f"workload, 0 = missed or over {scored.r_max:g}x slower everywhere. best final: workloads where the "
         "method's final metric (mean over seeds of its best trial) is the best. lr at grid edge: workloads where "
-        "the best peak lr is the grid's lowest or highest (the optimum may lie outside: widen the grid). "
+        "a best peak lr (by steps or by final metric) is the lowest or highest tried (the optimum may lie outside: "
+        "widen the grid). "
         "Details: report.html.",
     )
     table.add_column("method", style="bold", no_wrap=True)
