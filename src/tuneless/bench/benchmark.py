@@ -251,20 +251,7 @@ def run_benchmark(
             store.create_run(run_id, config.suite, config.to_dict())
         for prepared in workloads:
             prepared.workload.prepare(list(range(config.seeds)))
-        seeds = list(range(config.seeds))
-        _run_levels(
-            store,
-            run_id,
-            workloads,
-            methods,
-            seeds,
-            executor,
-            progress,
-            say,
-            device,
-            config.lr_resolution,
-            config.tune_by,
-        )
+        _run_levels(store, run_id, config, workloads, methods, executor, progress, say, device)
     finally:
         store.close()
     if out_dir is not None:
@@ -275,16 +262,15 @@ def run_benchmark(
 def _run_levels(
     store: Store,
     run_id: str,
+    config: BenchConfig,
     workloads: Sequence[PreparedWorkload],
     methods: Sequence[Method],
-    seeds: Sequence[int],
     executor: Executor,
     progress: bool,
     say: Callable[[str], None],
     device: str = "cpu",
-    lr_resolution: float | None = None,
-    tune_by: Sequence[str] = ("steps",),
 ) -> None:
+    seeds, lr_resolution, tune_by = list(range(config.seeds)), config.lr_resolution, config.tune_by
     planned_ids = {p.trial_id for p in plan_trials(run_id, workloads, methods, seeds)}
     finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
     with _progress_bar(progress, len(planned_ids), len(finished & planned_ids)) as bar:

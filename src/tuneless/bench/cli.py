@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--from-store",
         metavar="STORE",
         help="no training: apply the procedure to the cosine grid trials of a run of the same suite in this store "
-        "(a benchmark run has them; --seeds of them, the first ones)",
+        "(a benchmark run has them; default: all of its seeds, --seeds N the first N)",
     )
     targets.add_argument("--run-id", help="with --from-store: the run (default: the store's latest)")
     targets.set_defaults(handler=set_targets_command)
