@@ -86,7 +86,10 @@ def _run_options(parser: argparse.ArgumentParser, suites: dict, methods: dict | 
     )
     if methods is not None:
         parser.add_argument(
-            "--methods", nargs="+", metavar="METHOD", help=f"methods to compare (default: all of {', '.join(methods)})"
+            "--methods",
+            nargs="+",
+            metavar="METHOD",
+            help=f"methods to compare, of {', '.join(methods)} (default: the suite's; `tuneless bench list`)",
         )
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store (default: {DEFAULT_STORE})")
     parser.add_argument("--workers", type=int, help="trials run in parallel (default: all cores)")
@@ -97,7 +100,11 @@ def _run_options(parser: argparse.ArgumentParser, suites: dict, methods: dict | 
         help="local: a process per trial on this machine (default); ray: Ray tasks (pip install 'tuneless[ray]')",
     )
     parser.add_argument("--address", help="with --executor ray: the cluster address (default: a local Ray instance)")
-    parser.add_argument("--seeds", type=int, help="seeds per trial configuration (default: the suite's)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        help="seeds per trial configuration (default: the suite's; paired verdicts on the claims need at least 5)",
+    )
     parser.add_argument(
         "--device",
         default="auto",

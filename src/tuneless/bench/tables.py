@@ -230,7 +230,11 @@ def draw_claims(panels: dict[str, list[ClaimPoint]], path: str | Path) -> Path |
 
 def _final_metric_lines(scored: RunScores) -> list[str]:
     """The final metric of every method on every workload, then the best peak lrs at the edge of their grid."""
-    lines = ["", "### Final validation metric at the budget (grid best per seed; mean ± std over seeds)", ""]
+    lines = [
+        "",
+        "### Final validation metric at the budget (per seed the best over every lr tried; mean ± std over seeds)",
+        "",
+    ]
     lines += [_row(["workload", "metric", *scored.methods]), _row(["---"] * (2 + len(scored.methods)))]
     for workload in scored.workloads:
         info = scored.workload_info[workload]
