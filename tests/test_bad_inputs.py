@@ -56,6 +56,8 @@ def workspace(tmp_path_factory):
     (root / "not_schedule.json").write_text('{"answer": 42}')
     (root / "loss.csv").write_text("step,loss\n" + "".join(f"{t},{3 / (1 + t / 100)!r}\n" for t in range(0, 1000, 10)))
     (root / "loss_bad.csv").write_text("step,loss\n0,3\n10,abc\n")
+    (root / "full_targets.json").write_text('{"suite": "full", "workloads": {}}')
+    (root / "bad_targets.json").write_text('{"suite": "quick", "workloads": [1, 2]}')
     (root / "a_file").write_text("a file where a folder is expected\n")
     (root / "folder").mkdir()
     os.mkfifo(root / "fifo")
@@ -445,6 +447,24 @@ CASES: list[tuple[list[str], str]] = [
     (["bench", "set-targets", "--suite", "nosuch", "--store", "new.sqlite", "--output", "t.json"], "nosuch"),
     (["bench", "set-targets", "--workload", "nosuch", "--store", "new.sqlite", "--output", "t.json"], "nosuch"),
     (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite"], "not in the quick suite; give --output"),
+    # an empty value is refused, never taken as the option's default (the package's targets file, a new run)
+    (["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--output", ""], "--output: empty value"),
+    (["bench", "set-targets", "--store", "new.sqlite", "--from-store", ""], "--from-store: empty value"),
+    (["bench", "set-targets", "--from-store", "store.sqlite", "--run-id", " ", "--output", "t.json"], "--run-id"),
+    (["bench", "--methods", "cosine", "", "--store", "new.sqlite"], "--methods: empty value ''"),
+    # an --output that cannot take this suite's targets is refused before anything trains
+    (
+        ["bench", "set-targets", "--workload", TINY, "--store", "new.sqlite", "--output", "full_targets.json"],
+        "holds targets of the full suite, not quick",
+    ),
+    (
+        ["bench", "set-targets", "--workload", TINY, "--from-store", "store.sqlite", "--output", "bad_targets.json"],
+        "exists and is not a targets file",
+    ),
+    (
+        ["bench", "set-targets", "--workload", TINY, "--from-store", "store.sqlite", "--output", "t.json"],
+        "has no cosine trial of diabetes-short; it has none",
+    ),
     # --- custom workloads whose declared attributes cannot work: refused before a store is made
     (["bench", "--workload", f"{TINY_FILE}:UnknownOptimizerDiabetes", "--store", "new.sqlite"], "'lion' is unknown"),
     (["bench", "--workload", f"{TINY_FILE}:NaNTargetDiabetes", "--store", "new.sqlite"], "target=nan must be a finite"),

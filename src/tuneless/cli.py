@@ -30,6 +30,20 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        """An empty value is an error, never the default: ``--output ''`` must not fall back to the default file
+        (each subcommand's parser checks its own arguments)."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        for action in self._actions:
+            value = getattr(namespace, action.dest, None)
+            if value == action.default:
+                continue
+            empty = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and not v.strip()]
+            if empty:
+                name = "/".join(action.option_strings) or action.metavar or action.dest
+                self.error(f"argument {name}: empty value {empty[0]!r}")
+        return namespace, extras
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(

@@ -150,7 +150,7 @@ def test_targets_from_an_existing_run_match_the_procedures_own_run(tmp_path, cap
     # onto the store it reads: one line each, exit 2, nothing written
     bad = tmp_path / "x.json"
     assert main([*common, "--seeds", "4", "--from-store", run, "--output", str(bad)]) == 2
-    assert "lacks cosine trials of diabetes-short at (seed, peak lr) [(3, 0.01), (3, 0.03)]" in capsys.readouterr().err
+    assert "has 3 seeds, not 4 (--seeds)" in capsys.readouterr().err
     assert main([*common, "--suite", "full", "--from-store", run, "--output", str(bad)]) == 2
     assert "is of the quick suite, not full" in capsys.readouterr().err
     assert main([*common, "--run-id", "r", "--store", str(tmp_path / "s.sqlite"), "--output", str(bad)]) == 2
@@ -168,3 +168,60 @@ def test_targets_from_an_existing_run_match_the_procedures_own_run(tmp_path, cap
         store.finish_trial(trial["trial_id"], status="failed", final_metric=None)  # fmt: skip
     assert main([*common, "--from-store", run, "--output", str(bad)]) == 0
     assert json.loads(bad.read_text())["workloads"]["diabetes-short"]["per_seed"][0]["peak_lr"] == 0.01
+    # a seed whose grid trials all failed is named; a grid trial still running is named as such
+    with Store(run) as store:
+        for trial in store.trials(store.latest_run_id()):
+            if trial["method"] == "cosine" and trial["seed"] == 1:
+                store.finish_trial(trial["trial_id"], status="failed", final_metric=None)
+    capsys.readouterr()
+    assert main([*common, "--from-store", run, "--output", str(bad)]) == 0
+    printed = capsys.readouterr().out
+    assert "note: every cosine grid trial of seed 1 failed: the target is the median of the other 2" in printed
+    entry = json.loads(bad.read_text())["workloads"]["diabetes-short"]
+    assert [s["seed"] for s in entry["per_seed"]] == [0, 2]
+    assert entry["target"] == (own["per_seed"][0]["value"] + own["per_seed"][2]["value"]) / 2
+    with Store(run) as store:
+        store.connection.execute(
+            "UPDATE trials SET status = 'running' WHERE method = 'cosine' AND seed = 2 AND peak_lr = 0.03"
+        )
+        store.connection.commit()
+    assert main([*common, "--from-store", run, "--output", str(bad)]) == 2
+    assert "is still running cosine trials of diabetes-short at (seed, peak lr) [(2, 0.03)]" in capsys.readouterr().err
+    assert main([*common, "--seeds", "1", "--from-store", run, "--output", str(bad)]) == 0
+    entry = json.loads(bad.read_text())["workloads"]["diabetes-short"]
+    assert entry["procedure"].endswith("of seed 0 of that benchmark run, in run.sqlite: set-targets --from-store)")
+
+
+def test_targets_name_the_data_the_run_recorded(tmp_path, capsys):
+    """A run records the hash of each workload's data when it starts; targets set from it later name that data,
+    not the data of the machine that sets them (the stdlib LM's corpus changes with the Python version)."""
+    import json
+
+    from tuneless.cli import main
+
+    tiny = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py:ShortDiabetes"
+    run = str(tmp_path / "run.sqlite")
+    bench = ["bench", "--workload", tiny, "--methods", "cosine", "--seeds", "1", "--workers", "1", "--grid-only"]
+    assert main([*bench, "--store", run, "--no-progress"]) == 0
+    from tuneless.bench.workloads import resolve_workload
+
+    here = resolve_workload(tiny, {}).data_hash()
+    with Store(run) as store:
+        run_id = store.latest_run_id()
+        config = store.run(run_id)["config"]
+        assert config["data_hashes"] == {"diabetes-short": here} and len(here) >= 8
+        store.update_run_config(run_id, {**config, "data_hashes": {"diabetes-short": "elsewhere"}})
+    output = tmp_path / "t.json"
+    common = ["bench", "set-targets", "--workload", tiny, "--from-store", run, "--output", str(output)]
+    assert main(common) == 0
+    assert json.loads(output.read_text())["workloads"]["diabetes-short"]["data_hash"] == "elsewhere"
+    # a run stored before runs recorded their data: the data here, with a note when it ran on another Python
+    with Store(run) as store:
+        config = {k: v for k, v in config.items() if k != "data_hashes"}
+        store.update_run_config(run_id, {**config, "environment": {**config["environment"], "python": "2.7.18"}})
+    capsys.readouterr()
+    assert main(common) == 0
+    assert json.loads(output.read_text())["workloads"]["diabetes-short"]["data_hash"] == here
+    assert "did not record its data; diabetes-short's target is stamped with the hash of the data here" in (
+        capsys.readouterr().out
+    )

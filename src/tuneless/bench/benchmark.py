@@ -54,6 +54,10 @@ class BenchConfig:
     # the measures whose best lrs are bracketed, the first also choosing a prior trial (lr_bracketing); None: the
     # suite's (a run stored before they were recorded resumes with its suite's)
     tune_by: list[str] | None = None
+    # workload name -> the hash of the data it trained on (``Workload.data_hash``), recorded when the run starts, so
+    # that targets set from the run later name its data, not the data of the machine that sets them; None: a run
+    # stored before they were recorded
+    data_hashes: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         self.tune_by = list(run_tuning_measures(self.suite, self.tune_by))
@@ -150,10 +154,13 @@ def plan_trials(
 
 
 def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[PreparedWorkload]:
-    """Resolve the run's workloads, skip the unavailable ones (with the reason), fix each one's target."""
+    """Resolve the run's workloads, skip the unavailable ones (with the reason), fix each one's target and record
+    the hash of its data (``config.data_hashes``)."""
     targets = load_targets(config.suite) if config.use_targets else {}
     targets_required = get_suite(config.suite).targets_required
     prepared = []
+    recorded = config.data_hashes or {}
+    hashes = {}
     for ref in config.workloads:
         overrides = dict(config.overrides.get(ref, {}))
         workload = resolve_workload(ref, overrides)
@@ -161,13 +168,20 @@ def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[P
         if reason:
             say(f"skipping workload {workload.name}: {reason}")
             continue
+        data_hash = workload.data_hash()
+        hashes[workload.name] = recorded.get(workload.name, data_hash)  # a resumed run keeps what it started on
+        if hashes[workload.name] != data_hash:
+            say(
+                f"note: workload {workload.name}: its data here (hash {data_hash}) differ from the data the run "
+                f"started on ({hashes[workload.name]}): its trials are not comparable"
+            )
         if not config.use_targets:
             overrides["target"] = None
         elif "target" not in overrides:
             if workload.target is not None:
                 overrides["target"] = workload.target
             elif workload.name in targets or targets_required:
-                overrides["target"] = target_for(config.suite, workload.name, workload.data_hash(), targets)
+                overrides["target"] = target_for(config.suite, workload.name, data_hash, targets)
                 set_at = targets.get(workload.name, {}).get("budget_steps")
                 if set_at is not None and set_at != workload.budget_steps:
                     say(
@@ -187,6 +201,7 @@ def prepare_workloads(config: BenchConfig, say: Callable[[str], None]) -> list[P
         prepared.append(PreparedWorkload(ref, overrides, workload.with_overrides(target=overrides["target"])))
     if not prepared:
         raise ValueError("no workload can run here (see the messages above)")
+    config.data_hashes = {**recorded, **hashes}
     return prepared
 
 

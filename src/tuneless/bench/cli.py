@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--from-store",
         metavar="STORE",
         help="no training: apply the procedure to the cosine grid trials of a run of the same suite in this store "
-        "(a benchmark run has them; default: all of its seeds, --seeds N the first N)",
+        "(a benchmark run has them; default: all of its seeds, --seeds N the first N; the options that say how to "
+        "train, such as --store, --workers and --device, are not used)",
     )
     targets.add_argument("--run-id", help="with --from-store: the run (default: the store's latest)")
     targets.set_defaults(handler=set_targets_command)
@@ -274,29 +275,37 @@ def set_targets_command(args: argparse.Namespace) -> int:
 
     check_seeds(args.seeds, "--seeds")
     check_workers(args.workers)
-    if args.run_id and not args.from_store:
+    if args.run_id is not None and args.from_store is None:
         raise ValueError("--run-id names the run of --from-store; set-targets without it trains its own run")
     outside = [ref for ref in args.workload or [] if ref not in get_suite(args.suite).workloads]
-    if outside and not args.output:
+    if outside and args.output is None:
         raise ValueError(
             f"--workload {' '.join(outside)}: not in the {args.suite} suite; give --output FILE.json (the package's "
             f"targets/{args.suite}.json holds the suite's own workloads)"
         )
-    output = Path(args.output) if args.output else targets_path(args.suite)
-    inputs = [("--store", args.store)] + ([("--from-store", args.from_store)] if args.from_store else [])
-    check_output_file(output, "--output", inputs)
-    if args.from_store:
+    output = check_output_file(
+        targets_path(args.suite) if args.output is None else args.output,
+        "--output",
+        [("--store", args.store), ("--from-store", args.from_store)],
+    )
+    # merged into the file it replaces: the package's, or an --output of the same suite written before (checked
+    # before anything trains)
+    previous = load_targets(args.suite) if output.resolve() == targets_path(args.suite).resolve() else {}
+    if output.is_file() and not previous:
+        previous = _targets_of_suite(output, args.suite)
+    if args.from_store is not None:
         with Store(args.from_store, read_only=True) as store:
-            run_id = args.run_id or _latest_run(store, args.from_store)
+            run_id = args.run_id if args.run_id is not None else _latest_run(store, args.from_store)
             seeds = args.seeds or store.run(run_id)["config"].get("seeds")  # default: all of the run's
             config = BenchConfig.from_options(
                 args.suite, args.workload, [TARGET_METHOD], seeds, use_targets=False, lr_resolution=None
             )
-            computed = _targets_from_run(store, run_id, config)
+            computed = _targets_from_run(store, run_id, config, chosen=args.run_id is not None)
+        used = "seed 0" if config.seeds == 1 else f"seeds 0-{config.seeds - 1}"
         for entry in computed.values():
             entry["procedure"] += (
-                f" (applied to the grid trials of seeds 0-{config.seeds - 1} of that benchmark run, in "
-                f"{Path(args.from_store).name}: set-targets --from-store)"
+                f" (applied to the grid trials of {used} of that benchmark run, in {Path(args.from_store).name}: "
+                "set-targets --from-store)"
             )
     else:
         config = BenchConfig.from_options(  # the documented procedure: the grid only
@@ -315,14 +324,17 @@ def set_targets_command(args: argparse.Namespace) -> int:
             trials_per_device=args.trials_per_device,
         )
         with Store(args.store) as store:
-            computed = compute_targets(store, run_id, _data_hashes(config))
-    # merge into the file it replaces: the package's, or an --output of the same suite written before
-    previous = load_targets(args.suite) if output.resolve() == targets_path(args.suite).resolve() else {}
-    if output.is_file() and not previous:
-        previous = _targets_of_suite(output, args.suite)
+            computed = compute_targets(store, run_id, store.run(run_id)["config"]["data_hashes"])
     write_targets(output, args.suite, {**previous, **computed})
     for name, entry in sorted(computed.items()):
         print(f"{name}: {entry['metric']} target {entry['target']:.6g} (data {entry['data_hash']})")
+        failed = sorted(set(range(config.seeds)) - {s["seed"] for s in entry["per_seed"]})
+        if failed:
+            print(
+                f"  note: every {TARGET_METHOD} grid trial of seed{'s' * (len(failed) > 1)} "
+                f"{', '.join(map(str, failed))} failed: the target is the median of the other "
+                f"{len(entry['per_seed'])}"
+            )
         grid = _grid_of(config, name)
         edges = (
             [s["seed"] for s in entry["per_seed"] if s["peak_lr"] in (min(grid), max(grid))] if len(grid) > 2 else []
@@ -350,11 +362,15 @@ def _targets_of_suite(path: Path, suite: str) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text())
         stored_suite, workloads = document["suite"], document["workloads"]
+        if not isinstance(workloads, dict) or not all(
+            isinstance(entry, dict) and "target" in entry for entry in workloads.values()
+        ):
+            raise TypeError
     except (ValueError, KeyError, TypeError):
         raise ValueError(f"--output {path}: exists and is not a targets file; give a new file") from None
     if stored_suite != suite:
         raise ValueError(f"--output {path}: holds targets of the {stored_suite} suite, not {suite}")
-    return dict(workloads)
+    return workloads
 
 
 def _grid_of(config: Any, name: str) -> tuple[float, ...]:
@@ -367,51 +383,60 @@ def _grid_of(config: Any, name: str) -> tuple[float, ...]:
     return ()
 
 
-def _data_hashes(config: Any) -> dict[str, str]:
-    """Workload name -> the hash of the data its target is set on (available workloads)."""
-    from .workloads import resolve_workload
-
-    hashes = {}
-    for ref in config.workloads:
-        workload = resolve_workload(ref, config.overrides[ref])
-        if workload.unavailable_reason() is None:
-            hashes[workload.name] = workload.data_hash()
-    return hashes
-
-
-def _targets_from_run(store: Any, run_id: str, config: Any) -> dict[str, dict[str, Any]]:
+def _targets_from_run(store: Any, run_id: str, config: Any, chosen: bool = True) -> dict[str, dict[str, Any]]:
     """The procedure applied to an existing run's cosine grid trials. The run must be of the same suite and train
     each workload as the procedure would: the suite's overrides (but the target) where the run has them, and for
     every workload grid trials at its budget, for every grid lr and seed, finished (done, or failed: a diverged run
-    is part of the grid, as in a run of set-targets itself)."""
+    is part of the grid, as in a run of set-targets itself). ``chosen``: the run was named (--run-id), not the
+    store's latest. The targets name the data the run recorded; a run stored before runs recorded it, the data
+    here."""
     import json
+    import platform
 
     from .targets import TARGET_METHOD, compute_targets
     from .workloads import resolve_workload
 
     run = store.run(run_id)
+    which = f"run {run_id}" if chosen else f"run {run_id} (the store's latest; choose another with --run-id)"
     if run["suite"] != config.suite:
-        raise ValueError(f"--from-store: run {run_id} is of the {run['suite']} suite, not {config.suite}")
-    trials = [t for t in store.trials(run_id) if t["method"] == TARGET_METHOD and t["status"] != "running"]
-    in_run = sorted({t["workload"] for t in trials})
+        raise ValueError(f"--from-store: {which} is of the {run['suite']} suite, not {config.suite}")
+    run_seeds = run["config"].get("seeds")
+    if run_seeds is not None and config.seeds > run_seeds:
+        raise ValueError(f"--from-store: {which} has {run_seeds} seeds, not {config.seeds} (--seeds)")
+    cosine = [t for t in store.trials(run_id) if t["method"] == TARGET_METHOD]
+    trials = [t for t in cosine if t["status"] != "running"]
+    in_run = sorted({t["workload"] for t in cosine})
+    recorded = run["config"].get("data_hashes") or {}
+    hashes = {}
     grids = {}
     for ref in config.workloads:
         workload = resolve_workload(ref, config.overrides[ref])
-        reason = workload.unavailable_reason()
-        if reason is not None:
-            raise ValueError(f"--from-store: {workload.name}: {reason} (its data hash is part of the target)")
         if workload.name not in in_run:
+            has = f"it has {', '.join(in_run)}" if in_run else "it has none"
             raise ValueError(
-                f"--from-store: run {run_id} has no {TARGET_METHOD} trial of {workload.name}; it has {in_run} "
-                "(choose with --workload)"
+                f"--from-store: {which} has no {TARGET_METHOD} trial of {workload.name}; {has} (choose with --workload)"
             )
+        if workload.name in recorded:
+            hashes[workload.name] = recorded[workload.name]
+        else:  # a run stored before runs recorded their data: hash the data here
+            reason = workload.unavailable_reason()
+            if reason is not None:
+                raise ValueError(f"--from-store: {workload.name}: {reason} (its data hash is part of the target)")
+            hashes[workload.name] = workload.data_hash()
+            ran_on = (run["config"].get("environment") or {}).get("python")
+            if ran_on is not None and ran_on != platform.python_version():
+                print(
+                    f"note: {which} did not record its data; {workload.name}'s target is stamped with the hash of the "
+                    f"data here (Python {platform.python_version()}; the run had {ran_on}, and the stdlib LM's "
+                    "corpus changes with the Python version)"
+                )
         stored = run["config"].get("overrides", {}).get(ref)
         if stored is not None:
             stored = {k: v for k, v in stored.items() if k != "target"}
             wanted = json.loads(json.dumps(config.overrides[ref]))  # tuples as the stored JSON has them
             if stored != wanted:
                 raise ValueError(
-                    f"--from-store: run {run_id} trains {workload.name} with {stored}, the {config.suite} suite with "
+                    f"--from-store: {which} trains {workload.name} with {stored}, the {config.suite} suite with "
                     f"{wanted}"
                 )
         grid = set(workload.peak_lrs)
@@ -419,21 +444,28 @@ def _targets_from_run(store: Any, run_id: str, config: Any) -> dict[str, dict[st
         budgets = sorted({t["budget_steps"] for t in own})
         if budgets and budgets != [workload.budget_steps]:
             raise ValueError(
-                f"--from-store: run {run_id} trains {workload.name} for {budgets} steps, the {config.suite} suite "
+                f"--from-store: {which} trains {workload.name} for {budgets} steps, the {config.suite} suite "
                 f"for {workload.budget_steps}"
             )
         finished = {(t["seed"], t["peak_lr"]) for t in own}
         missing = sorted((s, lr) for s in range(config.seeds) for lr in grid if (s, lr) not in finished)
+        running = {(t["seed"], t["peak_lr"]) for t in cosine if t["status"] == "running"} & set(missing)
+        if running:
+            raise ValueError(
+                f"--from-store: {which} is still running {TARGET_METHOD} trials of {workload.name} at (seed, peak lr) "
+                f"{sorted(running)[:3]}{' ...' if len(running) > 3 else ''}: let it finish (or continue it with "
+                "tuneless bench --resume)"
+            )
         if missing:
             raise ValueError(
-                f"--from-store: run {run_id} lacks {TARGET_METHOD} trials of {workload.name} at (seed, peak lr) "
+                f"--from-store: {which} lacks {TARGET_METHOD} trials of {workload.name} at (seed, peak lr) "
                 f"{missing[:3]}{' ...' if len(missing) > 3 else ''}"
             )
         grids[workload.name] = grid
     return compute_targets(
         store,
         run_id,
-        _data_hashes(config),
+        hashes,
         keep=lambda t: t["workload"] in grids and t["peak_lr"] in grids[t["workload"]] and t["seed"] < config.seeds,
     )
 
