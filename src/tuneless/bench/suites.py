@@ -2,8 +2,8 @@
 
 ``quick`` is sized to finish (trials and report) within 10 minutes on a 2-core machine and still separate the
 methods; ``full`` is the complete comparison; ``long`` runs the paper's claims (linear vs cosine, refined vs
-linear) at 4x the full suite's horizon on the deep-learning workloads, where the claims are made (sized for about
-2 hours on 2 cores, docs/bench.md; ``--resume`` continues it in a later sitting); ``gpu`` runs at the horizons the
+linear) at 4x the full suite's horizon on the deep-learning workloads, where the claims are made (aimed at 2 hours
+on 2 cores, measured at about 2.7, docs/bench.md; ``--resume`` continues it in a later sitting); ``gpu`` runs at the horizons the
 paper's claims are about, on one GPU (``--device cuda``; sizing and its FLOP estimate:
 ``benchmarks/gpu_suite_estimate.py`` and docs/bench.md). Targets for each suite live in ``targets/<suite>.json``
 (set by ``tuneless bench set-targets --suite S``, see docs/bench.md); a suite with ``targets_required=False`` runs
@@ -146,11 +146,11 @@ SUITES: dict[str, Suite] = {
             "lm-kjv": {"budget_steps": 2400, "eval_every": 200, "peak_lrs": (0.01732, 0.03, 0.05196)},
         },
         methods=("cosine", "linear", "refined"),
-        # 2 seeds keep it near 2 hours on 2 cores (docs/bench.md "Sizing the long suite"); paired verdicts need 5
+        # 2 seeds keep it near 2.7 hours on 2 cores (docs/bench.md "Sizing the long suite"); paired verdicts need 5
         # (`--seeds 5`, what docs/results.md reports), so a third seed would not turn a tie into a verdict
         seeds=2,
         # the claims' measure, the final metric, picks the best lr that method-fair tuning brackets (one measure:
-        # a second would add trials to a suite sized at about 2 hours)
+        # a second would add trials to a suite that already takes about 2.7 hours)
         tune_by=("final",),
         description="the claims at 4x the full horizon: Fashion-MNIST CNN (6000 SGD steps), byte LMs on the stdlib "
         "and the King James Bible (2400 AdamW steps); cosine, linear, refined; 3-point grids; 2 seeds",
