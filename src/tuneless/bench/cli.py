@@ -453,13 +453,12 @@ def _targets_from_run(store: Any, run_id: str, config: Any, chosen: bool = True)
         if running:
             raise ValueError(
                 f"--from-store: {which} is still running {TARGET_METHOD} trials of {workload.name} at (seed, peak lr) "
-                f"{sorted(running)[:3]}{' ...' if len(running) > 3 else ''}: let it finish (or continue it with "
-                "tuneless bench --resume)"
+                f"{_first_few(sorted(running))}: let it finish (or continue it with tuneless bench --resume)"
             )
         if missing:
             raise ValueError(
                 f"--from-store: {which} lacks {TARGET_METHOD} trials of {workload.name} at (seed, peak lr) "
-                f"{missing[:3]}{' ...' if len(missing) > 3 else ''}"
+                f"{_first_few(missing)}"
             )
         grids[workload.name] = grid
     return compute_targets(
@@ -468,6 +467,10 @@ def _targets_from_run(store: Any, run_id: str, config: Any, chosen: bool = True)
         hashes,
         keep=lambda t: t["workload"] in grids and t["peak_lr"] in grids[t["workload"]] and t["seed"] < config.seeds,
     )
+
+
+def _first_few(items: list[Any]) -> str:
+    return f"{items[:3]}{' ...' if len(items) > 3 else ''}"
 
 
 def tables_command(args: argparse.Namespace) -> int:
