@@ -1,0 +1,224 @@
+"""``AutoLR``: one run, no sweep. A pilot finds where training breaks; the run uses a calibrated fraction of it.
+
+The run has two phases, driven by one scheduler:
+
+1. **Pilot** (``pilot_steps``, at most 10% of the run): the lr rises geometrically over the family's range
+   (``tuneless.auto.pilot``); the scheduler watches each step's loss and notes the first lr at which the loss is not
+   finite or above 1.5x the untrained loss (the *cap*). Later pilot steps run at lr 0. At the pilot's end the
+   weights and the optimizer state go back to what they were before it (and the model's buffers, when the model
+   is given), so the pilot leaves no trace but its measurement.
+2. **Run** (``run_steps``): the schedule (default: 5% warmup, then linear decay to zero) at peak
+   ``ratio * cap``, ``ratio`` calibrated per optimizer family on the benchmark's grid results
+   (``tuneless.auto.calibration``).
+
+The loop runs ``total_steps = pilot_steps + run_steps`` optimizer steps and passes each step's loss:
+``scheduler.step(loss)`` after ``optimizer.step()``. Each param group's lr is its own base lr (``initial_lr``, the
+optimizer's ``lr``: leave it at 1.0, or set a group's relative factor) times the multiplier.
+
+Fallback: a pilot that never becomes unstable (the loss never rises above 1.5x the untrained one, even at the top of
+the range) runs at the family's calibrated control lr, with a warning. A pilot whose loss is not finite at its
+smallest lrs raises ``ValueError`` at the step that shows it (the model or the loss is broken, no lr helps).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from ..auto.calibration import constants, load_rows
+from ..auto.pilot import (
+    PILOT_FRACTION,
+    REFERENCE_STEPS,
+    Pilot,
+    PilotResult,
+    check_family,
+    is_unstable,
+    min_loss_lr,
+    stability_cap,
+)
+from ..schedules import Schedule, as_schedule
+from ..schedules._base import check_total_steps
+from .scheduler import MultiplierLR
+
+__all__ = ["AutoLR", "DEFAULT_SCHEDULE"]
+
+#: the run's shape after the pilot: the benchmark's linear decay (5% warmup)
+DEFAULT_SCHEDULE = "warmup(linear,fraction=0.05)"
+
+
+class AutoLR(MultiplierLR):
+    """A pilot (lr range test as a stability cap) then one run at a calibrated fraction of the cap.
+
+    Args:
+        optimizer: any ``torch.optim.Optimizer`` of the family; its groups' ``lr`` are relative factors (1.0).
+        total_steps: the run's horizon ``T`` after the pilot (``run_steps``); the loop runs ``self.total_steps``.
+        family: ``"sgd"`` (SGD, momentum SGD, schedule-free SGD) or ``"adam"`` (Adam, AdamW, NAdamW, ...).
+        schedule: the run's shape (a schedule, spec string or JSON path); default 5% warmup + linear decay.
+        method: which calibrated ratio to use (the grid method whose best lrs it was fitted on: ``"linear"``;
+            ``"schedulefree"`` for a schedule-free optimizer with ``schedule="constant"``).
+        ratio: the peak lr as ``min_f ratio[f] * pilot feature f`` (features ``"cap"``, ``"min_loss"``); a number
+            is a fraction of the cap. Default: calibrated, see ``tuneless.auto.calibration``.
+        model: the model, to restore its buffers (BatchNorm statistics) after the pilot too.
+        exclude: a workload whose calibration rows are left out (the benchmark's leave-one-workload-out).
+        pilot_fraction: the pilot's share of ``total_steps`` (default 0.1; at least 10 steps).
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        total_steps: int,
+        family: str,
+        *,
+        schedule: Schedule | str = DEFAULT_SCHEDULE,
+        method: str = "linear",
+        ratio: float | Mapping[str, float] | None = None,
+        model: torch.nn.Module | None = None,
+        exclude: str | None = None,
+        pilot_fraction: float = PILOT_FRACTION,
+    ) -> None:
+        self.family = check_family(family)
+        self.run_steps = check_total_steps(total_steps)
+        self.schedule = as_schedule(schedule)
+        self.schedule(0, self.run_steps)  # horizon checks (warmup < T) fail here
+        self.pilot = Pilot.for_run(self.run_steps, self.family, pilot_fraction)
+        self.pilot_steps = self.pilot.steps
+        self.total_steps = self.pilot_steps + self.run_steps
+        self.method = method
+        self._fallback_lr = math.nan
+        if ratio is None:
+            found = constants(load_rows(), self.family, exclude=exclude)
+            if method not in found.ratio:
+                raise ValueError(f"method={method!r} has no calibrated ratio; calibrated: {sorted(found.ratio)}")
+            ratio, self._fallback_lr = dict(found.ratio[method]), found.control_lr
+        elif isinstance(ratio, (int, float)):
+            ratio = {"cap": ratio}
+        if not ratio or not all(isinstance(r, (int, float)) and math.isfinite(r) and r > 0 for r in ratio.values()):
+            raise ValueError(f"ratio={ratio!r}: need finite numbers > 0 (a number scales the cap)")
+        self.ratio: dict[str, float] = {str(f): float(r) for f, r in ratio.items()}
+        self.model = model
+        self.losses: list[float] = []
+        self.result: PilotResult | None = None
+        self.peak_lr: float | None = None
+        super().__init__(optimizer)
+        self._snapshot = self._take_snapshot()
+
+    # --- the multiplier --------------------------------------------------------------------------------------------
+    def multiplier(self, step: int | None = None) -> float:
+        t = self.last_epoch if step is None else step
+        if t < self.pilot_steps:
+            seen = self.result is not None and self.result.unstable and t > self.result.step
+            return 0.0 if seen else self.pilot.lr(t)
+        if self.peak_lr is None:  # only before load_state_dict of a finished pilot
+            return 0.0
+        run_step = min(t - self.pilot_steps, self.run_steps)
+        return self.peak_lr * float(self.schedule(run_step, self.run_steps))
+
+    @property
+    def in_pilot(self) -> bool:
+        """True while the next optimizer step is a pilot step (its loss is the pilot's, not the run's)."""
+        return self.last_epoch < self.pilot_steps
+
+    # --- stepping --------------------------------------------------------------------------------------------------
+    def step(self, loss: Any = None) -> None:  # type: ignore[override]
+        """Call after ``optimizer.step()`` with that step's loss (a tensor or a number; needed during the pilot)."""
+        if self.in_pilot:
+            if loss is None:
+                raise ValueError("AutoLR.step(loss): the pilot needs each step's loss (scheduler.step(loss))")
+            self._observe(float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss))
+        super().step()
+
+    def _observe(self, loss: float) -> None:
+        t = len(self.losses)
+        self.losses.append(loss)
+        if t < REFERENCE_STEPS:
+            if not math.isfinite(loss):
+                raise ValueError(
+                    f"AutoLR pilot: loss {loss} at step {t} (lr {self.pilot.lr(t):.3g}, the bottom of the ramp): "
+                    "training diverges at every lr; check the model and the loss"
+                )
+        elif self.result is None and is_unstable(loss, self._reference()):
+            lrs = [self.pilot.lr(i) for i in range(t)]
+            self.result = PilotResult(self.pilot.lr(t), t, t + 1, True, self._reference(), min_loss_lr(lrs, self.losses, t))
+        if t == self.pilot_steps - 1:
+            self._finish_pilot()
+
+    def _reference(self) -> float:
+        head = sorted(self.losses[:REFERENCE_STEPS])
+        return head[len(head) // 2]
+
+    def _finish_pilot(self) -> None:
+        if self.result is None:
+            lrs = [self.pilot.lr(i) for i in range(self.pilot_steps)]
+            self.result = stability_cap(lrs, self.losses)
+        features = self.result.features
+        planned = min(r * features[f] for f, r in self.ratio.items() if f in features)
+        if self.result.unstable:
+            self.peak_lr = planned
+        else:
+            calibrated = math.isfinite(self._fallback_lr)
+            self.peak_lr = self._fallback_lr if calibrated else planned
+            instead = f"the {self.family} family's calibrated lr" if calibrated else "the ratio times the ramp's top"
+            warnings.warn(
+                f"AutoLR pilot: the loss never rose above 1.5 x {self.result.reference_loss:.4g} (the untrained loss) "
+                f"up to lr {self.pilot.hi:g}; running at {instead}, {self.peak_lr:.3g}",
+                UserWarning,
+                stacklevel=3,
+            )
+        self._restore_snapshot()
+
+    # --- snapshot of the state before the pilot -----------------------------------------------------------------
+    def _take_snapshot(self) -> dict[str, Any]:
+        params = [p.detach().clone() for group in self.optimizer.param_groups for p in group["params"]]
+        buffers = None if self.model is None else {k: v.detach().clone() for k, v in self.model.named_buffers()}
+        return {"params": params, "optimizer": copy.deepcopy(self.optimizer.state_dict()), "buffers": buffers}
+
+    def _restore_snapshot(self) -> None:
+        snap = self._snapshot
+        with torch.no_grad():
+            live = [p for group in self.optimizer.param_groups for p in group["params"]]
+            for p, saved in zip(live, snap["params"], strict=True):
+                p.copy_(saved)
+            if snap["buffers"] is not None:
+                for name, buffer in self.model.named_buffers():  # type: ignore[union-attr]
+                    buffer.copy_(snap["buffers"][name])
+        self.optimizer.load_state_dict(snap["optimizer"])
+        self._snapshot = {}
+
+    # --- resume ----------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data. A checkpoint taken during the pilot cannot resume it (the pre-pilot snapshot is not saved):
+        ``load_state_dict`` of such a state restarts the pilot."""
+        return {
+            "last_epoch": self.last_epoch,
+            "_step_count": self._step_count,
+            "run_steps": self.run_steps,
+            "pilot_steps": self.pilot_steps,
+            "base_lrs": [float(b) for b in self.base_lrs],
+            "peak_lr": self.peak_lr,
+            "result": None if self.result is None else dict(vars(self.result)),
+            "losses": list(self.losses),
+            "_warned_past_horizon": self._warned_past_horizon,
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        if (state_dict["run_steps"], state_dict["pilot_steps"]) != (self.run_steps, self.pilot_steps):
+            raise ValueError(
+                f"AutoLR state is for {state_dict['pilot_steps']} pilot + {state_dict['run_steps']} run steps; this "
+                f"scheduler has {self.pilot_steps} + {self.run_steps}"
+            )
+        if state_dict["peak_lr"] is None:  # saved during the pilot: start it again
+            return
+        self.last_epoch = int(state_dict["last_epoch"])
+        self._step_count = int(state_dict["_step_count"])
+        self.base_lrs = list(state_dict["base_lrs"])
+        self.peak_lr = float(state_dict["peak_lr"])
+        self.result = PilotResult(**state_dict["result"])
+        self.losses = list(state_dict["losses"])
+        self._warned_past_horizon = bool(state_dict["_warned_past_horizon"])
+        self._snapshot = {}
+        self._apply()
