@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from tuneless.auto.calibration import CALIBRATION_FILE, geometric_median
-from tuneless.bench.methods import make_optimizer
+from tuneless.bench.methods import make_optimizer, one_run_optimizer
 from tuneless.bench.suites import get_suite
 from tuneless.bench.workloads import resolve_workload
 from tuneless.torch.auto import AutoLR
@@ -54,11 +54,15 @@ def best_lrs(store: Path) -> tuple[str, dict[str, dict[str, list[float]]]]:
     return suite, best
 
 
-def pilot_features(workload, seed: int) -> dict[str, float]:
-    """What AutoLR's pilot measures on ``workload`` from ``seed``'s initial weights (ratio 1: only the pilot)."""
+def pilot_features(workload, seed: int, method: str) -> dict[str, float]:
+    """What AutoLR's pilot measures on ``workload`` from ``seed``'s initial weights with the optimizer of the one-run
+    method calibrated on grid method ``method`` (ratio 1: only the pilot)."""
     torch.manual_seed(seed)
     model, data = workload.build(seed, torch.device("cpu"))
-    optimizer = make_optimizer(workload.optimizer, model.parameters(), 1.0, workload.budget_steps)
+    spec = one_run_optimizer(method, workload)
+    optimizer = make_optimizer(spec, model.parameters(), 1.0, workload.budget_steps)
+    if hasattr(optimizer, "train"):  # schedule-free: as the runner does
+        optimizer.train()
     auto = AutoLR(optimizer, workload.budget_steps, workload.optimizer_family, ratio=1.0, model=model)
     for step in range(auto.pilot_steps):
         loss = workload.train_loss(model, data, step)
@@ -85,19 +89,21 @@ def main(argv: list[str] | None = None) -> None:
         seeds = args.seeds or max(len(v) for v in per_method.values())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pilots = [pilot_features(workload, seed) for seed in range(seeds)]
+            pilots = {m: [pilot_features(workload, s, m) for s in range(seeds)] for m in sorted(per_method)}
         row = {
             "workload": name,
             "family": workload.optimizer_family,
             "budget_steps": workload.budget_steps,
             "best_lr": {m: geometric_median(lrs) for m, lrs in sorted(per_method.items())},
-            "pilot": {f: geometric_median(p[f] for p in pilots) for f in pilots[0]},
+            "pilot": {m: {f: geometric_median(p[f] for p in ps) for f in ps[0]} for m, ps in pilots.items()},
             "seeds": seeds,
             "suite": suite_name,
         }
         rows.append(row)
-        shown = {**row["pilot"], **row["best_lr"]}
-        print(f"{name:24s} " + "  ".join(f"{k} {v:.4g}" for k, v in shown.items()))
+        print(
+            f"{name:24s} "
+            + "  ".join(f"{m}: best {v:.4g} cap {row['pilot'][m]['cap']:.4g}" for m, v in row["best_lr"].items())
+        )
     if args.merge and args.output.exists():
         keep = {(r["workload"], r["budget_steps"]) for r in rows}
         old = json.loads(args.output.read_text())["rows"]

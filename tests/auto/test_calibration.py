@@ -13,7 +13,8 @@ lrs = st.floats(1e-5, 1e3, allow_nan=False)
 
 def row(name, family="sgd", best=1.0, cap=10.0, min_loss=2.0, sf=None):
     best_lr = {"linear": best} if sf is None else {"linear": best, "schedulefree": sf}
-    return CalibrationRow(name, family, 300, best_lr, {"cap": cap, "min_loss": min_loss})
+    pilot = {m: {"cap": cap, "min_loss": min_loss} for m in best_lr}
+    return CalibrationRow(name, family, 300, best_lr, pilot)
 
 
 def test_geometric_median_closed_forms():

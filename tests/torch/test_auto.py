@@ -151,3 +151,15 @@ def test_bad_inputs_are_one_line_errors():
         auto.step()
     with pytest.raises(ValueError, match="training diverges at every lr"):
         auto.step(float("nan"))
+
+
+def test_schedule_free_keeps_its_train_mode_through_the_restore():
+    schedulefree = pytest.importorskip("schedulefree")  # the bench extra, installed by `make test`
+    x, loss_fn = quadratic(1.0)
+    optimizer = schedulefree.SGDScheduleFree([x], lr=1.0, warmup_steps=5)
+    optimizer.train()
+    auto = AutoLR(optimizer, 100, "sgd", schedule="constant", ratio={"min_loss": 0.05})
+    run(auto, optimizer, loss_fn, auto.total_steps)  # would raise "not in train mode" after a naive restore
+    assert optimizer.param_groups[0]["train_mode"]
+    optimizer.eval()
+    assert abs(float(x.detach()[0]) - 1.0) < 0.05  # and the run trained

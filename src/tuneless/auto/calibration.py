@@ -2,8 +2,8 @@
 
 The table (``calibration.json``, package data, written by ``benchmarks/auto_calibration.py`` from a benchmark
 store) holds, per workload and horizon: the optimizer family, the grid-tuned best peak lr of each grid method
-(median over seeds, in log space) and what the pilot measured on the same workload (its cap and min-loss lr,
-geometric medians over seeds; ``pilot.py``). From it come, per optimizer family:
+(median over seeds, in log space) and what the pilot measured on the same workload with that method's optimizer
+(its cap and min-loss lr, geometric medians over seeds; ``pilot.py``). From it come, per optimizer family:
 
 * the **control**'s lr: one peak lr for every workload of the family, the geometric median of the best lrs;
 * the **pilot ratios** of a method: per pilot feature f (``cap``, ``min_loss``), the geometric median of
@@ -40,11 +40,11 @@ class CalibrationRow:
     family: str
     budget_steps: int
     best_lr: Mapping[str, float]  # grid method (e.g. "linear", "schedulefree") -> best peak lr
-    pilot: Mapping[str, float]  # pilot feature ("cap", "min_loss") -> its lr
+    pilot: Mapping[str, Mapping[str, float]]  # grid method -> pilot feature ("cap", "min_loss") -> its lr
 
     def __post_init__(self) -> None:
         check_family(self.family)
-        values = [*self.pilot.values(), *self.best_lr.values()]
+        values = [v for features in self.pilot.values() for v in features.values()] + list(self.best_lr.values())
         if not all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in values):
             raise ValueError(f"calibration row {self.workload!r}: lrs and cap must be finite and > 0, got {values}")
 
@@ -89,15 +89,14 @@ def constants(
     if not used:
         left = f" besides {exclude!r}" if exclude else ""
         raise ValueError(f"no calibrated {family} workload{left}: the one-run constants need at least one")
-    methods = sorted(set().union(*(r.best_lr for r in used)))
-    features = sorted(set().union(*(r.pilot for r in used)))
-    ratio = {
-        m: {
-            f: geometric_median(r.best_lr[m] / r.pilot[f] for r in used if m in r.best_lr and f in r.pilot)
-            for f in features
+    ratio: dict[str, dict[str, float]] = {}
+    for m in sorted(set().union(*(r.best_lr for r in used))):
+        paired = [r for r in used if m in r.best_lr and m in r.pilot]
+        features = sorted(set().union(*(r.pilot[m] for r in paired)))
+        ratio[m] = {
+            f: geometric_median(r.best_lr[m] / r.pilot[m][f] for r in paired if f in r.pilot[m]) for f in features
         }
-        for m in methods
-    }
+    ratio = {m: r for m, r in ratio.items() if r}
     control_rows = [r.best_lr[control_method] for r in used if control_method in r.best_lr]
     control = geometric_median(control_rows) if control_rows else math.nan
     return Constants(family, control, ratio, tuple(sorted({r.workload for r in used})))
@@ -106,7 +105,11 @@ def constants(
 def rows_from_dicts(items: Iterable[Mapping[str, Any]]) -> list[CalibrationRow]:
     return [
         CalibrationRow(
-            str(d["workload"]), str(d["family"]), int(d["budget_steps"]), dict(d["best_lr"]), dict(d["pilot"])
+            str(d["workload"]),
+            str(d["family"]),
+            int(d["budget_steps"]),
+            dict(d["best_lr"]),
+            {m: dict(f) for m, f in d["pilot"].items()},
         )
         for d in items
     ]

@@ -207,16 +207,24 @@ def _train(task: TrialTask, workload: Workload, progress: _Progress, emit: Calla
         losses: list[Any] = []  # this segment's step losses, on the device
         synchronize(device)
         segment_start, cpu_start, recorded_before = time.perf_counter(), time.process_time(), (0.0, 0.0)
-        for step in range(budget):
-            loss = workload.train_loss(model, data, step)
+        # a one-run method's pilot (AutoLR) runs first, inside the trial: its steps and seconds are the trial's, its
+        # losses go to the scheduler (a diverging pilot loss is its measurement, not the trial's failure), and the
+        # evaluations follow the run after it (steps to target count the pilot's steps)
+        pilot = getattr(scheduler, "pilot_steps", 0)
+        for step in range(pilot + budget):
+            loss = workload.train_loss(model, data, step if step < pilot else step - pilot)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if recording is not None:
                 recording.log_loss(loss)
             optimizer.step()
+            if step < pilot:
+                scheduler.step(loss)
+                continue
             scheduler.step()
             losses.append(loss.detach())
-            if (step + 1) % workload.eval_every == 0 or step + 1 == budget:
+            run_steps = step + 1 - pilot
+            if run_steps % workload.eval_every == 0 or run_steps == budget:
                 synchronize(device)  # the clock is read here only: the segment's steps have all run
                 recorded = (0.0, 0.0) if recording is None else recording.spent_since(recorded_before)
                 progress.train_seconds += time.perf_counter() - segment_start - recorded[0]

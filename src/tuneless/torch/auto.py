@@ -186,7 +186,11 @@ class AutoLR(MultiplierLR):
             if snap["buffers"] is not None:
                 for name, buffer in self.model.named_buffers():  # type: ignore[union-attr]
                     buffer.copy_(snap["buffers"][name])
+        # schedule-free optimizers keep their train/eval mode in the param groups: keep the mode they are in now
+        modes = [{k: g[k] for k in ("train_mode",) if k in g} for g in self.optimizer.param_groups]
         self.optimizer.load_state_dict(snap["optimizer"])
+        for group, mode in zip(self.optimizer.param_groups, modes, strict=True):
+            group.update(mode)
         self._snapshot = {}
 
     # --- resume ----------------------------------------------------------------------------------------------------
