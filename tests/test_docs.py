@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Documents whose ```python blocks are complete, runnable examples (each block runs on its own).
-DOCUMENTS = ["README.md", "docs/schedules.md", "docs/recorder.md", "docs/tuning.md", "docs/laws.md"]
+DOCUMENTS = ["README.md", "docs/schedules.md", "docs/recorder.md", "docs/tuning.md", "docs/laws.md", "docs/auto.md"]
 
 
 def python_blocks(path: Path) -> list[str]:
