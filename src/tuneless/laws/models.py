@@ -41,6 +41,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.signal import lfilter
 
+from ..registry import Registry
 from .curves import Curve
 
 HUBER_DELTA = 1e-3
@@ -222,10 +223,7 @@ class Law:
 
     @staticmethod
     def from_dict(d: dict) -> Law:
-        name = d.get("law")
-        if name not in LAWS:
-            raise ValueError(f"unknown law {name!r}; known: {sorted(LAWS)}")
-        return LAWS[name](params={k: float(v) for k, v in d["params"].items()})
+        return LAWS.get_known(d.get("law"))(params={k: float(v) for k, v in d["params"].items()})
 
     @staticmethod
     def load(path: str | Path) -> Law:
@@ -423,11 +421,13 @@ class SaturatedDropLaw(_LinearReductionLaw):
         return {"area": np.cumsum(lrs)[steps], "reduction": lrs.max() - lrs[steps]}
 
 
-LAWS: dict[str, type[Law]] = {"multipower": MultiPowerLaw, "annealing": AnnealingLaw, "saturated": SaturatedDropLaw}
+#: name -> law class (``bound`` is added by ``laws.bound``).
+LAWS: Registry[type[Law]] = Registry("law")
+LAWS.add(MultiPowerLaw.name, MultiPowerLaw)
+LAWS.add(AnnealingLaw.name, AnnealingLaw)
+LAWS.add(SaturatedDropLaw.name, SaturatedDropLaw)
 
 
 def make_law(name: str, params: dict[str, float] | None = None) -> Law:
     """A law by name (``LAWS``: multipower, annealing, saturated, bound)."""
-    if name not in LAWS:
-        raise ValueError(f"unknown law {name!r}; choose one of {sorted(LAWS)}")
-    return LAWS[name](params=params)
+    return LAWS.get_known(name)(params=params)

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..extras import require
+from ..registry import Registry
 from .grammar import Call, Node, parse_tree
 from .params import REQUIRED, Param, match_arguments
 
@@ -43,8 +44,8 @@ __all__ = [
     "check_total_steps",
 ]
 
-#: name -> schedule class, filled by ``Schedule.__init_subclass__``.
-registry: dict[str, type[Schedule]] = {}
+#: name -> schedule class, filled by ``Schedule.__init_subclass__`` (a second class under a taken name is an error).
+registry: Registry[type[Schedule]] = Registry("schedule")
 
 
 class Schedule:
@@ -64,7 +65,7 @@ class Schedule:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name:
-            registry[cls.name] = cls
+            registry.add(cls.name, cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         given = match_arguments(self.name, self.params, args, kwargs)
