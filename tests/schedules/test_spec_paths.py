@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tuneless import schedules as S
 from tuneless.hparams import nadamw_list
+from tuneless.laws.choose import FAMILIES, WSD_SHAPES, _family_member, _with_warmup
 from tuneless.refine.online import online_plan
 from tuneless.refine.refinement import WEIGHTINGS, check_weighting, refine
 from tuneless.schedules import _base
@@ -82,3 +83,17 @@ def test_one_weighting_check_names_its_caller(call, owner):
     with pytest.raises(ValueError, match=rf"^{owner}: weighting='lion' is not allowed: must be one of sgd, adam$"):
         call("lion")
     assert check_weighting("adam") == WEIGHTINGS["adam"] == ("grad_l1", 1)
+
+
+@given(
+    family=st.sampled_from(sorted(FAMILIES)),
+    fraction=st.floats(0.0, 1.0),
+    shape=st.sampled_from(WSD_SHAPES),
+    warmup_steps=st.sampled_from([0, 7, 2160]),
+)
+def test_best_schedule_candidates_are_the_schedules_their_specs_name(family, fraction, shape, warmup_steps):
+    name, (lo, hi), template = FAMILIES[family]
+    x = lo + fraction * (hi - lo)
+    shape = shape if family == "wsd" else None
+    spec = _with_warmup(template.format(x=x, shape=shape), warmup_steps)
+    assert _family_member(family, x, shape, warmup_steps) == S.parse_schedule(spec)

@@ -27,8 +27,8 @@ class MultiplierLR(LRScheduler):
 
     Built on torch's public scheduler API: torch's constructor records each group's ``initial_lr``, sets
     ``base_lrs`` and takes the first ``step()``; ``step()`` is overridden (as torch's ``LRScheduler`` docs allow) so
-    that it sets the lrs itself, without torch's step-order warnings (none of torch's own schedulers' business
-    here: a ``GradScaler`` that skips the first optimizer step is normal) and keeping python floats for
+    that it sets the lrs itself, without torch's step-order warnings (a ``GradScaler`` that skips the first
+    optimizer step sets them off for nothing; ScheduleLR never gave them) and keeping python floats for
     ``get_last_lr()`` (torch keeps a clone of a tensor lr per step). One private attribute of torch is kept up:
     ``_step_count``, which torch's constructor sets and accelerate's ``AcceleratedScheduler`` reads and advances;
     here it counts the ``step()`` calls after the constructor's (checkpoints hold it)."""
