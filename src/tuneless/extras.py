@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["EXTRA_OF", "MissingExtraError", "missing_extra", "require"]
+__all__ = ["EXTRA_OF", "MissingExtraError", "missing_extra", "not_installed", "require"]
 
 #: top-level module -> (distribution name, extra of pyproject.toml that installs it)
 EXTRA_OF: dict[str, tuple[str, str]] = {
@@ -24,6 +24,10 @@ EXTRA_OF: dict[str, tuple[str, str]] = {
     "ray": ("ray", "ray"),
     "jax": ("jax", "jax"),
     "optax": ("optax", "jax"),
+    "transformers": ("transformers", "transformers"),
+    "lightning": ("lightning", "lightning"),
+    "timm": ("timm", "timm"),
+    "accelerate": ("accelerate", "accelerate"),
 }
 
 
@@ -38,7 +42,13 @@ def missing_extra(err: ImportError, feature: str = "this feature") -> MissingExt
     name = (getattr(err, "name", None) or "").split(".")[0]
     if not isinstance(err, ModuleNotFoundError) or name not in EXTRA_OF:
         return None
-    distribution, extra = EXTRA_OF[name]
+    return not_installed(name, feature)
+
+
+def not_installed(module: str, feature: str) -> MissingExtraError:
+    """The error for ``module`` (a top-level name of ``EXTRA_OF``) missing where ``feature`` needs it: the one message
+    of every missing optional dependency."""
+    distribution, extra = EXTRA_OF[module]
     return MissingExtraError(f"{feature} needs {distribution}, which is not installed: pip install 'tuneless[{extra}]'")
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from ..schedules import Schedule, parse_schedule
+from ..schedules import Schedule, Warmup, registry
 
 __all__ = ["NAdamWPoint", "load_list", "nadamw_list"]
 
@@ -46,7 +46,7 @@ class NAdamWPoint:
         "linear" (tuneless's variant)."""
         if kind not in SCHEDULE_KINDS:
             raise ValueError(f"schedule kind must be one of {SCHEDULE_KINDS}, got {kind!r}")
-        return parse_schedule(f"warmup({kind},fraction={self.warmup_fraction!r})")
+        return Warmup(registry[kind](), fraction=self.warmup_fraction)
 
 
 def load_list(name: str) -> dict[str, Any]:

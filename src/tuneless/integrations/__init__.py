@@ -10,22 +10,11 @@ extra (``pip install 'tuneless[transformers]'``, ``[lightning]``, ``[timm]``, ``
 
 All of them record with ``tuneless.torch.GradNormRecorder`` (one row per optimizer step, after unscaling, after
 gradient accumulation, before clipping) and schedule with ``tuneless.torch.ScheduleLR``. See docs/integrations.md.
+A missing framework is the ``ImportError`` of :func:`tuneless.extras.require` (re-exported here), naming the extra.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from ..extras import require
 
 __all__ = ["require"]
-
-
-def require(module: str, extra: str) -> ModuleType:
-    """Imports ``module`` or raises an ``ImportError`` naming the tuneless extra that installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        raise ImportError(
-            f"tuneless.integrations.{extra} needs the package {module.split('.')[0]!r}, which is not installed "
-            f"({error}): pip install 'tuneless[{extra}]'"
-        ) from error

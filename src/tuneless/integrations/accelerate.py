@@ -13,10 +13,10 @@ import functools
 import os
 from typing import Any
 
-from . import require
+from ..extras import require
 from ._recording import FinalGradients, recorder_at
 
-require("accelerate", "accelerate")
+require("accelerate", "the 'accelerate' integration (tuneless.integrations.accelerate)")
 
 from ..torch import GradNormRecorder  # noqa: E402
 

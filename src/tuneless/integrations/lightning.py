@@ -17,10 +17,10 @@ import math
 import os
 from typing import Any
 
-from . import require
+from ..extras import require
 from ._recording import FinalGradients, recorder_at
 
-require("lightning", "lightning")
+require("lightning", "the 'lightning' integration (tuneless.integrations.lightning)")
 
 import lightning.pytorch as pl  # noqa: E402
 

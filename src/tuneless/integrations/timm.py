@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..extras import not_installed
 from ..schedules import Schedule, as_schedule, from_dict
 from ..schedules._base import check_total_steps
 
@@ -41,10 +42,7 @@ def timm_scheduler_base() -> type:
         except ValueError:
             spec = None
         if spec is None or spec.origin is None:
-            raise ImportError(
-                f"tuneless.integrations.timm needs the package 'timm', which is not installed ({error}): "
-                "pip install 'tuneless[timm]'"
-            ) from error
+            raise not_installed("timm", "the 'timm' integration (tuneless.integrations.timm)") from error
         # timm is installed but its package import failed (its layers import torchvision): its scheduler module
         # needs only torch, so load that file alone.
         return _scheduler_module_alone(Path(spec.origin).parent / "scheduler" / "scheduler.py").Scheduler

@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import require
+from ..extras import require
 
-require("transformers", "transformers")
+require("transformers", "the 'transformers' integration (tuneless.integrations.transformers)")
 
 from transformers import Trainer, TrainerCallback  # noqa: E402
 

@@ -105,4 +105,4 @@ class BoundLaw(Law):
             del self.start_grid
 
 
-LAWS["bound"] = BoundLaw
+LAWS.add(BoundLaw.name, BoundLaw)

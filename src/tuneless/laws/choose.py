@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
-from ..schedules import Tabulated
+from ..schedules import Schedule, Tabulated, Warmup, registry
 from .curves import schedule_lrs
 from .models import Law
 
@@ -39,7 +39,15 @@ def _with_warmup(spec: str, warmup_steps: int) -> str:
     return f"warmup({spec},steps={warmup_steps})" if warmup_steps else spec
 
 
-def predicted_final_loss(law: Law, spec: str, total_steps: int, peak_lr: float) -> float:
+def _family_member(family: str, x: float, shape: str | None, warmup_steps: int) -> Schedule:
+    """The schedule ``_with_warmup(template.format(x=x, shape=shape), warmup_steps)`` names, as an object (``x`` to
+    the 6 significant digits the spec shows)."""
+    arguments = {FAMILIES[family][0]: float(f"{x:.6g}")} | ({"shape": shape} if shape else {})
+    schedule = registry[family](**arguments)
+    return Warmup(schedule, steps=warmup_steps) if warmup_steps else schedule
+
+
+def predicted_final_loss(law: Law, spec: str | Schedule, total_steps: int, peak_lr: float) -> float:
     """``L(T-1)`` the law predicts for the schedule ``peak_lr * spec`` over ``total_steps`` steps."""
     lrs = schedule_lrs(spec, total_steps, peak_lr)
     return float(law.predict(lrs, [total_steps - 1])[0])
@@ -72,8 +80,7 @@ def best_schedule(law: Law, family: str, total_steps: int, peak_lr: float, warmu
     for shape in WSD_SHAPES if family == "wsd" else (None,):
 
         def loss(x: float, shape=shape) -> float:
-            spec = _with_warmup(template.format(x=x, shape=shape), warmup_steps)
-            return predicted_final_loss(law, spec, total_steps, peak_lr)
+            return predicted_final_loss(law, _family_member(family, x, shape, warmup_steps), total_steps, peak_lr)
 
         # coarse grid, then a bounded refinement around the best grid point
         grid = np.linspace(*bounds, 13)

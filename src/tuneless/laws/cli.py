@@ -10,6 +10,7 @@ import numpy as np
 
 from ..limits import check_spec_depth, check_steps
 from ..output_files import atomic_path, check_output_file
+from ..schedules.grammar import split_steps
 from .curves import load_curve, read_loss_csv, schedule_lrs
 from .models import LAWS, make_law
 
@@ -50,13 +51,11 @@ def parse_fit_arg(arg: str, peak_lr: float):
     path, colon, spec = arg.rpartition(":")
     if not colon or not path:
         raise ValueError(f"--fit {arg!r}: expected FILE:SPEC[@STEPS], e.g. run.csv:cosine@24000")
-    total = None
-    if "@" in spec:
-        spec, total_text = spec.rsplit("@", 1)
-        try:
-            total = int(total_text)
-        except ValueError:
-            raise ValueError(f"--fit {arg!r}: STEPS after '@' must be an integer, got {total_text!r}") from None
+    try:
+        spec, total = split_steps(spec)
+    except ValueError as err:
+        raise ValueError(f"--fit {arg!r}: {err}") from None
+    if total is not None:
         check_steps(total, f"--fit {arg!r}: STEPS")
     if total is None:
         steps, _ = read_loss_csv(path)

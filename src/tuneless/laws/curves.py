@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..schedules import parse_schedule
+from ..schedules import Schedule, parse_schedule
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,14 @@ class Curve:
         object.__setattr__(self, "losses", losses)
 
 
-def schedule_lrs(spec: str, total_steps: int, peak_lr: float) -> np.ndarray:
-    """Per-step learning rates ``peak_lr * m(t, T)`` for ``t = 0..T-1`` of a tuneless schedule spec."""
+def schedule_lrs(spec: str | Schedule, total_steps: int, peak_lr: float) -> np.ndarray:
+    """Per-step learning rates ``peak_lr * m(t, T)`` for ``t = 0..T-1`` of a tuneless schedule (or its spec)."""
     if int(total_steps) != total_steps or total_steps < 1:
         raise ValueError(f"total steps must be a positive integer, got {total_steps}")
     if not (np.isfinite(peak_lr) and peak_lr > 0):
         raise ValueError(f"peak lr must be > 0, got {peak_lr}")
-    return float(peak_lr) * parse_schedule(spec).values(int(total_steps))
+    schedule = spec if isinstance(spec, Schedule) else parse_schedule(spec)
+    return float(peak_lr) * schedule.values(int(total_steps))
 
 
 def read_loss_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

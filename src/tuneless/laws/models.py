@@ -41,6 +41,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.signal import lfilter
 
+from ..registry import Registry
 from .curves import Curve
 
 HUBER_DELTA = 1e-3
@@ -144,14 +145,34 @@ class Law:
         fixed = dict(fixed or {})
         measured, first_stage = self._first_stage(curves, fixed, n_starts, max_iter)
         fixed = measured | fixed
+        self._check_fixed(fixed)
+        names = [n for n in self.param_names if n not in fixed]
+        objective = self._objective(curves, fixed, bin_steps)
+        best = self._best_of_starts(objective, names, curves, n_starts, max_iter)
+        fitted = dict(zip(names, np.exp(best.x), strict=True))
+        self.params = {n: float(fixed[n] if n in fixed else fitted[n]) for n in self.param_names}
+        self.fit_info = {
+            "objective": float(best.fun),
+            "converged": bool(best.success),
+            "message": str(best.message),
+            "seconds": time.perf_counter() - t0,
+            "curves": [c.name for c in curves],
+        } | first_stage
+        return self
+
+    def _check_fixed(self, fixed: dict[str, float]) -> None:
         unknown = sorted(set(fixed) - set(self.param_names))
         if unknown:
             raise ValueError(f"fixed names unknown parameters {unknown}; {self.name} has {list(self.param_names)}")
         if any(not (np.isfinite(v) and v > 0) for v in fixed.values()):
             raise ValueError(f"fixed parameters must be finite and > 0, got {fixed}")
-        free = np.array([n not in fixed for n in self.param_names])
-        if not free.any():
+        if all(n in fixed for n in self.param_names):
             raise ValueError("fixed holds every parameter: nothing to fit")
+
+    def _objective(self, curves: list[Curve], fixed: dict[str, float], bin_steps: int):
+        """The fit's objective of the log free parameters ``phi``: the mean Huber loss of the log losses over every
+        logged point of ``curves``, and its gradient (``_REJECTED`` where a prediction is not positive/finite)."""
+        free = np.array([n not in fixed for n in self.param_names])
         theta_fixed = np.array([fixed.get(n, np.nan) for n in self.param_names])
         feats = [self._features(c.lrs, c.steps, bin_steps) for c in curves]
         log_true = [np.log(c.losses) for c in curves]
@@ -171,7 +192,11 @@ class Law:
                     grad += -(dvalue / pred) @ jac
             return total / n_points, (grad * theta)[free] / n_points
 
-        names = [n for n in self.param_names if n not in fixed]
+        return objective
+
+    def _best_of_starts(self, objective, names: list[str], curves: list[Curve], n_starts: int, max_iter: int):
+        """L-BFGS-B from the ``n_starts`` best points of the start grid of the free parameters ``names``; the best
+        finite result, or a ``ValueError`` when no start gave one."""
         grid = np.array(np.meshgrid(*[self.start_grid[n] for n in names], indexing="ij")).reshape(len(names), -1).T
         if "L0" in names:  # loss level: L0 starts below the lowest observed loss
             grid[:, names.index("L0")] *= min(c.losses.min() for c in curves)
@@ -193,16 +218,7 @@ class Law:
             raise ValueError(
                 f"{self.name} law did not converge on {[c.name for c in curves]}: no start gave a finite fit"
             )
-        fitted = dict(zip(names, np.exp(best.x), strict=True))
-        self.params = {n: float(fixed[n] if n in fixed else fitted[n]) for n in self.param_names}
-        self.fit_info = {
-            "objective": float(best.fun),
-            "converged": bool(best.success),
-            "message": str(best.message),
-            "seconds": time.perf_counter() - t0,
-            "curves": [c.name for c in curves],
-        } | first_stage
-        return self
+        return best
 
     def _first_stage(
         self, curves: list[Curve], fixed: dict[str, float], n_starts: int, max_iter: int
@@ -222,10 +238,7 @@ class Law:
 
     @staticmethod
     def from_dict(d: dict) -> Law:
-        name = d.get("law")
-        if name not in LAWS:
-            raise ValueError(f"unknown law {name!r}; known: {sorted(LAWS)}")
-        return LAWS[name](params={k: float(v) for k, v in d["params"].items()})
+        return LAWS.get_known(d.get("law"))(params={k: float(v) for k, v in d["params"].items()})
 
     @staticmethod
     def load(path: str | Path) -> Law:
@@ -423,11 +436,13 @@ class SaturatedDropLaw(_LinearReductionLaw):
         return {"area": np.cumsum(lrs)[steps], "reduction": lrs.max() - lrs[steps]}
 
 
-LAWS: dict[str, type[Law]] = {"multipower": MultiPowerLaw, "annealing": AnnealingLaw, "saturated": SaturatedDropLaw}
+#: name -> law class (``bound`` is added by ``laws.bound``).
+LAWS: Registry[type[Law]] = Registry("law")
+LAWS.add(MultiPowerLaw.name, MultiPowerLaw)
+LAWS.add(AnnealingLaw.name, AnnealingLaw)
+LAWS.add(SaturatedDropLaw.name, SaturatedDropLaw)
 
 
 def make_law(name: str, params: dict[str, float] | None = None) -> Law:
     """A law by name (``LAWS``: multipower, annealing, saturated, bound)."""
-    if name not in LAWS:
-        raise ValueError(f"unknown law {name!r}; choose one of {sorted(LAWS)}")
-    return LAWS[name](params=params)
+    return LAWS.get_known(name)(params=params)

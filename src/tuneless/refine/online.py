@@ -37,11 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from .refinement import DEFAULT_TAU, WEIGHTINGS, median_smooth, refined_multipliers
+from .refinement import DEFAULT_TAU, check_weighting, median_smooth, refined_multipliers
 
 __all__ = [
     "DEFAULT_FUTURE",
     "FUTURE_MODELS",
+    "check_future",
     "joined",
     "online_plan",
     "plot_online",
@@ -58,15 +59,11 @@ DEFAULT_FUTURE = "constant"
 TREND_SLOPE_LIMIT = 1.0
 
 
-def _check(weighting: str, future: str) -> None:
-    if weighting not in WEIGHTINGS:
-        raise ValueError(
-            f"online refinement: weighting={weighting!r} is not allowed: must be one of {', '.join(WEIGHTINGS)}"
-        )
+def check_future(future: str, owner: str = "online refinement") -> str:
+    """``future`` if it is one of ``FUTURE_MODELS``, else a ``ValueError`` that ``owner`` allowed only these."""
     if future not in FUTURE_MODELS:
-        raise ValueError(
-            f"online refinement: future={future!r} is not allowed: must be one of {', '.join(FUTURE_MODELS)}"
-        )
+        raise ValueError(f"{owner}: future={future!r} is not allowed: must be one of {', '.join(FUTURE_MODELS)}")
+    return future
 
 
 def smoothed_seen_norms(seen_norms: Any, total_steps: int, tau: float = DEFAULT_TAU) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +123,8 @@ def online_plan(
     ``[0, 1]``, the last 0. Constant norms give ``1 - k / T`` for every model. Seen norms that are all non-finite
     or all 0, or predicted norms that are not positive, give linear decay ``1 - k / T`` (nothing to refine on).
     """
-    _check(weighting, future)
+    check_weighting(weighting, "online refinement")
+    check_future(future)
     total_steps = int(total_steps)
     t = len(np.asarray(seen_norms))
     if not 1 <= t < total_steps:

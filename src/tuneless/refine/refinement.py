@@ -31,10 +31,26 @@ from ..schedules import Tabulated
 from ._warning import RefinementWarning
 from .trace import Trace, format_ranges, read_trace
 
-__all__ = ["refine", "median_smooth", "smoothing_window", "refined_multipliers", "WEIGHTINGS", "DEFAULT_TAU"]
+__all__ = [
+    "refine",
+    "median_smooth",
+    "smoothing_window",
+    "refined_multipliers",
+    "check_weighting",
+    "WEIGHTINGS",
+    "DEFAULT_TAU",
+]
 
 #: weighting -> (the trace column it reads, the exponent k of the weights w_t = ||g_t||^-k).
 WEIGHTINGS = {"sgd": ("grad_l2", 2), "adam": ("grad_l1", 1)}
+
+
+def check_weighting(weighting: str, owner: str = "refine") -> tuple[str, int]:
+    """``WEIGHTINGS[weighting]``, or a ``ValueError`` that ``owner`` (who was given it) allowed only these."""
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"{owner}: weighting={weighting!r} is not allowed: must be one of {', '.join(WEIGHTINGS)}")
+    return WEIGHTINGS[weighting]
+
 
 #: Default smoothing window as a fraction of the run: 0.1, the authors' tau. Their code sizes the window on a
 #: 10,000-point resampling, so their effective window is 10% of short runs and 2-4% of the long runs the paper
@@ -89,7 +105,7 @@ def refined_multipliers(smoothed_norms: Any, weighting: str) -> np.ndarray:
     ``1 - t / (T - 1)`` to the last bit. Norms so far apart (over 75 decades for SGD, 150 for Adam) that a
     product ``w_t w_p`` could fall below the normal floats (1e-300) are done in logarithms instead.
     """
-    _, power = _weighting(weighting)
+    _, power = check_weighting(weighting)
     g = np.asarray(smoothed_norms, dtype=float)
     weights = (g.min() / g) ** power
     if weights.min() < 1e-150:  # w_t * w_p would lose digits in subnormal floats, or underflow to 0
@@ -102,15 +118,9 @@ def refined_multipliers(smoothed_norms: Any, weighting: str) -> np.ndarray:
     return s / s.max()
 
 
-def _weighting(weighting: str) -> tuple[str, int]:
-    if weighting not in WEIGHTINGS:
-        raise ValueError(f"refine: weighting={weighting!r} is not allowed: must be one of {', '.join(WEIGHTINGS)}")
-    return WEIGHTINGS[weighting]
-
-
 def _norms_to_refine(trace_or_norms: Any, weighting: str, allow_gaps: bool) -> tuple[np.ndarray, str | None, str]:
     """(the norms, the trace column they come from or None for a plain array, a description of the source)."""
-    wanted, _ = _weighting(weighting)
+    wanted, _ = check_weighting(weighting)
     if isinstance(trace_or_norms, (str, Path)):
         trace_or_norms = read_trace(trace_or_norms)
     if isinstance(trace_or_norms, Trace) and trace_or_norms.gaps:
@@ -163,7 +173,7 @@ def refine(trace_or_norms: Any, weighting: str, tau: float = DEFAULT_TAU, *, all
     Returns ``Tabulated(s / max(s), meta)`` over progress ``linspace(0, 1, T)``; ``meta`` records weighting, tau,
     window, norm column, source, steps, dropped count and where the schedule peaks.
     """
-    _weighting(weighting)
+    check_weighting(weighting)
     tau = float(tau)
     if not 0.0 <= tau <= 1.0:
         raise ValueError(f"refine: tau={tau!r} must be in [0, 1] (the smoothing window as a fraction of the run)")

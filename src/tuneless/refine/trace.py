@@ -141,9 +141,39 @@ def format_ranges(ranges: tuple[tuple[int, int], ...], shown: int = 5) -> str:
     return "steps " + ", ".join(parts) + more
 
 
-def read_trace(path: str | Path) -> Trace:
-    """Reads a trace file (format and damage handling in the module docstring)."""
-    path = Path(path)
+def _parse_row(fields: list[str], index: dict[str, int], n_fields: int) -> tuple[int, list[float]]:
+    """(step, [grad_l2, grad_l1, lr, loss]) of one data row; ``ValueError`` saying what is wrong with it."""
+    if len(fields) != n_fields:
+        raise ValueError(f"{len(fields)} fields where the header has {n_fields}")
+    step_text = fields[index["step"]].strip()
+    try:
+        step = int(step_text)
+    except ValueError:
+        raise ValueError(f"step {step_text!r} is not an integer") from None
+    if step < 0:
+        raise ValueError(f"step {step} is negative")
+    values = []
+    for name in _VALUE_COLUMNS:
+        if name not in index:
+            values.append(float("nan"))
+            continue
+        field = fields[index[name]]
+        try:
+            values.append(_parse_float(field))
+        except ValueError:
+            raise ValueError(f"{name} {field.strip()!r} is not a number") from None
+    return step, values
+
+
+def _last_record_of_each_step(steps: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct steps and the table's row of the last record of each (np.unique on the reversed array
+    finds last occurrences)."""
+    unique_steps, first_in_reversed = np.unique(steps[::-1], return_index=True)
+    return unique_steps, table[len(steps) - 1 - first_in_reversed]
+
+
+def _text_lines(path: Path) -> list[str]:
+    """The lines of the UTF-8 text file ``path`` (ends kept), or a ``ValueError`` saying what else it is."""
     if path.is_dir():
         raise ValueError(f"trace {path}: is a directory, not a CSV file")
     if path.exists() and not path.is_file():
@@ -157,7 +187,13 @@ def read_trace(path: str | Path) -> Trace:
         raise ValueError(f"trace {path}: {kind} (byte {err.start}); save it as a UTF-8 CSV file") from None
     if "\x00" in text:
         raise ValueError(f"trace {path}: a binary file (it holds NUL bytes), not a CSV trace")
-    lines = text.splitlines(keepends=True)
+    return text.splitlines(keepends=True)
+
+
+def read_trace(path: str | Path) -> Trace:
+    """Reads a trace file (format and damage handling in the module docstring)."""
+    path = Path(path)
+    lines = _text_lines(path)
     if not lines or not lines[0].strip():
         raise ValueError(f"trace {path}: empty file (expected a header line 'step,grad_l2,grad_l1,lr,loss')")
     header = [name.strip() for name in _fields(path, 1, lines[0])]
@@ -177,25 +213,7 @@ def read_trace(path: str | Path) -> Trace:
             continue
         fields = _fields(path, line_number, line)
         try:
-            if len(fields) != n_fields:
-                raise ValueError(f"{len(fields)} fields where the header has {n_fields}")
-            step_text = fields[index["step"]].strip()
-            try:
-                step = int(step_text)
-            except ValueError:
-                raise ValueError(f"step {step_text!r} is not an integer") from None
-            if step < 0:
-                raise ValueError(f"step {step} is negative")
-            values = []
-            for name in _VALUE_COLUMNS:
-                if name not in index:
-                    values.append(float("nan"))
-                    continue
-                field = fields[index[name]]
-                try:
-                    values.append(_parse_float(field))
-                except ValueError:
-                    raise ValueError(f"{name} {field.strip()!r} is not a number") from None
+            step, values = _parse_row(fields, index, n_fields)
         except ValueError as err:
             is_partial_last_line = line_number == len(lines) and not line.endswith(("\n", "\r"))
             if len(fields) < n_fields or is_partial_last_line:
@@ -214,21 +232,16 @@ def read_trace(path: str | Path) -> Trace:
 
     if not rows:
         raise ValueError(f"trace {path}: no rows after the header (the run recorded no step)")
-    step_array = np.asarray(steps, dtype=np.int64)
-    table = np.asarray(rows, dtype=float)
-    # Keep the last record of each step (np.unique on the reversed array finds last occurrences), sorted by step.
-    unique_steps, first_in_reversed = np.unique(step_array[::-1], return_index=True)
-    if len(unique_steps) < len(step_array):
+    unique_steps, table = _last_record_of_each_step(np.asarray(steps, dtype=np.int64), np.asarray(rows, dtype=float))
+    if len(unique_steps) < len(steps):
         warnings.warn(
-            f"trace {path}: {len(step_array) - len(unique_steps)} row(s) repeat an earlier step (a resumed run?); "
+            f"trace {path}: {len(steps) - len(unique_steps)} row(s) repeat an earlier step (a resumed run?); "
             "kept the last record of each step",
             RefinementWarning,
             stacklevel=2,
         )
-    keep = len(step_array) - 1 - first_in_reversed
-    table = table[keep]
     return Trace(
-        repeated_steps=len(step_array) - len(unique_steps),
+        repeated_steps=len(steps) - len(unique_steps),
         step=unique_steps,
         grad_l2=table[:, 0],
         grad_l1=table[:, 1],

@@ -6,6 +6,7 @@ import argparse
 
 from ..output_files import check_output_file
 from ..schedules import as_schedule
+from ..schedules.grammar import split_steps
 from .trace import NORM_COLUMNS, read_trace
 from .transfer import best_base_lr, extend_schedule, transfer_lr
 
@@ -47,13 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def parse_run(arg: str, option: str) -> tuple[str, int]:
     """``SPEC@STEPS`` -> (spec, steps); the spec is checked by parsing it."""
-    spec, at, steps_text = arg.rpartition("@")
-    if not at or not spec:
-        raise ValueError(f"{option} {arg!r}: expected SPEC@STEPS, e.g. 'warmup(linear,fraction=0.05)@1000'")
     try:
-        steps = int(steps_text)
-    except ValueError:
-        raise ValueError(f"{option} {arg!r}: STEPS after '@' must be an integer, got {steps_text!r}") from None
+        spec, steps = split_steps(arg)
+    except ValueError as err:
+        raise ValueError(f"{option} {arg!r}: {err}") from None
+    if steps is None or not spec:
+        raise ValueError(f"{option} {arg!r}: expected SPEC@STEPS, e.g. 'warmup(linear,fraction=0.05)@1000'")
     as_schedule(spec)
     return spec, steps
 

@@ -29,8 +29,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..extras import require
+from ..registry import Registry
 from .grammar import Call, Node, parse_tree
-from .params import REQUIRED, Param, match_arguments
+from .params import REQUIRED, Param, match_arguments, with_defaults
 
 __all__ = [
     "Schedule",
@@ -43,8 +44,8 @@ __all__ = [
     "check_total_steps",
 ]
 
-#: name -> schedule class, filled by ``Schedule.__init_subclass__``.
-registry: dict[str, type[Schedule]] = {}
+#: name -> schedule class, filled by ``Schedule.__init_subclass__`` (a second class under a taken name is an error).
+registry: Registry[type[Schedule]] = Registry("schedule")
 
 
 class Schedule:
@@ -64,10 +65,15 @@ class Schedule:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name:
-            registry[cls.name] = cls
+            registry.add(cls.name, cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        given = match_arguments(self.name, self.params, args, kwargs)
+        self._set_arguments(
+            with_defaults(self.name, self.params, match_arguments(self.name, self.params, args, kwargs))
+        )
+
+    def _set_arguments(self, given: dict[str, Any]) -> None:
+        """Converts and checks every argument (``given``: parameter name -> argument, defaults filled), once."""
         values = {p.name: p.convert(self.name, given[p.name], as_schedule) for p in self.params}
         object.__setattr__(self, "_args", values)
         self._validate()
@@ -88,10 +94,12 @@ class Schedule:
     def __call__(self, step: Any, total_steps: int) -> Any:
         """The multiplier at ``step`` (scalar or array, 0-based) of a run of ``total_steps`` steps."""
         T = check_total_steps(total_steps)
-        t = np.asarray(step, dtype=float)
-        if t.size and (not np.all(np.isfinite(t)) or np.min(t) < 0):
-            raise ValueError(f"step must be finite and >= 0, got {step!r}")
+        t = _check_steps(step)
         self._check_horizon(T)
+        return self._at(t, T)
+
+    def _at(self, t: np.ndarray, T: int) -> Any:
+        """The multipliers at the checked steps ``t`` of the checked horizon ``T`` (see :class:`BoundSchedule`)."""
         out = self._eval(np.minimum(t, T).reshape(-1), T).reshape(t.shape)
         return float(out) if out.ndim == 0 else out
 
@@ -108,7 +116,7 @@ class Schedule:
 
     def bind(self, total_steps: int, scale: float = 1.0) -> BoundSchedule:
         """A callable of the step alone, ``scale * m(step, total_steps)`` (numpy; for ``jax.jit``, :meth:`as_optax`)."""
-        return BoundSchedule(self, check_total_steps(total_steps), check_scale(scale))
+        return BoundSchedule(self, total_steps, scale)
 
     def as_optax(self, total_steps: int, scale: float = 1.0) -> Any:
         """An optax schedule, usable inside ``jax.jit``: ``scale * m(step, total_steps)`` as a jax function.
@@ -128,9 +136,6 @@ class Schedule:
         return schedule
 
     # -- description -------------------------------------------------------------------------------------------
-    def arguments(self) -> dict[str, Any]:
-        return dict(self._args)
-
     @property
     def spec(self) -> str:
         """The canonical text spec: name, then required and non-default arguments in declaration order."""
@@ -177,6 +182,13 @@ def check_total_steps(total_steps: Any) -> int:
     return T
 
 
+def _check_steps(step: Any) -> np.ndarray:
+    t = np.asarray(step, dtype=float)
+    if t.size and (not np.all(np.isfinite(t)) or np.min(t) < 0):
+        raise ValueError(f"step must be finite and >= 0, got {step!r}")
+    return t
+
+
 def check_scale(scale: Any) -> float:
     """The peak lr a schedule's multipliers are scaled by: a finite number >= 0."""
     try:
@@ -189,13 +201,17 @@ def check_scale(scale: Any) -> float:
 
 
 class BoundSchedule:
-    """``scale * schedule(step, total_steps)`` as a function of the step alone (optax's schedule signature)."""
+    """``scale * schedule(step, total_steps)`` as a function of the step alone (optax's schedule signature).
+
+    The horizon and the scale are checked here, once (with the schedule's horizon checks, e.g. warmup < T); a call
+    checks only the step."""
 
     def __init__(self, schedule: Schedule, total_steps: int, scale: float = 1.0) -> None:
-        self.schedule, self.total_steps, self.scale = schedule, total_steps, scale
+        self.schedule, self.total_steps, self.scale = schedule, check_total_steps(total_steps), check_scale(scale)
+        schedule._check_horizon(self.total_steps)
 
     def __call__(self, step: Any) -> Any:
-        return self.scale * self.schedule(np.asarray(step), self.total_steps)
+        return self.scale * self.schedule._at(_check_steps(step), self.total_steps)
 
     def __repr__(self) -> str:
         return f"<BoundSchedule {self.scale:g} * {self.schedule.spec} over {self.total_steps} steps>"
@@ -214,9 +230,12 @@ def build(tree: Node) -> Schedule:
         raise ValueError(f"expected a schedule, got a list {tree!r}")
     call = tree if isinstance(tree, Call) else Call(tree)
     cls = _lookup(call.name)
-    given = match_arguments(call.name, cls.params, call.args, call.kwargs, defaults=False)
+    given = match_arguments(call.name, cls.params, call.args, call.kwargs)
     params = {p.name: p for p in cls.params}
-    return cls(**{key: params[key].from_text(call.name, node, build) for key, node in given.items()})
+    arguments = {key: params[key].from_text(call.name, node, build) for key, node in given.items()}
+    schedule = cls.__new__(cls)  # matched here: skip __init__'s matching, convert once
+    schedule._set_arguments(with_defaults(call.name, cls.params, arguments))
+    return schedule
 
 
 def parse_schedule(text: str) -> Schedule:

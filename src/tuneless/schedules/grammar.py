@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Union
 
-__all__ = ["Call", "Node", "parse_tree"]
+__all__ = ["Call", "Node", "parse_tree", "split_steps"]
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z0-9_.+\-]+)|(.))")
 
@@ -38,6 +38,18 @@ def parse_tree(text: str) -> Node:
     if not isinstance(text, str):
         raise ValueError(f"a schedule spec must be a string, got {type(text).__name__}")
     return _Parser(text).parse()
+
+
+def split_steps(text: str) -> tuple[str, int | None]:
+    """``SPEC@STEPS`` -> ``(SPEC, STEPS)``, ``SPEC`` -> ``(SPEC, None)``: the run notation of the command line (a spec
+    has no ``@``); ``ValueError`` when STEPS is not an integer (the caller names the option)."""
+    spec, at, steps_text = text.rpartition("@")
+    if not at:
+        return text, None
+    try:
+        return spec, int(steps_text)
+    except ValueError:
+        raise ValueError(f"STEPS after '@' must be an integer, got {steps_text!r}") from None
 
 
 class _Parser:

@@ -2,9 +2,10 @@
 
 A leaf module below ``_base``: it knows no schedule class. Where a parameter holds schedules, the caller passes
 ``resolve`` (any accepted form -> a schedule) and ``build`` (a spec tree -> a schedule); the registry in ``_base``
-does. ``match_arguments`` matches arguments to parameters (positional, keyword, defaults) and ``Param.convert``
-converts and checks one value; ``Schedule.__init__`` is the one place that calls them, for Python calls, spec
-trees and dicts alike.
+does. ``match_arguments`` matches arguments to parameters (positional, keyword), ``with_defaults`` fills the rest,
+``Param.from_text`` turns a spec-tree node into a Python argument and ``Param.convert`` converts and checks one
+value. Each argument is matched once and converted once: by ``Schedule.__init__`` for Python calls and dicts, by
+the registry's ``build`` for spec trees; both end in ``Schedule._set_arguments``, the one place that converts.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "SCHEDULES",
     "Param",
     "match_arguments",
+    "with_defaults",
     "in_range",
     "positive",
     "non_negative",
@@ -262,9 +264,10 @@ class Param:
 
 
 def match_arguments(
-    owner: str, params: Sequence[Param], args: Sequence[Any], kwargs: Mapping[str, Any], defaults: bool = True
+    owner: str, params: Sequence[Param], args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Matches positional and keyword arguments to ``params`` (and fills defaults); errors name the argument."""
+    """Matches positional and keyword arguments to ``params`` (name -> the argument given); errors name the
+    argument. :func:`with_defaults` completes the result."""
     names = [p.name for p in params]
     if len(args) > len(names):
         raise ValueError(f"{owner}: takes at most {len(names)} positional arguments, got {len(args)}")
@@ -275,12 +278,19 @@ def match_arguments(
         if key in given:
             raise ValueError(f"{owner}: argument '{key}' given twice")
         given[key] = value
-    for p in params if defaults else ():
-        if p.name not in given:
+    return given
+
+
+def with_defaults(owner: str, params: Sequence[Param], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` (from :func:`match_arguments`) with the defaults of the parameters not given; a required one
+    missing is an error."""
+    out = dict(given)
+    for p in params:
+        if p.name not in out:
             if p.default is REQUIRED:
                 raise ValueError(f"{owner}: missing required argument '{p.name}'")
-            given[p.name] = p.default
-    return given
+            out[p.name] = p.default
+    return out
 
 
 def in_range(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False) -> Callable[[Any], str | None]:

@@ -43,8 +43,13 @@ class Tabulated(Schedule):
         arr = np.asarray(values, dtype=float)
         if arr.ndim != 1:
             raise ValueError(f"tabulated: values must be a 1-D array, got shape {arr.shape}")
-        super().__init__(values=arr)
         object.__setattr__(self, "meta", dict(meta or {}))
+        super().__init__(values=arr)
+
+    def _set_arguments(self, given: dict[str, Any]) -> None:
+        super()._set_arguments(given)
+        if "meta" not in self.__dict__:  # built from a spec: no meta
+            object.__setattr__(self, "meta", {})
         table = np.asarray(self._args["values"], dtype=float)
         object.__setattr__(self, "_array", table)
         object.__setattr__(self, "_grid", np.linspace(0.0, 1.0, len(table)))

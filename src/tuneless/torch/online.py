@@ -19,9 +19,9 @@ import numpy as np
 
 import torch
 
-from ..refine.online import DEFAULT_FUTURE, FUTURE_MODELS, joined, online_plan, plot_online
-from ..refine.refinement import DEFAULT_TAU, WEIGHTINGS
-from ..schedules import parse_schedule
+from ..refine.online import DEFAULT_FUTURE, check_future, joined, online_plan, plot_online
+from ..refine.refinement import DEFAULT_TAU, check_weighting
+from ..schedules import Linear, Warmup
 from ..schedules._base import check_total_steps
 from .recorder import GradNormRecorder, _dist, partial_norm_sums
 from .scheduler import MultiplierLR
@@ -74,14 +74,8 @@ class OnlineRefinedLR(MultiplierLR):
         trace: str | os.PathLike[str] | None = None,
     ) -> None:
         self.total_steps = T = check_total_steps(total_steps)
-        if weighting not in WEIGHTINGS:
-            raise ValueError(
-                f"OnlineRefinedLR: weighting={weighting!r} is not allowed: must be one of {', '.join(WEIGHTINGS)}"
-            )
-        if future not in FUTURE_MODELS:
-            raise ValueError(
-                f"OnlineRefinedLR: future={future!r} is not allowed: must be one of {', '.join(FUTURE_MODELS)}"
-            )
+        check_weighting(weighting, "OnlineRefinedLR")
+        check_future(future, "OnlineRefinedLR")
         for name, value in (("tau", tau), ("warmup", warmup), ("first_replan", first_replan)):
             if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
                 raise ValueError(f"OnlineRefinedLR: {name}={value!r} must be in [0, 1) (a fraction of total_steps)")
@@ -94,7 +88,7 @@ class OnlineRefinedLR(MultiplierLR):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"OnlineRefinedLR: {name}={value!r} must be an integer >= 1")
         self.sharded, self.process_group = sharded, process_group
-        initial = parse_schedule(f"warmup(linear,fraction={self.warmup!r})" if self.warmup > 0 else "linear")
+        initial = Warmup(Linear(), fraction=self.warmup) if self.warmup > 0 else Linear()
         self.multipliers = np.asarray(initial.values(T, endpoint=True), dtype=float)
         self.multipliers[-1] = 0.0
         self.replans: dict[int, np.ndarray] = {}

@@ -14,7 +14,6 @@ from torch.optim.lr_scheduler import LRScheduler
 import torch
 
 from ..schedules import Schedule, as_schedule, from_dict
-from ..schedules._base import check_total_steps
 
 __all__ = ["MultiplierLR", "ScheduleLR"]
 
@@ -24,41 +23,44 @@ class MultiplierLR(LRScheduler):
     times ``multiplier()``, a function of the step count; ``step()`` counts optimizer steps (no epoch argument),
     holds the final value past ``total_steps`` with one warning, and sets the lrs without reading a device tensor
     back (base lrs are python floats, read once; a tensor lr is filled in place). Subclasses give ``multiplier`` and
-    may act at a step before the lrs are set (``_before_apply``)."""
+    may act at a step before the lrs are set (``_before_apply``).
+
+    Built on torch's public scheduler API: torch's constructor records each group's ``initial_lr``, sets
+    ``base_lrs`` and takes the first ``step()``; ``step()`` is overridden (as torch's ``LRScheduler`` docs allow) so
+    that it sets the lrs itself, without torch's step-order warnings (a ``GradScaler`` that skips the first
+    optimizer step sets them off for nothing; ScheduleLR never gave them) and keeping python floats for
+    ``get_last_lr()`` (torch keeps a clone of a tensor lr per step). One private attribute of torch is kept up:
+    ``_step_count``, which torch's constructor sets and accelerate's ``AcceleratedScheduler`` reads and advances;
+    here it counts the ``step()`` calls after the constructor's (checkpoints hold it)."""
 
     total_steps: int
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self._warned_past_horizon = False
         self._restored = all("initial_lr" in g for g in optimizer.param_groups)
+        self._lrs: list[float] = []
         super().__init__(optimizer, last_epoch=-1)
 
     def multiplier(self, step: int | None = None) -> float:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
-    def _initial_step(self) -> None:
-        # base lrs as python floats, read once here: a tensor lr (fused/capturable optimizers) read back every step
-        # would wait for the GPU every step
-        self.base_lrs = [_plain(base) for base in self.base_lrs]
-        self._step_count = 0
-        self.last_epoch = 0
-        if self._restored:  # an optimizer restored from a checkpoint: keep its lrs until load_state_dict
-            self._last_lr = [_plain(g["lr"]) for g in self.optimizer.param_groups]
-        else:
-            self._apply()
-
     def get_lr(self) -> list[float]:
         m = self.multiplier()
         return [base * m for base in self.base_lrs]
 
-    _get_closed_form_lr = get_lr
+    def get_last_lr(self) -> list[float]:
+        """The lrs set by the last ``step()`` (python floats, also for tensor lrs)."""
+        return self._lrs
 
     def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
         name = type(self).__name__
         if epoch is not None:
             raise ValueError(f"{name}.step() takes no epoch: it counts optimizer steps itself")
-        self._step_count += 1
         self.last_epoch += 1
+        if self.last_epoch == 0:  # the constructor's step
+            self._first_step()
+            return
+        self._step_count += 1
         if self.last_epoch > self.total_steps and not self._warned_past_horizon:
             self._warned_past_horizon = True
             warnings.warn(
@@ -70,19 +72,28 @@ class MultiplierLR(LRScheduler):
         self._before_apply()
         self._apply()
 
+    def _first_step(self) -> None:
+        # base lrs as python floats, read once here: a tensor lr (fused/capturable optimizers) read back every step
+        # would wait for the GPU every step
+        self.base_lrs = [_plain(base) for base in self.base_lrs]
+        if self._restored:  # an optimizer restored from a checkpoint: keep its lrs until load_state_dict
+            self._lrs = [_plain(g["lr"]) for g in self.optimizer.param_groups]
+        else:
+            self._apply()
+
     def _before_apply(self) -> None:
         """Called by ``step()`` after the step count moved, before the lrs are set."""
 
     def _apply(self) -> None:
         """Set every group's lr; a tensor lr (``capturable``/fused optimizers) is filled in place on its device, and
-        ``_last_lr`` keeps the python floats computed here, so a step never reads a device tensor back."""
+        ``get_last_lr()`` returns the python floats computed here, so a step never reads a device tensor back."""
         lrs = self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             if isinstance(group["lr"], torch.Tensor):
                 group["lr"].fill_(lr)
             else:
                 group["lr"] = lr
-        self._last_lr = lrs
+        self._lrs = lrs
 
 
 class ScheduleLR(MultiplierLR):
@@ -105,14 +116,15 @@ class ScheduleLR(MultiplierLR):
 
     def __init__(self, optimizer: torch.optim.Optimizer, schedule: Schedule | str, total_steps: int) -> None:
         self.schedule = as_schedule(schedule)
-        self.total_steps = check_total_steps(total_steps)
-        self.schedule(0, self.total_steps)  # horizon checks (e.g. warmup < T) fail here, not mid-run
+        # total_steps and the horizon checks (e.g. warmup < T) once, here, not mid-run and not every step
+        self._bound = self.schedule.bind(total_steps)
+        self.total_steps = self._bound.total_steps
         super().__init__(optimizer)
 
     def multiplier(self, step: int | None = None) -> float:
         """The schedule's multiplier at ``step`` (default: the current step), held at ``total_steps``."""
         t = self.last_epoch if step is None else step
-        return float(self.schedule(min(t, self.total_steps), self.total_steps))
+        return float(self._bound(min(t, self.total_steps)))
 
     def state_dict(self) -> dict[str, Any]:
         return {
