@@ -126,7 +126,7 @@ class AutoLR(MultiplierLR):
     # --- stepping --------------------------------------------------------------------------------------------------
     def step(self, loss: Any = None) -> None:  # type: ignore[override]
         """Call after ``optimizer.step()`` with that step's loss (a tensor or a number; needed during the pilot)."""
-        if self.in_pilot:
+        if 0 <= self.last_epoch < self.pilot_steps:  # (-1: torch's constructor takes the first step)
             if loss is None:
                 raise ValueError("AutoLR.step(loss): the pilot needs each step's loss (scheduler.step(loss))")
             self._observe(float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss))
