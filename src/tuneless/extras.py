@@ -24,6 +24,7 @@ EXTRA_OF: dict[str, tuple[str, str]] = {
     "ray": ("ray", "ray"),
     "jax": ("jax", "jax"),
     "optax": ("optax", "jax"),
+    "tensorboard": ("tensorboard", "tensorboard"),
 }
 
 

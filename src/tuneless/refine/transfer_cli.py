@@ -6,7 +6,8 @@ import argparse
 
 from ..output_files import check_output_file
 from ..schedules import as_schedule
-from .trace import NORM_COLUMNS, read_trace
+from .logs import read_trace
+from .trace import NORM_COLUMNS
 from .transfer import best_base_lr, extend_schedule, transfer_lr
 
 
