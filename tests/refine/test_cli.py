@@ -111,3 +111,11 @@ def test_a_trace_with_gaps_is_refused_unless_allow_gaps(tmp_path, capsys):
     assert "refined 300 steps" in captured.out  # the time axis keeps its 300 steps
     filled = np.array([2 - s / 300 for s in range(300)])
     np.testing.assert_allclose(load_schedule(out).array, refine(filled, "sgd").array, rtol=1e-12)
+
+
+def test_an_output_without_json_is_refused(tmp_path, capsys):
+    """issue 27: `refine -o refined` wrote a file that nothing reads (a path without .json is a schedule spec)."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("step,grad_l2\n" + "".join(f"{t},{1 + t}\n" for t in range(30)))
+    assert main(["refine", str(trace), "--weighting", "sgd", "-o", str(tmp_path / "refined")]) == 2
+    assert "must end in .json" in capsys.readouterr().err and not (tmp_path / "refined").exists()

@@ -67,7 +67,7 @@ def hf_run(tmp_path, max_steps, logging_steps, **extra):
         save_steps=max_steps, report_to=[], use_cpu=True, seed=0, disable_tqdm=True, **extra,
     )  # fmt: skip
     trainer = transformers.Trainer(model=TinyRegression(), args=args, train_dataset=regression_rows())
-    trainer.add_callback(GradNormCallback(trainer, tmp_path / "trace.csv"))
+    trainer.add_callback(GradNormCallback(tmp_path / "trace.csv", trainer=trainer))
     trainer.train()
     return tmp_path / "hf" / f"checkpoint-{max_steps}"
 

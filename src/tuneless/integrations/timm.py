@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +76,27 @@ class TimmScheduleLR(timm_scheduler_base()):  # type: ignore[misc]
     Args:
         optimizer: any ``torch.optim.Optimizer``; its groups' ``lr`` are the peak learning rates.
         schedule: a ``Schedule``, a spec string or a schedule JSON path (e.g. from ``tuneless refine``).
-        total_updates: the horizon ``T`` in optimizer updates; past it the final value holds.
+        total_updates: the horizon ``T`` in optimizer updates; past it the final value holds, with one warning.
     """
 
     def __init__(self, optimizer: Any, schedule: Schedule | str, total_updates: int) -> None:
         self.schedule = as_schedule(schedule)
         self.total_updates = check_total_steps(total_updates)
         self.schedule(0, self.total_updates)  # horizon checks (e.g. warmup < T) fail here, not mid-run
+        self._warned_past_horizon = False  # as ScheduleLR: past the horizon the final value holds, with one warning
         super().__init__(optimizer, param_group_field="lr", t_in_epochs=False)
         self.update_groups(self._get_lr(0))
 
     def _get_lr(self, t: int) -> list[float]:
+        if t > self.total_updates and not self._warned_past_horizon:
+            self._warned_past_horizon = True
+            warnings.warn(
+                f"TimmScheduleLR updated past total_updates={self.total_updates} (num_updates={t}): holding the final "
+                f"multiplier {float(self.schedule(self.total_updates, self.total_updates)):.6g} (this warning is "
+                "shown once)",
+                UserWarning,
+                stacklevel=3,
+            )
         multiplier = float(self.schedule(min(max(int(t), 0), self.total_updates), self.total_updates))
         return [float(base) * multiplier for base in self.base_values]
 
