@@ -47,7 +47,16 @@ def timm_scheduler_base() -> type:
                 "pip install 'tuneless[timm]'"
             ) from error
         # timm is installed but its package import failed (its layers import torchvision): its scheduler module
-        # needs only torch, so load that file alone.
+        # needs only torch, so load that file alone, and say once that timm's models cannot be built here.
+        from ._torchvision import TORCHVISION_FIX, torchvision_problem
+
+        problem = torchvision_problem() or f"{type(error).__name__}: {error}; {TORCHVISION_FIX}"
+        warnings.warn(
+            f"import timm fails here, so no timm model can be built (TimmScheduleLR works: it loads timm's scheduler "
+            f"module alone): {problem}",
+            UserWarning,
+            stacklevel=2,
+        )
         return _scheduler_module_alone(Path(spec.origin).parent / "scheduler" / "scheduler.py").Scheduler
 
 

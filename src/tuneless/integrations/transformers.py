@@ -23,7 +23,17 @@ from . import require
 
 require("transformers", "transformers")
 
-from transformers import Trainer, TrainerCallback  # noqa: E402
+try:
+    from transformers import Trainer, TrainerCallback
+except (ImportError, RuntimeError) as _error:  # a torchvision built for another torch breaks Trainer's import
+    from ._torchvision import torchvision_problem
+
+    _problem = torchvision_problem()
+    if _problem is None:
+        raise
+    raise ImportError(
+        f"tuneless.integrations.transformers: transformers' Trainer cannot be imported: {_problem}"
+    ) from None
 
 from ..schedules import Schedule, as_schedule  # noqa: E402
 from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
