@@ -161,5 +161,12 @@ def extend_schedule(
     i = crossings[-1]
     rho = float(np.exp(brentq(mismatch, grid[i], grid[i + 1], xtol=1e-12)))
     extended = np.concatenate([head, rho * tail])
-    meta = {"extended_from": original.spec, "steps": steps, "reached": reached, "continuation": shape.spec, "rho": rho}
+    meta = {
+        "extended_from": original.spec,
+        "steps": steps,
+        "reached": reached,
+        "continuation": shape.spec,
+        "rho": rho,
+        "total_steps": new_steps,  # the run it was written for: ScheduleLR warns when driven at another horizon
+    }
     return Tabulated(extended, meta), rho

@@ -128,6 +128,14 @@ class ScheduleLR(MultiplierLR):
         self.schedule = as_schedule(schedule)
         self.total_steps = check_total_steps(total_steps)
         self.schedule(0, self.total_steps)  # horizon checks (e.g. warmup < T) fail here, not mid-run
+        written_for = (getattr(self.schedule, "meta", None) or {}).get("total_steps")
+        if written_for is not None and written_for != self.total_steps:  # an extension (tuneless transfer --extend)
+            warnings.warn(
+                f"the schedule was written for a run of {written_for} steps in all; over total_steps="
+                f"{self.total_steps} it is stretched by {self.total_steps / written_for:.4g}",
+                UserWarning,
+                stacklevel=2,
+            )
         super().__init__(optimizer)
 
     def multiplier(self, step: int | None = None) -> float:
