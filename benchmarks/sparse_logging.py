@@ -5,12 +5,13 @@ For each workload (through its public interface: ``build``, ``train_loss``, ``ev
 
 1. train ``budget_steps`` steps with linear decay at the given peak lr, ``GradNormRecorder`` on the optimizer: the
    full trace;
-2. keep every d-th row as a framework logging every d steps would (Trainer's convention: steps d-1, 2d-1, ...) and
-   refine each (full, every 10th, every 50th) with the workload's weighting (L1 for Adam-type, L2 for SGD-type) at
+2. keep every d-th row as a framework logging every d steps would (Trainer's convention: steps d-1, 2d-1, ...;
+   and with step 0 too, as Trainer's ``logging_first_step=True`` logs) and refine each (full, every 10th, every
+   50th) with the workload's weighting (L1 for Adam-type, L2 for SGD-type) at
    the default tau; the sparse ones are interpolated to every step, the documented rule;
-3. report, against the full trace's schedule, the largest difference of the multipliers over the run and where
-   each peaks; then train again from the same seed with each refined schedule (same batches, same peak lr) and
-   report the final validation metric.
+3. report, against the full trace's schedule, the largest difference of the multipliers over the run (and its
+   step), the mean difference, and where each schedule peaks; then train again from the same seed with each
+   refined schedule (same batches, same peak lr) and report the final validation metric.
 
     .venv/bin/python benchmarks/sparse_logging.py [--workloads lm-stdlib fashion-mlp fashion-cnn] [--seed 0]
         [--strides 10 50] [--threads 1]
@@ -65,14 +66,15 @@ def train(name: str, schedule, seed: int, trace: Path | None = None) -> float:
         return float(workload.evaluate(model, data)[workload.metric])
 
 
-def every(trace_path: Path, stride: int, folder: Path) -> Path:
+def every(trace_path: Path, stride: int, folder: Path, first: bool = False) -> Path:
     """The rows of steps stride-1, 2*stride-1, ... of a full trace (what a framework logging every ``stride``
-    optimizer steps after the step keeps), as a CSV trace."""
+    optimizer steps after the step keeps), and step 0 too with ``first`` (Trainer's ``logging_first_step``), as a
+    CSV trace."""
     trace = read_trace(trace_path)
-    keep = trace.step % stride == stride - 1
-    path = folder / f"every{stride}.csv"
+    keep = (trace.step % stride == stride - 1) | ((trace.step == 0) & first)
+    path = folder / f"every{stride}{'-first' if first else ''}.csv"
     rows = zip(trace.step[keep], trace.grad_l2[keep], trace.grad_l1[keep], strict=True)
-    path.write_text("step,grad_l2,grad_l1\n" + "".join(f"{s},{a!r},{b!r}\n" for s, a, b in rows))
+    path.write_text("step,grad_l2,grad_l1\n" + "".join(f"{int(s)},{float(a)!r},{float(b)!r}\n" for s, a, b in rows))
     return path
 
 
@@ -84,14 +86,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print("| workload (steps, weighting) | trace | logged norms | max abs. difference of the multipliers "
-          "from the full trace's | peak at | final metric with the refined schedule |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+    print("| workload (steps, weighting) | trace | logged norms | multipliers vs the full trace's: max abs. "
+          "difference (where) | mean abs. difference | peak at | final metric with the refined schedule |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for name in args.workloads:
         workload_class, _, peak, weighting = WORKLOADS[name]
         reason = workload_class().unavailable_reason()
         if reason:
-            print(f"| {name} | not run: {reason} | | | | |")
+            print(f"| {name} | not run: {reason} | | | | | |")
             continue
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as folder:
@@ -102,18 +104,22 @@ def main() -> None:
             full = refine(full_path, weighting)
             label = f"{name} ({steps}, {weighting}, peak lr {peak:g})"
             metric = workload_class.metric
-            print(f"| {label} | linear decay (the recorded run) | | | | {metric} {linear:.4f} |")
-            rows = [("every step", full_path)] + [(f"every {d}th", every(full_path, d, folder)) for d in args.strides]
+            print(f"| {label} | linear decay (the recorded run) | | | | | {metric} {linear:.4f} |")
+            rows = [("every step", full_path)]
+            for d in args.strides:
+                rows.append((f"every {d}th", every(full_path, d, folder)))
+                rows.append((f"every {d}th and step 0", every(full_path, d, folder, first=True)))
             for kind, path in rows:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error")  # a sparse log is the documented case: no warning
                     schedule = refine(path, weighting)
                 assert schedule.meta["steps"] == steps, schedule.meta
-                difference = float(np.max(np.abs(schedule.array - full.array)))
+                difference = np.abs(schedule.array - full.array)
+                where = int(np.argmax(difference))
                 result = train(name, schedule, args.seed)
                 print(
-                    f"| {label} | {kind} | {schedule.meta['logged_steps']} | {difference:.4f} | "
-                    f"{100 * schedule.meta['peak_progress']:.1f}% | {metric} {result:.4f} |"
+                    f"| {label} | {kind} | {schedule.meta['logged_steps']} | {difference.max():.3f} (step {where}) | "
+                    f"{difference.mean():.3f} | {100 * schedule.meta['peak_progress']:.1f}% | {metric} {result:.4f} |"
                 )
         print(f"<!-- {name}: {time.perf_counter() - started:.0f} s -->")
 
