@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# constraints.txt pins torch==2.13.0: the CPU build in this machine's wheel store (an unpinned torch is CUDA).
-	$(PY) -m pip install -q -c constraints.txt -e '.[torch,plot,bench,ray,jax,dev,transformers,lightning,accelerate]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[torch,plot,bench,ray,jax,dev,transformers,lightning,accelerate,tensorboard]'
 	# timm without its dependencies: its torchvision from PyPI is a CUDA build that cannot load beside the CPU torch
 	# (and then breaks transformers' Trainer import); tuneless.integrations.timm needs only timm's scheduler module.
 	# timm's other dependencies (huggingface_hub, safetensors, pyyaml) come with transformers.

@@ -28,6 +28,7 @@ EXTRA_OF: dict[str, tuple[str, str]] = {
     "lightning": ("lightning", "lightning"),
     "timm": ("timm", "timm"),
     "accelerate": ("accelerate", "accelerate"),
+    "tensorboard": ("tensorboard", "tensorboard"),
 }
 
 

@@ -105,6 +105,22 @@ def test_scheduler_steps_per_optimizer_step_not_per_epoch(tmp_path):
     np.testing.assert_allclose(read_trace(tmp_path / "trace.csv").lr, module.lrs, rtol=1e-12)
 
 
+class BareScheduler(Regression):
+    def configure_optimizers(self):
+        optimizer = torch.optim.SGD(self.parameters(), lr=PEAK)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": ScheduleLR(optimizer, "linear", self.trainer.estimated_stepping_batches),
+        }
+
+
+def test_a_bare_schedule_lr_stepped_per_epoch_warns(tmp_path):
+    """issue 27: returning a bare ScheduleLR, Lightning steps it once per epoch, silently: the run ended far from
+    the schedule's end. ScheduleLR warns at the first scheduler step that came after several optimizer steps."""
+    with pytest.warns(UserWarning, match=r"ScheduleLR.step\(\) came after 16 optimizer steps.*'interval': 'step'"):
+        fit(tmp_path, BareScheduler(), max_epochs=2)
+
+
 def test_bf16_autocast_on_cpu(tmp_path):
     module = Regression()
     trainer = fit(tmp_path, module, precision="bf16-mixed", accumulate_grad_batches=2, max_epochs=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -86,3 +87,16 @@ def test_bad_horizon_is_refused():
     optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=PEAK)
     with pytest.raises(ValueError, match="total_steps"):
         TimmScheduleLR(optimizer, "linear", 0)
+
+
+def test_updating_past_the_horizon_warns_once_like_schedule_lr():
+    """issue 27: TimmScheduleLR held lr 0 past the end without the warning ScheduleLR gives."""
+    optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=PEAK)
+    scheduler = TimmScheduleLR(optimizer, "linear", total_updates=4)
+    scheduler.step_update(num_updates=4)
+    with pytest.warns(UserWarning, match=r"past total_updates=4 \(num_updates=5\): holding the final multiplier 0"):
+        scheduler.step_update(num_updates=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scheduler.step_update(num_updates=6)
+    assert optimizer.param_groups[0]["lr"] == 0.0

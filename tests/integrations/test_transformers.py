@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 
 import numpy as np
 import pytest
@@ -218,6 +219,25 @@ def test_warmup_in_training_arguments_is_refused(tmp_path):
         TunelessTrainer(model=model, args=arguments(tmp_path, warmup_steps=2), train_dataset=byte_windows(8))
 
 
+@pytest.mark.parametrize("setting", [{"lr_scheduler_type": "cosine"}, {"lr_scheduler_kwargs": {"num_cycles": 2}}])
+def test_a_trainer_scheduler_setting_is_refused_not_ignored(tmp_path, setting):
+    """issue 27: TunelessTrainer ignored lr_scheduler_type="cosine" silently."""
+    with pytest.raises(ValueError, match="TunelessTrainer takes its schedule from schedule="):
+        TunelessTrainer(model=tiny_gpt2(), args=arguments(tmp_path, **setting), train_dataset=byte_windows(8))
+
+
+def test_the_callbacks_take_the_same_arguments():
+    """issue 27: the Trainer and Lightning GradNormCallbacks took different arguments: both are (path, flush_every),
+    the Trainer one also needs its trainer (by keyword: its callbacks are not given it)."""
+    lightning = pytest.importorskip("tuneless.integrations.lightning")
+    ours, theirs = inspect.signature(GradNormCallback), inspect.signature(lightning.GradNormCallback)
+    assert list(ours.parameters)[:2] == list(theirs.parameters)[:2] == ["path", "flush_every"]
+    assert ours.parameters["flush_every"].default == theirs.parameters["flush_every"].default == 100
+    assert ours.parameters["trainer"].kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(ValueError, match="pass the Trainer as trainer="):
+        GradNormCallback("trace.csv", trainer=None)
+
+
 def test_a_trainer_that_does_not_call_clip_grad_norm_still_records_every_step(tmp_path, monkeypatch):
     # transformers versions before 5 call accelerator.clip_grad_norm_ only when max_grad_norm > 0.
     _, _, _, lrs = train(tmp_path / "reference", max_steps=4, max_grad_norm=0)
@@ -234,7 +254,7 @@ def test_the_callback_on_a_plain_trainer(tmp_path):
 
     args = arguments(tmp_path, max_steps=5, lr_scheduler_type="cosine")
     trainer = Trainer(model=tiny_gpt2(), args=args, train_dataset=byte_windows(64))
-    trainer.add_callback(GradNormCallback(trainer, tmp_path / "plain.csv"))
+    trainer.add_callback(GradNormCallback(tmp_path / "plain.csv", trainer=trainer))
     trainer.train()
     trace = read_trace(tmp_path / "plain.csv")
     np.testing.assert_array_equal(trace.step, np.arange(5))

@@ -55,11 +55,13 @@ def test_refine_plot(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
-def test_wrong_norm_for_the_method_warns_on_stderr(tmp_path, capsys):
+def test_wrong_norm_for_the_method_is_an_error(tmp_path, capsys):
     trace = tmp_path / "l1.csv"
     trace.write_text("step,grad_l1\n" + "".join(f"{t},{1 + t}\n" for t in range(30)))
-    assert main(["refine", str(trace), "--weighting", "sgd", "-o", str(tmp_path / "r.json")]) == 0
-    assert "tuneless refine: warning: refine: weighting='sgd' expects grad_l2 norms" in capsys.readouterr().err
+    assert main(["refine", str(trace), "--weighting", "sgd", "-o", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error: refine: weighting='sgd' needs grad_l2 norms" in err
+    assert "implies weighting='adam'" in err and not (tmp_path / "r.json").exists()
 
 
 def run_cli(*args):
@@ -71,7 +73,7 @@ def run_cli(*args):
     [
         ("", "empty file"),
         ("step,grad_l2\n0,1\n1,2,3\n2,1\n", "line 3: 3 fields where the header has 2"),
-        ("step,grad_l2\n0,0\n1,0\n2,0\n", "are 0 at 3 of 3 steps"),
+        ("step,grad_l1\n0,0\n1,0\n2,0\n", "are 0 at 3 of 3 steps"),
     ],
 )
 def test_errors_print_the_message_without_traceback(tmp_path, content, message):
@@ -109,3 +111,11 @@ def test_a_trace_with_gaps_is_refused_unless_allow_gaps(tmp_path, capsys):
     assert "refined 300 steps" in captured.out  # the time axis keeps its 300 steps
     filled = np.array([2 - s / 300 for s in range(300)])
     np.testing.assert_allclose(load_schedule(out).array, refine(filled, "sgd").array, rtol=1e-12)
+
+
+def test_an_output_without_json_is_refused(tmp_path, capsys):
+    """issue 27: `refine -o refined` wrote a file that nothing reads (a path without .json is a schedule spec)."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("step,grad_l2\n" + "".join(f"{t},{1 + t}\n" for t in range(30)))
+    assert main(["refine", str(trace), "--weighting", "sgd", "-o", str(tmp_path / "refined")]) == 2
+    assert "must end in .json" in capsys.readouterr().err and not (tmp_path / "refined").exists()

@@ -48,20 +48,34 @@ def test_three_steps_example_runs_with_tiny_settings(tmp_path):
     assert refined.array.max() == 1.0 and refined.array[-1] == 0.0
 
 
-BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "refine.md").read_text(), flags=re.S)
+TEXT = (ROOT / "docs" / "refine.md").read_text()
+BLOCKS = re.findall(r"```python\n(.*?)```", TEXT, flags=re.S)
+# A python block followed at once by a text block: the text is what the block prints (its lines, in order).
+PRINTS = dict(re.findall(r"```python\n((?:(?!```).)*)```\n\n```text\n((?:(?!```).)*)```", TEXT, flags=re.S))
+
+
+def test_each_log_source_has_an_example_with_its_output():
+    section = TEXT.split("## I already trained: refine from my logs")[1].split("\n## ")[0]
+    examples = [code for code in re.findall(r"```python\n(.*?)```", section, flags=re.S) if code in PRINTS]
+    for source in ("trainer_state.json", "metrics.csv", "tb-run", "--step-column"):
+        assert sum(source in code or source in PRINTS[code] for code in examples) >= 1, source
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_refine_md_examples_run(index, tmp_path, monkeypatch):
+def test_refine_md_examples_run(index, tmp_path, monkeypatch, capsys):
     code = BLOCKS[index]
     monkeypatch.chdir(tmp_path)
     if "import torch" not in code:
         exec(compile(code, f"docs/refine.md block {index}", "exec"), {"__name__": "__docs__"})
-        return
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        exec(compile(code, f"docs/refine.md block {index}", "exec"), {"__name__": "__docs__"})
-    finally:
-        torch.set_num_threads(threads)
+    else:
+        torch = pytest.importorskip("torch")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            exec(compile(code, f"docs/refine.md block {index}", "exec"), {"__name__": "__docs__"})
+        finally:
+            torch.set_num_threads(threads)
+    if code in PRINTS:  # the lines the docs show appear in the printed output, in this order
+        printed = iter(capsys.readouterr().out.splitlines())
+        for line in PRINTS[code].splitlines():
+            assert any(line == out for out in printed), f"docs/refine.md block {index} did not print {line!r}"

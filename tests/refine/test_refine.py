@@ -203,15 +203,16 @@ def test_refine_reads_the_column_of_its_weighting(tmp_path):
 
 
 @pytest.mark.parametrize(("column", "weighting", "other"), [("grad_l1", "sgd", "adam"), ("grad_l2", "adam", "sgd")])
-def test_a_trace_with_the_other_norm_warns(tmp_path, column, weighting, other):
+def test_a_trace_with_the_other_norm_is_an_error(tmp_path, column, weighting, other):
+    """issue 27: a weighting/norm mismatch warned and refined the wrong norm; it is an error naming the weighting
+    the norm implies."""
     path = tmp_path / "t.csv"
     path.write_text(f"step,{column}\n" + "".join(f"{t},{1 + t}\n" for t in range(20)))
-    with pytest.warns(
-        RefinementWarning, match=rf"weighting='{weighting}' expects .* has only {column}.*weighting='{other}'"
-    ):
-        schedule = refine(path, weighting)
-    assert schedule.meta["norm_column"] == column
-    np.testing.assert_array_equal(schedule.array, refine(np.arange(1.0, 21), weighting).array)
+    with pytest.raises(ValueError, match=rf"weighting='{weighting}' needs .* has only {column}.*weighting='{other}'"):
+        refine(path, weighting)
+    schedule = refine(path, other)
+    assert schedule.meta["norm_column"] == column and schedule.meta["norm_kind"] == column[-2:]
+    np.testing.assert_array_equal(schedule.array, refine(np.arange(1.0, 21), other).array)
 
 
 # -- bad input ---------------------------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ identity of an extension, a checkpoint resumed under the extended schedule, the 
 from __future__ import annotations
 
 import json
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,3 +177,31 @@ def test_bad_input_is_one_clear_line(call, message):
     with pytest.raises(ValueError, match=message) as err:
         call()
     assert "\n" not in str(err.value)
+
+
+def test_extend_is_the_new_total_and_its_schedule_warns_at_another_horizon(tmp_path, capsys):
+    """issue 27: `--extend 3000` means the new total horizon (not 3000 more steps), and the written schedule was
+    stretched silently when driven at another length."""
+    out_path = tmp_path / "extended.json"
+    assert main(["transfer", "--lr", "0.3", "--from", "linear@1000", "--extend", "3000", "-o", str(out_path)]) == 0
+    assert "extension to 3000 steps in all (+2000 on the tuned 1000)" in capsys.readouterr().out
+    torch = pytest.importorskip("torch")
+    from tuneless.torch import ScheduleLR
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ScheduleLR(optimizer, str(out_path), 3000)
+    with pytest.warns(UserWarning, match="written for a run of 3000 steps in all; over total_steps=5000"):
+        ScheduleLR(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.3), str(out_path), 5000)
+
+
+def test_the_readme_predict_example_names_files_that_exist():
+    """issue 27: the README's `tuneless predict` example named files that do not exist."""
+    from tuneless.laws.public import DEFAULT_DIR
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", readme, flags=re.S) if "tuneless predict" in b)
+    assert "DEFAULT_DIR / '100M'" in block
+    files = re.findall(r'"\$D/([^:"]+):', block)
+    assert len(files) == 2 and all((DEFAULT_DIR / "100M" / name).is_file() for name in files)

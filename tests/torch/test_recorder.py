@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -97,17 +98,35 @@ def test_grad_scaler_records_unscaled_gradients_and_skips_inf_steps(tmp_path):
     np.testing.assert_allclose(trace.grad_l2, [e[0] for e in expected], rtol=1e-6)
 
 
-def test_appending_to_a_trace_continues_its_steps(tmp_path):
+def record(path, steps, lr=0.1, **options):
     model, x, y = workers.model_and_data(0)
-    for _ in range(2):
-        opt = torch.optim.SGD(model.parameters(), lr=0.1)
-        with GradNormRecorder(opt, tmp_path / "t.csv", flush_every=3):
-            for _ in range(4):
-                opt.zero_grad()
-                model(x).sum().backward()
-                opt.step()
-    assert list(read_trace(tmp_path / "t.csv").step) == list(range(8))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    with GradNormRecorder(opt, path, flush_every=3, **options):
+        for _ in range(steps):
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+
+
+def test_a_fresh_run_replaces_an_old_trace_with_a_warning(tmp_path):
+    """issue 27: re-running a script appended to the old trace silently; one rule for the recorder and every
+    integration: a run starts at start_step (default 0) and replaces the rows from there on, warning when it
+    replaces another run's trace from step 0."""
+    record(tmp_path / "t.csv", 4, lr=0.1)
+    with pytest.warns(UserWarning, match=r"held steps 0-3 of an earlier run: replaced"):
+        record(tmp_path / "t.csv", 6, lr=0.2)
+    trace = read_trace(tmp_path / "t.csv")
+    assert list(trace.step) == list(range(6)) and (trace.lr == 0.2).all() and trace.repeated_steps == 0
     assert (tmp_path / "t.csv").read_text().count("step,") == 1
+
+
+def test_start_step_continues_a_trace(tmp_path):
+    record(tmp_path / "t.csv", 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        record(tmp_path / "t.csv", 4, start_step=4)
+        record(tmp_path / "t.csv", 3, start_step=6)  # resumed at step 6: rows 6 and 7 are replaced
+    assert list(read_trace(tmp_path / "t.csv").step) == list(range(9))
 
 
 def test_bfloat16_gradients_norms_are_not_rounded_to_bfloat16(tmp_path):

@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from torch.utils.hooks import RemovableHandle
 
 from ..torch import GradNormRecorder
 
-__all__ = ["FinalGradients", "drop_steps_from", "recorder_at"]
+__all__ = ["FinalGradients", "recorder_at"]
 
 
 class FinalGradients:
@@ -45,40 +44,16 @@ class FinalGradients:
             hook(self, (), {})
 
 
-def drop_steps_from(path: str | os.PathLike[str], first_step: int) -> None:
-    """Removes the rows of steps ``>= first_step`` (and a line cut by a crash) from an existing trace, so that a run
-    resumed at ``first_step`` records each step exactly once. The file is replaced atomically."""
-    path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = [lines[0]] + [
-        line
-        for line in lines[1:]
-        if line.endswith("\n") and line.split(",", 1)[0].strip().isdigit() and int(line.split(",", 1)[0]) < first_step
-    ]
-    if kept == lines:
-        return
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8", newline="") as f:
-        f.writelines(kept)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
-
-
 def recorder_at(
     optimizer: Any,
     path: str | os.PathLike[str],
     flush_every: int,
     start_step: int,
     *,
-    is_writer: bool,
     sharded: bool = False,
 ) -> tuple[FinalGradients, GradNormRecorder]:
-    """A recorder of ``optimizer``'s gradients whose first row is ``start_step`` (rows from there on, left by an
-    interrupted run, are dropped first), and the ``FinalGradients`` whose ``ready()`` records a step."""
-    if is_writer:
-        drop_steps_from(path, start_step)
+    """A recorder of ``optimizer``'s gradients whose first row is ``start_step`` (the recorder's rule: rows from
+    there on, left by an interrupted run or an earlier one, are replaced at its first write), and the
+    ``FinalGradients`` whose ``ready()`` records a step."""
     gradients = FinalGradients(optimizer)
     return gradients, GradNormRecorder(gradients, path, flush_every, sharded=sharded, start_step=start_step)  # type: ignore[arg-type]

@@ -45,7 +45,7 @@ def recording_in_unscale(
     accelerator: Any, optimizer: Any, path: str | os.PathLike[str], flush_every: int, start_step: int
 ) -> tuple[FinalGradients, GradNormRecorder]:
     """``record_before_clipping``, also returning the ``FinalGradients`` whose ``ready()`` records a step."""
-    gradients, recorder = recorder_at(optimizer, path, flush_every, start_step, is_writer=accelerator.is_main_process)
+    gradients, recorder = recorder_at(optimizer, path, flush_every, start_step)
     unscale = accelerator.unscale_gradients
 
     @functools.wraps(unscale)

@@ -58,7 +58,6 @@ class GradNormCallback(pl.Callback):
             self.path,
             self.flush_every,
             trainer.global_step,
-            is_writer=trainer.is_global_zero,
             sharded=self.sharded,
         )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,16 @@ def timm_scheduler_base() -> type:
         if spec is None or spec.origin is None:
             raise not_installed("timm", "the 'timm' integration (tuneless.integrations.timm)") from error
         # timm is installed but its package import failed (its layers import torchvision): its scheduler module
-        # needs only torch, so load that file alone.
+        # needs only torch, so load that file alone, and say once that timm's models cannot be built here.
+        from ._torchvision import TORCHVISION_FIX, torchvision_problem
+
+        problem = torchvision_problem() or f"{type(error).__name__}: {error}; {TORCHVISION_FIX}"
+        warnings.warn(
+            f"import timm fails here, so no timm model can be built (TimmScheduleLR works: it loads timm's scheduler "
+            f"module alone): {problem}",
+            UserWarning,
+            stacklevel=2,
+        )
         return _scheduler_module_alone(Path(spec.origin).parent / "scheduler" / "scheduler.py").Scheduler
 
 
@@ -73,17 +83,27 @@ class TimmScheduleLR(timm_scheduler_base()):  # type: ignore[misc]
     Args:
         optimizer: any ``torch.optim.Optimizer``; its groups' ``lr`` are the peak learning rates.
         schedule: a ``Schedule``, a spec string or a schedule JSON path (e.g. from ``tuneless refine``).
-        total_updates: the horizon ``T`` in optimizer updates; past it the final value holds.
+        total_updates: the horizon ``T`` in optimizer updates; past it the final value holds, with one warning.
     """
 
     def __init__(self, optimizer: Any, schedule: Schedule | str, total_updates: int) -> None:
         self.schedule = as_schedule(schedule)
         self.total_updates = check_total_steps(total_updates)
         self.schedule(0, self.total_updates)  # horizon checks (e.g. warmup < T) fail here, not mid-run
+        self._warned_past_horizon = False  # as ScheduleLR: past the horizon the final value holds, with one warning
         super().__init__(optimizer, param_group_field="lr", t_in_epochs=False)
         self.update_groups(self._get_lr(0))
 
     def _get_lr(self, t: int) -> list[float]:
+        if t > self.total_updates and not self._warned_past_horizon:
+            self._warned_past_horizon = True
+            warnings.warn(
+                f"TimmScheduleLR updated past total_updates={self.total_updates} (num_updates={t}): holding the final "
+                f"multiplier {float(self.schedule(self.total_updates, self.total_updates)):.6g} (this warning is "
+                "shown once)",
+                UserWarning,
+                stacklevel=3,
+            )
         multiplier = float(self.schedule(min(max(int(t), 0), self.total_updates), self.total_updates))
         return [float(base) * multiplier for base in self.base_values]
 

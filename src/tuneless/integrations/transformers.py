@@ -1,8 +1,9 @@
 """Hugging Face ``Trainer``: record the gradient norms into a trace, and train with any tuneless schedule.
 
-* ``GradNormCallback(trainer, "trace.csv")``: one row per optimizer step, with the gradient after accumulation and
-  after unscaling, before Trainer clips it to ``max_grad_norm`` (recorded inside ``accelerator.clip_grad_norm_``,
-  which Trainer calls once per optimizer step, with ``max_norm=inf`` when it does not clip). Row ``t`` is Trainer's
+* ``GradNormCallback("trace.csv", trainer=trainer)``: one row per optimizer step, with the gradient after
+  accumulation and after unscaling, before Trainer clips it to ``max_grad_norm`` (recorded inside
+  ``accelerator.clip_grad_norm_``, which Trainer calls once per optimizer step, with ``max_norm=inf`` when it does
+  not clip). Row ``t`` is Trainer's
   ``global_step`` t. The trace is flushed whenever Trainer saves a checkpoint, and a run resumed from a checkpoint
   appends to the same file from the checkpoint's step (rows an interrupted run wrote past it are dropped).
 * ``TunelessTrainer(..., schedule="linear", trace="trace.csv")``: a ``Trainer`` whose ``create_scheduler`` builds
@@ -22,7 +23,17 @@ from ..extras import require
 
 require("transformers", "the 'transformers' integration (tuneless.integrations.transformers)")
 
-from transformers import Trainer, TrainerCallback  # noqa: E402
+try:
+    from transformers import Trainer, TrainerCallback
+except (ImportError, RuntimeError) as _error:  # a torchvision built for another torch breaks Trainer's import
+    from ._torchvision import torchvision_problem
+
+    _problem = torchvision_problem()
+    if _problem is None:
+        raise
+    raise ImportError(
+        f"tuneless.integrations.transformers: transformers' Trainer cannot be imported: {_problem}"
+    ) from None
 
 from ..schedules import Schedule, as_schedule  # noqa: E402
 from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
@@ -38,16 +49,21 @@ class GradNormCallback(TrainerCallback):
     Example::
 
         trainer = Trainer(model=model, args=args, train_dataset=data)
-        trainer.add_callback(GradNormCallback(trainer, "trace.csv"))
+        trainer.add_callback(GradNormCallback("trace.csv", trainer=trainer))
         trainer.train()
 
-    Args:
-        trainer: the ``Trainer`` whose accelerator does the unscaling and clipping.
-        path: the trace file (created, or appended to by a resumed run).
+    Args (the Lightning ``GradNormCallback``'s, and the trainer):
+        path: the trace file (created, or appended to by a resumed run; the recorder's rule for an existing trace).
         flush_every: optimizer steps between writes to the file (also written at every checkpoint and at the end).
+        trainer: the ``Trainer`` whose accelerator does the unscaling and clipping (a Trainer callback is not given
+            its trainer, and the gradients are recorded inside the accelerator's clipping).
     """
 
-    def __init__(self, trainer: Trainer, path: str | os.PathLike[str], flush_every: int = 100) -> None:
+    def __init__(self, path: str | os.PathLike[str], flush_every: int = 100, *, trainer: Trainer) -> None:
+        if isinstance(path, Trainer) or not isinstance(trainer, Trainer):
+            raise ValueError(
+                "GradNormCallback(path, flush_every=100, *, trainer=trainer): pass the Trainer as trainer="
+            )
         if not isinstance(flush_every, int) or flush_every < 1:
             raise ValueError(f"flush_every={flush_every!r} must be an integer >= 1")
         self.trainer = trainer
@@ -93,7 +109,8 @@ class TunelessTrainer(Trainer):
 
     ``TrainingArguments.learning_rate`` is the peak lr; the schedule gives its shape over Trainer's own number of
     optimizer steps. Put a warmup into the schedule (``"warmup(linear,fraction=0.05)"``), not into
-    ``warmup_steps``/``warmup_ratio``; ``lr_scheduler_type`` is not used.
+    ``warmup_steps``/``warmup_ratio``; a ``lr_scheduler_type`` other than the default (or ``lr_scheduler_kwargs``)
+    is a ValueError, not silently ignored.
 
     Args:
         schedule: a ``Schedule``, a spec string (``"linear"``, ``"wsd(cooldown=0.2)"``) or a schedule JSON path (a
@@ -119,8 +136,15 @@ class TunelessTrainer(Trainer):
                 f"{', '.join(f'{k}={v!r}' for k, v in warmup.items() if v)}: TunelessTrainer takes its warmup from "
                 "the schedule (e.g. schedule='warmup(linear,fraction=0.05)'); leave the TrainingArguments warmup at 0"
             )
+        kind = getattr(self.args.lr_scheduler_type, "value", self.args.lr_scheduler_type)
+        if kind != "linear" or getattr(self.args, "lr_scheduler_kwargs", None):
+            raise ValueError(
+                f"lr_scheduler_type={kind!r}, lr_scheduler_kwargs={self.args.lr_scheduler_kwargs!r}: TunelessTrainer "
+                "takes its schedule from schedule= (e.g. schedule='cosine'); leave the TrainingArguments scheduler at "
+                "its default"
+            )
         if trace is not None:
-            self.add_callback(GradNormCallback(self, trace, flush_every))
+            self.add_callback(GradNormCallback(trace, flush_every, trainer=self))
 
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> ScheduleLR:
         if self.lr_scheduler is None:

@@ -9,8 +9,17 @@ arXiv 2310.07831); numpy and scipy only, no torch.
 from ._warning import RefinementWarning
 from .bound import bound_at_best_base_lr, bound_optimal_step_sizes, last_iterate_bound
 from .bound_curve import bound_curve, bound_curve_terms
-from .refinement import DEFAULT_TAU, WEIGHTINGS, median_smooth, refine, refined_multipliers, smoothing_window
-from .trace import NORM_COLUMNS, Trace, read_trace
+from .logs import read_trace
+from .refinement import (
+    DEFAULT_TAU,
+    WEIGHTINGS,
+    median_smooth,
+    refine,
+    refined_multipliers,
+    smoothing_window,
+    weighting_of,
+)
+from .trace import NORM_COLUMNS, NORM_KINDS, Trace, norm_kind_of
 from .transfer import best_base_lr, extend_schedule, transfer_lr
 
 __all__ = [
@@ -24,6 +33,9 @@ __all__ = [
     "Trace",
     "read_trace",
     "NORM_COLUMNS",
+    "NORM_KINDS",
+    "norm_kind_of",
+    "weighting_of",
     "last_iterate_bound",
     "bound_at_best_base_lr",
     "bound_optimal_step_sizes",

@@ -29,7 +29,8 @@ from scipy import ndimage
 
 from ..schedules import Tabulated
 from ._warning import RefinementWarning
-from .trace import Trace, format_ranges, read_trace
+from .logs import read_trace
+from .trace import Trace, format_ranges
 
 __all__ = [
     "refine",
@@ -37,13 +38,13 @@ __all__ = [
     "smoothing_window",
     "refined_multipliers",
     "check_weighting",
+    "weighting_of",
     "WEIGHTINGS",
     "DEFAULT_TAU",
 ]
 
 #: weighting -> (the trace column it reads, the exponent k of the weights w_t = ||g_t||^-k).
 WEIGHTINGS = {"sgd": ("grad_l2", 2), "adam": ("grad_l1", 1)}
-
 
 def check_weighting(weighting: str, owner: str = "refine") -> tuple[str, int]:
     """``WEIGHTINGS[weighting]``, or a ``ValueError`` that ``owner`` (who was given it) allowed only these."""
@@ -118,73 +119,66 @@ def refined_multipliers(smoothed_norms: Any, weighting: str) -> np.ndarray:
     return s / s.max()
 
 
-def _norms_to_refine(trace_or_norms: Any, weighting: str, allow_gaps: bool) -> tuple[np.ndarray, str | None, str]:
-    """(the norms, the trace column they come from or None for a plain array, a description of the source)."""
+def _norms_to_refine(
+    trace_or_norms: Any, weighting: str, allow_gaps: bool
+) -> tuple[np.ndarray, str | None, str, dict[str, Any]]:
+    """(the norms of every step, the trace column they come from or None for a plain array, a description of the
+    source, what the meta records about the log)."""
     wanted, _ = check_weighting(weighting)
     if isinstance(trace_or_norms, (str, Path)):
         trace_or_norms = read_trace(trace_or_norms)
-    if isinstance(trace_or_norms, Trace) and trace_or_norms.gaps:
-        if not allow_gaps:
-            gaps = trace_or_norms.gaps
-            raise ValueError(
-                f"refine: {trace_or_norms.source or 'the trace'} has {len(gaps)} gap(s) in its steps "
-                f"({format_ranges(gaps)} missing; a crash or a resume that skipped steps?); refining it would "
-                "compress the time axis: pass allow_gaps=True to interpolate the missing steps "
-                "(tuneless refine --allow-gaps), or record the run again"
-            )
-        trace_or_norms = trace_or_norms.with_gaps_filled()
     if not isinstance(trace_or_norms, Trace):
         norms = np.asarray(trace_or_norms, dtype=float)
         if norms.ndim != 1:
             raise ValueError(f"refine: norms must be a 1-D sequence, got shape {norms.shape}")
-        return norms, None, "array"
+        return norms, None, "array", {}
     trace = trace_or_norms
     source = trace.source or "trace"
-    column = wanted if wanted in trace.norm_columns else trace.norm_columns[0]
-    if column != wanted:
-        warnings.warn(
-            f"refine: weighting={weighting!r} expects {wanted} norms but {source} has only {column}; refining {column} "
-            f"with the {weighting} weights (pass weighting={_weighting_for(column)!r} for this trace)",
-            RefinementWarning,
-            stacklevel=3,
+    if wanted not in trace.norm_columns:
+        have = trace.norm_columns[0]
+        name = f" ({trace.norm_name})" if trace.norm_name and trace.norm_name != have else ""
+        raise ValueError(
+            f"refine: weighting={weighting!r} needs {wanted} norms but {source} has only {have}{name}, an "
+            f"{trace.norm_kind.upper()} norm, which implies weighting={weighting_of(have)!r}: pass that weighting, "
+            "or record the other norm (tuneless.torch.GradNormRecorder records both)"
         )
-    return trace.norms(column), column, source
+    logged = int(np.isfinite(trace.norms(wanted)).sum())
+    if logged < 2:
+        raise ValueError(f"refine: {source} has {logged} finite logged norm(s); refinement needs at least 2")
+    gaps = trace.gaps
+    if gaps and not allow_gaps:
+        raise ValueError(
+            f"refine: {source} has {len(gaps)} gap(s) in its steps ({format_ranges(gaps)} missing; logged every "
+            f"{trace.stride} step(s) from step {int(trace.step[0])}; a crash, a resume that skipped steps, a log "
+            "that starts late or counts steps from 1?); refining it would shift or compress the time axis: pass "
+            "allow_gaps=True to interpolate the missing steps (tuneless refine --allow-gaps), or record the run again"
+        )
+    log = {
+        "log_format": trace.log_format,
+        "norm_name": trace.norm_name or wanted,
+        "norm_kind": trace.norm_kind,
+        "logged_steps": len(trace),
+        "stride": trace.stride,
+        "gaps_filled": sum(last - first + 1 for first, last in gaps),
+    }
+    return trace.with_gaps_filled().norms(wanted), wanted, source, log
 
 
-def _weighting_for(column: str) -> str:
+def weighting_of(column: str) -> str:
+    """The weighting a norm column implies: "sgd" for ``grad_l2``, "adam" for ``grad_l1``."""
     return next(name for name, (col, _) in WEIGHTINGS.items() if col == column)
 
 
-def refine(trace_or_norms: Any, weighting: str, tau: float = DEFAULT_TAU, *, allow_gaps: bool = False) -> Tabulated:
-    """A schedule refined from a previous run's per-step gradient norms (arXiv 2310.07831, refinement algorithm).
-
-    ``trace_or_norms``: a trace file path, a :class:`~tuneless.refine.Trace`, or a 1-D array of norms (steps
-    ``0..T-1``). ``weighting="sgd"`` reads ``grad_l2`` and weights ``w_t = ||g_t||_2^-2``; ``weighting="adam"`` reads
-    ``grad_l1`` and weights ``w_t = ||g_t||_1^-1`` (use "adam" for any coordinate-wise optimizer: Adam, AdamW,
-    NAdamW). A trace that has only the other norm is refined anyway, with a warning. A trace with missing steps
-    (:attr:`Trace.gaps`) is refused (``ValueError`` naming the ranges) unless ``allow_gaps=True``, which fills them
-    by linear interpolation (:meth:`Trace.with_gaps_filled`, a warning naming the ranges).
-
-    Steps: drop non-finite norms (warning with their count); median filter of odd width about ``tau * T``
-    (:func:`median_smooth`; the window shrinks, with a warning, if longer than the trace); weights; ``s_t = w_t *
-    sum_{p>t} w_p``, ``s_{T-1} = 0``; ``s / max(s)``. No warmup is added by hand; tune the peak learning rate as
-    usual. ``tau`` in ``[0, 1]`` (0: no smoothing), default :data:`DEFAULT_TAU`.
-
-    Returns ``Tabulated(s / max(s), meta)`` over progress ``linspace(0, 1, T)``; ``meta`` records weighting, tau,
-    window, norm column, source, steps, dropped count and where the schedule peaks.
-    """
-    check_weighting(weighting)
-    tau = float(tau)
-    if not 0.0 <= tau <= 1.0:
-        raise ValueError(f"refine: tau={tau!r} must be in [0, 1] (the smoothing window as a fraction of the run)")
-    raw, column, source = _norms_to_refine(trace_or_norms, weighting, allow_gaps)
+def _finite_norms(raw: np.ndarray, source: str) -> tuple[np.ndarray, int]:
+    """The finite norms of ``raw`` (a warning counts the others) and how many were dropped; ``ValueError`` for fewer
+    than 2 or a negative one."""
     finite = np.isfinite(raw)
     dropped = int((~finite).sum())
     if dropped:
         warnings.warn(
             f"refine: dropped {dropped} non-finite norm(s) of {len(raw)} from {source} (NaN or inf)",
             RefinementWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     norms = raw[finite]
     if len(norms) < 2:
@@ -195,6 +189,37 @@ def refine(trace_or_norms: Any, weighting: str, tau: float = DEFAULT_TAU, *, all
             f"refine: {source} has {int((norms < 0).sum())} negative norm(s) (first: {float(norms[first])!r} at finite "
             f"entry {first}); gradient norms are >= 0"
         )
+    return norms, dropped
+
+
+def refine(trace_or_norms: Any, weighting: str, tau: float = DEFAULT_TAU, *, allow_gaps: bool = False) -> Tabulated:
+    """A schedule refined from a previous run's per-step gradient norms (arXiv 2310.07831, refinement algorithm).
+
+    ``trace_or_norms``: a trace file path, a :class:`~tuneless.refine.Trace`, or a 1-D array of norms (steps
+    ``0..T-1``). ``weighting="sgd"`` reads ``grad_l2`` and weights ``w_t = ||g_t||_2^-2``; ``weighting="adam"`` reads
+    ``grad_l1`` and weights ``w_t = ||g_t||_1^-1`` (use "adam" for any coordinate-wise optimizer: Adam, AdamW,
+    NAdamW). A trace that has only the other norm is a ValueError (the norm implies the other weighting). A sparse
+    log (every ``d``-th step, :attr:`Trace.stride`) is interpolated linearly to every step ``0..end`` before the
+    median filter, so the window of about ``tau * T`` steps takes the median of the logged norms it covers and the
+    lines between them, and the schedule covers every step. A trace with missing steps (:attr:`Trace.gaps`: a late
+    start, a hole wider than the stride) is refused (``ValueError`` naming the ranges) unless ``allow_gaps=True``,
+    which fills them the same way (:meth:`Trace.with_gaps_filled`, a warning naming the ranges).
+
+    Steps: drop non-finite norms (warning with their count); median filter of odd width about ``tau * T``
+    (:func:`median_smooth`; the window shrinks, with a warning, if longer than the trace); weights; ``s_t = w_t *
+    sum_{p>t} w_p``, ``s_{T-1} = 0``; ``s / max(s)``. No warmup is added by hand; tune the peak learning rate as
+    usual. ``tau`` in ``[0, 1]`` (0: no smoothing), default :data:`DEFAULT_TAU`.
+
+    Returns ``Tabulated(s / max(s), meta)`` over progress ``linspace(0, 1, T)``; ``meta`` records weighting, tau,
+    window, norm column, source, steps, dropped count and where the schedule peaks; for a trace also the log format,
+    the norm's name and kind, the logged steps, the stride and the number of gap steps filled.
+    """
+    check_weighting(weighting)
+    tau = float(tau)
+    if not 0.0 <= tau <= 1.0:
+        raise ValueError(f"refine: tau={tau!r} must be in [0, 1] (the smoothing window as a fraction of the run)")
+    raw, column, source, log = _norms_to_refine(trace_or_norms, weighting, allow_gaps)
+    norms, dropped = _finite_norms(raw, source)
     window = smoothing_window(len(norms), tau)
     smoothed = median_smooth(norms, window)
     if not (smoothed > 0).all():
@@ -212,5 +237,6 @@ def refine(trace_or_norms: Any, weighting: str, tau: float = DEFAULT_TAU, *, all
         "steps": len(norms),
         "dropped_non_finite": dropped,
         "peak_progress": float(np.argmax(values) / (len(values) - 1)),
+        **log,
     }
     return Tabulated(values, meta=meta)

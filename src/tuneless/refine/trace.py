@@ -1,4 +1,5 @@
-"""Reading gradient-norm trace files (the recorder in ``tuneless.torch`` writes them).
+"""Gradient-norm traces: the ``Trace`` arrays and the tuneless CSV trace format (the recorder in ``tuneless.torch``
+writes it; ``tuneless.refine.read_trace``, in ``tuneless.refine.logs``, reads it and the other logs).
 
 Format (CSV, one header line, one row per optimizer step)::
 
@@ -28,12 +29,27 @@ Damage, and what the reader does with it:
   (``Trace.with_gaps_filled``, ``tuneless refine --allow-gaps``);
 * a file that is not UTF-8 text (binary, UTF-16): ``ValueError`` naming the file. A UTF-8 byte-order mark (as
   spreadsheet programs write) is accepted.
+
+Other logs (``tuneless.refine.logs``, docs/refine.md "I already trained: refine from my logs"): ``read_trace`` also
+reads a Hugging Face ``trainer_state.json`` (the file or a checkpoint folder), TensorBoard event files (a file or a
+folder), Lightning's CSVLogger ``metrics.csv`` and any CSV with a step and a norm column (``step_column``,
+``norm_column``). Their norm goes into ``grad_l2`` or ``grad_l1`` by its kind (:func:`norm_kind_of`, or
+``norm_kind``).
+
+Sparse logs and the step rule: a log may hold every ``d``-th step (``Trace.stride``, the commonest difference
+between consecutive logged steps). It is whole when it starts within the first stride (first logged step ``< d``:
+what a logger of every ``d``-th step starting at step 0 leaves), no two consecutive logged steps are more than ``d``
+apart, and (where the log says how long the run was, ``Trace.last_step``) it ends within the last stride. Anything
+else is a gap (``Trace.gaps``: a missing start, a hole, a missing end), refused by ``refine`` unless told to fill it.
+``Trace.with_gaps_filled`` gives a value to every step ``0..last``: linear interpolation between logged steps, the
+first (last) logged value before (after) them.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,21 +58,25 @@ import numpy as np
 
 from ._warning import RefinementWarning
 
-__all__ = ["Trace", "read_trace", "NORM_COLUMNS", "format_ranges"]
+__all__ = ["Trace", "NORM_COLUMNS", "NORM_KINDS", "format_ranges", "norm_kind_of", "read_tuneless_lines", "csv_fields"]
 
 #: The gradient-norm columns a trace may hold: L2 (for SGD-type optimizers) and L1 (for Adam-type).
 NORM_COLUMNS = ("grad_l2", "grad_l1")
+#: norm kind -> the trace column that holds a norm of that kind.
+NORM_KINDS = {"l2": "grad_l2", "l1": "grad_l1"}
 _VALUE_COLUMNS = ("grad_l2", "grad_l1", "lr", "loss")
 
 
 @dataclass(frozen=True, eq=False)
 class Trace:
-    """A gradient-norm trace as numpy arrays, one entry per recorded optimizer step (sorted by step).
+    """A gradient-norm trace as numpy arrays, one entry per logged optimizer step (sorted by step; 0-based steps).
 
     ``grad_l2``, ``grad_l1``, ``lr`` and ``loss`` are float arrays with NaN where a value is missing (an empty field,
     or a column the file does not have). ``norm_columns`` names the norm columns the file has, in file order.
-    ``gaps``: the missing steps between the first and the last, as inclusive ``(first, last)`` ranges (computed
-    from ``step``); ``repeated_steps``: rows of the file that repeated an earlier step (the last record was kept).
+    ``repeated_steps``: rows of the file that repeated an earlier step (the last record was kept).
+    ``log_format``: what wrote the file ("tuneless", "trainer_state", "tensorboard", "lightning", "csv");
+    ``norm_name``: the column or tag the norm was read from; ``last_step``: the run's last optimizer step where the
+    log says it (a Trainer's ``global_step - 1``), else None (the last logged step ends the run).
     """
 
     step: np.ndarray
@@ -67,40 +87,64 @@ class Trace:
     norm_columns: tuple[str, ...]
     source: str = ""
     repeated_steps: int = 0
+    log_format: str = "tuneless"
+    norm_name: str = ""
+    last_step: int | None = None
 
     def __len__(self) -> int:
         return len(self.step)
 
     @property
+    def stride(self) -> int:
+        """The logging stride: the commonest difference between consecutive logged steps (the larger one on a tie);
+        1 for a trace of every step (or of one step)."""
+        differences = np.diff(np.asarray(self.step))
+        if not len(differences):
+            return 1
+        values, counts = np.unique(differences, return_counts=True)
+        return int(values[counts == counts.max()].max())
+
+    @property
+    def end(self) -> int:
+        """The run's last optimizer step: ``last_step`` where the log says it, else the last logged step."""
+        return int(self.step[-1]) if self.last_step is None else max(int(self.last_step), int(self.step[-1]))
+
+    @property
     def gaps(self) -> tuple[tuple[int, int], ...]:
-        step = np.asarray(self.step)
-        jumps = np.flatnonzero(np.diff(step) > 1)
-        return tuple((int(step[i]) + 1, int(step[i + 1]) - 1) for i in jumps)
+        """Steps with no record beyond what the stride explains, as inclusive ``(first, last)`` ranges: a missing
+        start (the first logged step is ``>= stride``), holes (consecutive logged steps more than ``stride`` apart)
+        and a missing end (``end - last logged >= stride``). Empty for a whole trace, sparse or not."""
+        step, stride = np.asarray(self.step), self.stride
+        ranges = [(0, int(step[0]) - 1)] if step[0] >= stride else []
+        ranges += [(int(step[i]) + 1, int(step[i + 1]) - 1) for i in np.flatnonzero(np.diff(step) > stride)]
+        if self.end - step[-1] >= stride:
+            ranges.append((int(step[-1]) + 1, self.end))
+        return tuple(ranges)
 
     def with_gaps_filled(self) -> Trace:
-        """The trace with every missing step between the first and the last filled in: norms, lr and loss
-        interpolated linearly in the step from the finite neighbours, with one :class:`RefinementWarning` naming
-        the filled ranges. A trace without gaps is returned as it is."""
+        """The trace with a value at every step ``0..end``: norms, lr and loss interpolated linearly in the step
+        between logged steps, the first (last) finite value repeated before (after) them. Filling a sparse log's
+        stride is the documented way to refine it (no warning); filling :attr:`gaps` warns once, naming them. A
+        trace of every step from 0 is returned as it is."""
         gaps = self.gaps
-        if not gaps:
+        steps = np.arange(0, self.end + 1)
+        if len(steps) == len(self.step):
             return self
-        where = f"trace {self.source}" if self.source else "the trace"
-        missing = sum(last - first + 1 for first, last in gaps)
-        warnings.warn(
-            f"{where}: interpolated {missing} missing step(s): {format_ranges(gaps)}",
-            RefinementWarning,
-            stacklevel=2,
-        )
-        steps = np.arange(int(self.step[0]), int(self.step[-1]) + 1)
+        if gaps:
+            where = f"trace {self.source}" if self.source else "the trace"
+            missing = sum(last - first + 1 for first, last in gaps)
+            warnings.warn(
+                f"{where}: interpolated {missing} missing step(s): {format_ranges(gaps)}",
+                RefinementWarning,
+                stacklevel=2,
+            )
 
         def fill(values: np.ndarray) -> np.ndarray:
             finite = np.isfinite(values)
             out = np.full(len(steps), np.nan)
-            out[self.step - steps[0]] = values
-            if finite.sum() >= 1:
-                hole = np.ones(len(steps), dtype=bool)
-                hole[self.step - steps[0]] = False
-                out[hole] = np.interp(steps[hole], self.step[finite], values[finite])
+            if finite.any():
+                out[:] = np.interp(steps, self.step[finite], values[finite])  # constant beyond the ends
+            out[self.step] = values  # a logged NaN stays NaN (refine drops it)
             return out
 
         return dataclasses.replace(
@@ -112,6 +156,11 @@ class Trace:
             loss=fill(self.loss),
         )
 
+    @property
+    def norm_kind(self) -> str:
+        """ "l2" or "l1": the kind of the trace's first norm column."""
+        return next(kind for kind, column in NORM_KINDS.items() if column == self.norm_columns[0])
+
     def norms(self, column: str) -> np.ndarray:
         """The norm column ``"grad_l2"`` or ``"grad_l1"``; ValueError if the file does not have it."""
         if column not in NORM_COLUMNS:
@@ -122,12 +171,36 @@ class Trace:
         return getattr(self, column)
 
 
+_LIGHTNING_NORM = re.compile(r"grad_(\d+(?:\.\d*)?)_norm_total")
+
+
+def norm_kind_of(name: str) -> str | None:
+    """The kind ("l2" or "l1") a norm column or tag's name says, else None.
+
+    ``grad_l2``/``grad_l1`` (tuneless traces); ``grad_norm`` after any prefix (``train/grad_norm``): L2, the norm
+    Trainer logs and ``torch.nn.utils.clip_grad_norm_`` returns by default; ``grad_2.0_norm_total`` /
+    ``grad_1.0_norm_total``: Lightning's ``grad_norm(module, norm_type)``. A Lightning norm of another order
+    (``grad_inf_norm_total``) is a ValueError: refinement weights by the L2 or the L1 norm."""
+    base = name.strip().rsplit("/", 1)[-1]
+    if base in ("grad_l2", "grad_norm"):
+        return "l2"
+    if base == "grad_l1":
+        return "l1"
+    match = _LIGHTNING_NORM.fullmatch(base) or re.fullmatch(r"grad_(inf)_norm_total", base)
+    if match is None:
+        return None
+    order = match.group(1)
+    if order != "inf" and float(order) in (1.0, 2.0):
+        return "l1" if float(order) == 1.0 else "l2"
+    raise ValueError(f"{name!r} is a norm of order {order}; refinement needs the L2 norm (sgd) or the L1 norm (adam)")
+
+
 def _parse_float(text: str) -> float:
     text = text.strip()
     return float(text) if text else float("nan")
 
 
-def _fields(path: Path, line_number: int, line: str) -> list[str]:
+def csv_fields(path: Path, line_number: int, line: str) -> list[str]:
     try:
         return next(csv.reader([line]))
     except csv.Error as err:
@@ -172,36 +245,9 @@ def _last_record_of_each_step(steps: np.ndarray, table: np.ndarray) -> tuple[np.
     return unique_steps, table[len(steps) - 1 - first_in_reversed]
 
 
-def _text_lines(path: Path) -> list[str]:
-    """The lines of the UTF-8 text file ``path`` (ends kept), or a ``ValueError`` saying what else it is."""
-    if path.is_dir():
-        raise ValueError(f"trace {path}: is a directory, not a CSV file")
-    if path.exists() and not path.is_file():
-        raise ValueError(f"trace {path}: not a regular file (a device or a FIFO?), not a CSV file")
-    with path.open("rb") as f:
-        data = f.read()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        kind = "UTF-16 text" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8 text"
-        raise ValueError(f"trace {path}: {kind} (byte {err.start}); save it as a UTF-8 CSV file") from None
-    if "\x00" in text:
-        raise ValueError(f"trace {path}: a binary file (it holds NUL bytes), not a CSV trace")
-    return text.splitlines(keepends=True)
-
-
-def read_trace(path: str | Path) -> Trace:
-    """Reads a trace file (format and damage handling in the module docstring)."""
-    path = Path(path)
-    lines = _text_lines(path)
-    if not lines or not lines[0].strip():
-        raise ValueError(f"trace {path}: empty file (expected a header line 'step,grad_l2,grad_l1,lr,loss')")
-    header = [name.strip() for name in _fields(path, 1, lines[0])]
-    if "step" not in header or not any(name in header for name in NORM_COLUMNS):
-        raise ValueError(
-            f"trace {path}, line 1: header {lines[0].strip()!r} needs a 'step' column and at least one of "
-            f"{', '.join(NORM_COLUMNS)}"
-        )
+def read_tuneless_lines(path: Path, lines: list[str], header: list[str]) -> Trace:
+    """The trace of a tuneless CSV trace's ``lines`` (``header``: its first line's fields), checked as the module
+    docstring says."""
     index = {name: header.index(name) for name in ("step", *_VALUE_COLUMNS) if name in header}
     n_fields = len(header)
 
@@ -211,7 +257,7 @@ def read_trace(path: str | Path) -> Trace:
     for line_number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
-        fields = _fields(path, line_number, line)
+        fields = csv_fields(path, line_number, line)
         try:
             step, values = _parse_row(fields, index, n_fields)
         except ValueError as err:

@@ -104,6 +104,18 @@ def transfer_lr(
     return float(lr) * new / tuned
 
 
+def _extension_steps(steps: int, reached: int, new_steps: int) -> tuple[int, int, int]:
+    """``(steps, reached, new_steps)`` checked: ``1 <= reached <= steps`` and at least two new steps."""
+    steps = _steps("steps", steps)
+    reached = _steps("reached", reached, 1)
+    if reached > steps:
+        raise ValueError(f"reached={reached} must be <= steps={steps} (the step the run got to)")
+    new_steps = _steps("new_steps", new_steps)
+    if new_steps < reached + 2:
+        raise ValueError(f"new_steps={new_steps} must be >= reached + 2 = {reached + 2} (at least two new steps)")
+    return steps, reached, new_steps
+
+
 def extend_schedule(
     schedule: Schedule | str,
     steps: int,
@@ -123,13 +135,7 @@ def extend_schedule(
     ``0..new_steps``, so ``ScheduleLR(optimizer, extended, new_steps)`` resumed from the run's checkpoint at step
     ``reached`` gives exactly these lrs. Raises ``ValueError`` when no ``rho`` in ``[1e-4, 10]`` matches.
     """
-    steps = _steps("steps", steps)
-    reached = _steps("reached", reached, 1)
-    if reached > steps:
-        raise ValueError(f"reached={reached} must be <= steps={steps} (the step the run got to)")
-    new_steps = _steps("new_steps", new_steps)
-    if new_steps < reached + 2:
-        raise ValueError(f"new_steps={new_steps} must be >= reached + 2 = {reached + 2} (at least two new steps)")
+    steps, reached, new_steps = _extension_steps(steps, reached, new_steps)
     G = _norms(grad_norms, steps)
     original = as_schedule(schedule)
     tuned = bound_at_best_base_lr(_multipliers("schedule", original, steps), G)[1]
@@ -161,5 +167,12 @@ def extend_schedule(
     i = crossings[-1]
     rho = float(np.exp(brentq(mismatch, grid[i], grid[i + 1], xtol=1e-12)))
     extended = np.concatenate([head, rho * tail])
-    meta = {"extended_from": original.spec, "steps": steps, "reached": reached, "continuation": shape.spec, "rho": rho}
+    meta = {
+        "extended_from": original.spec,
+        "steps": steps,
+        "reached": reached,
+        "continuation": shape.spec,
+        "rho": rho,
+        "total_steps": new_steps,  # the run it was written for: ScheduleLR warns when driven at another horizon
+    }
     return Tabulated(extended, meta), rho

@@ -1,4 +1,4 @@
-"""``tuneless transfer --lr LR --from SPEC@STEPS --to SPEC@STEPS ...`` and ``... --extend NEW_STEPS``."""
+"""``tuneless transfer --lr LR --from SPEC@STEPS --to SPEC@STEPS ...`` and ``... --extend NEW_TOTAL``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import argparse
 from ..output_files import check_output_file
 from ..schedules import as_schedule
 from ..schedules.grammar import split_steps
-from .trace import NORM_COLUMNS, read_trace
+from .logs import read_trace
+from .trace import NORM_COLUMNS
 from .transfer import best_base_lr, extend_schedule, transfer_lr
 
 
@@ -26,7 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--from", dest="source", required=True, metavar="SPEC@STEPS", help="the tuned run, e.g. 'linear@1000'"
     )
     p.add_argument("--to", nargs="+", default=[], metavar="SPEC@STEPS", help="runs to transfer the lr to")
-    p.add_argument("--extend", type=int, default=None, metavar="NEW_STEPS", help="extend the run to NEW_STEPS")
+    p.add_argument(
+        "--extend",
+        type=int,
+        default=None,
+        metavar="NEW_TOTAL",
+        help="extend the run to NEW_TOTAL steps in all (the new horizon, not the number of steps added)",
+    )
     p.add_argument("--reached", type=int, default=None, help="with --extend: the step the run got to (default: all)")
     p.add_argument(
         "--continuation",
@@ -84,11 +91,15 @@ def _transfer(args: argparse.Namespace) -> int:
         reached = steps if args.reached is None else args.reached
         extended, rho = extend_schedule(spec, steps, reached, args.extend, args.continuation, norms)
         print(
-            f"extension to {args.extend} steps from step {reached}: keep lr {args.lr:g}, steps {reached}.."
+            f"extension to {args.extend} steps in all ({args.extend - steps:+d} on the tuned {steps}) from step "
+            f"{reached}: keep lr {args.lr:g}, steps {reached}.."
             f"{args.extend - 1} run {rho:.6g} * {as_schedule(args.continuation).spec} over those "
             f"{args.extend - reached} steps"
         )
         if args.output:
             extended.save(args.output)
-            print(f"wrote {args.output} (ScheduleLR(optimizer, {args.output!r}, {args.extend}) resumes with it)")
+            print(
+                f"wrote {args.output} (ScheduleLR(optimizer, {args.output!r}, {args.extend}) resumes with it; at "
+                "another total it would be stretched, and ScheduleLR warns)"
+            )
     return 0

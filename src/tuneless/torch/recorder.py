@@ -28,7 +28,12 @@ the partial sums are combined in float64.
 
 Trace format: CSV, header ``step,grad_l2,grad_l1,lr[,lr_1,...],loss``; ``lr`` is param group 0's learning rate,
 ``lr_i`` group i's (only with several groups); ``loss`` is what ``log_loss`` was given for that step (empty if
-nothing). Appending to an existing trace continues its step numbering unless ``start_step`` says otherwise.
+nothing).
+
+An existing trace (one rule for the recorder and every integration): a recorder's first step is ``start_step``
+(default 0), and its first write replaces the file's rows from that step on: a fresh run over an old trace
+replaces it, with a warning naming the steps it drops (never appending to another run's trace); a run resumed at
+step ``s`` (``start_step=s``, as the integrations pass from their checkpoint) keeps the rows before ``s``.
 
 Resuming from a checkpoint (docs/recorder.md, "Resuming"): save ``recorder.state_dict()`` with the checkpoint (the
 next step number and the rows not yet written to the file) and call ``recorder.load_state_dict(state)`` on a fresh
@@ -98,7 +103,8 @@ class GradNormRecorder:
         flush_every: steps between flushes (host transfer + append + fsync). Default 100.
         sharded: True when each rank holds only a shard of the gradient (FSDP, ZeRO).
         process_group: the group to reduce over with ``sharded=True`` (default: the world).
-        start_step: the step number of the first record (default: continue the file, else 0).
+        start_step: the step number of the first record (default 0); rows of an existing trace from it on are
+            replaced at the first write (with a warning when ``start_step`` is 0: the file held another run).
     """
 
     def __init__(
@@ -136,6 +142,7 @@ class GradNormRecorder:
         n_groups = len(optimizer.param_groups)
         self.columns = ["step", "grad_l2", "grad_l1", "lr", *[f"lr_{i}" for i in range(1, n_groups)], "loss"]
         self.next_step = 0 if start_step is None else start_step
+        self._replace_from: int | None = None  # rows of the existing file from this step on go at the first write
         if self.is_writer:
             self._open(start_step)
         self._hook = optimizer.register_step_pre_hook(self._before_step)
@@ -153,8 +160,8 @@ class GradNormRecorder:
                     f"{','.join(self.columns)!r} ({len(self.optimizer.param_groups)} param group(s)); "
                     "record into a new file"
                 )
-        if existing and start_step is None:
-            self.next_step = _last_step(self.path) + 1
+        if existing and _last_step(self.path) >= self.next_step:
+            self._replace_from = self.next_step  # not yet: load_state_dict may still resume this trace
         self._file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
         if existing and not _ends_with_newline(self.path):
             self._file.write("\n")  # a crash cut the last line: the reader reports it; our rows start clean
@@ -213,11 +220,29 @@ class GradNormRecorder:
         the whole window first, so every rank must call it; ``optimizer.step`` does so every ``flush_every``)."""
         self._to_host()
         if self.is_writer and self._file is not None and self._rows:
+            if self._replace_from is not None:
+                self._replace_rows()
             self._file.write("".join(map(_line, self._rows)))
             self._sync()
         self.next_step += self._buffered
         self._buffered = 0
         self._rows.clear()
+
+    def _replace_rows(self) -> None:
+        """Cuts the file's rows from ``_replace_from`` on (another run's, or the tail of a crashed run that this one
+        resumes), before this run's first rows are written."""
+        assert self._file is not None and self._replace_from is not None
+        first, self._replace_from = self._replace_from, None
+        self._file.close()
+        old_last = _last_step(self.path)
+        _cut_trace(self.path, first)
+        if first == 0:
+            warnings.warn(
+                f"trace {self.path} held steps 0-{old_last} of an earlier run: replaced by this run's (a recorder "
+                "starts at start_step, default 0; pass start_step=N or load_state_dict to continue a trace)",
+                stacklevel=4,
+            )
+        self._file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
 
     # -- checkpoints ---------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -259,6 +284,7 @@ class GradNormRecorder:
         first_unwritten = rows[0][0] if rows else next_step
         if rows and [row[0] for row in rows] != list(range(first_unwritten, next_step)):
             raise ValueError(f"load_state_dict: rows must be the steps {first_unwritten}..{next_step - 1} in order")
+        self._replace_from = None  # the cut below is the resume's own
         if self.is_writer and self._file is not None:
             self._file.close()
             last = _cut_trace(self.path, first_unwritten)

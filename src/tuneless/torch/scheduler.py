@@ -40,6 +40,17 @@ class MultiplierLR(LRScheduler):
         self._restored = all("initial_lr" in g for g in optimizer.param_groups)
         self._lrs: list[float] = []
         super().__init__(optimizer, last_epoch=-1)
+        # optimizer steps since the last scheduler step: more than one means the scheduler is stepped per epoch
+        # (Lightning's default for a bare scheduler), which runs the schedule far slower than its horizon
+        self._optimizer_steps, self._warned_stride = 0, False
+        inner = optimizer  # a wrapper that never ran Optimizer.__init__ (accelerate's) has no hooks: its optimizer
+        while "_optimizer_step_post_hooks" not in vars(inner) and hasattr(inner, "optimizer"):
+            inner = inner.optimizer
+        if "_optimizer_step_post_hooks" in vars(inner):
+            inner.register_step_post_hook(self._count_optimizer_step)
+
+    def _count_optimizer_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        self._optimizer_steps += 1
 
     def multiplier(self, step: int | None = None) -> float:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
@@ -61,6 +72,16 @@ class MultiplierLR(LRScheduler):
             self._first_step()
             return
         self._step_count += 1
+        if self._optimizer_steps > 1 and not self._warned_stride:
+            self._warned_stride = True
+            warnings.warn(
+                f"{name}.step() came after {self._optimizer_steps} optimizer steps: it counts optimizer steps, so call "
+                "it after every optimizer.step() (Lightning steps a bare scheduler once per epoch: return "
+                "{'scheduler': scheduler, 'interval': 'step'}, or tuneless.integrations.lightning.lr_scheduler_config)",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._optimizer_steps = 0
         if self.last_epoch > self.total_steps and not self._warned_past_horizon:
             self._warned_past_horizon = True
             warnings.warn(
@@ -119,6 +140,14 @@ class ScheduleLR(MultiplierLR):
         # total_steps and the horizon checks (e.g. warmup < T) once, here, not mid-run and not every step
         self._bound = self.schedule.bind(total_steps)
         self.total_steps = self._bound.total_steps
+        written_for = (getattr(self.schedule, "meta", None) or {}).get("total_steps")
+        if written_for is not None and written_for != self.total_steps:  # an extension (tuneless transfer --extend)
+            warnings.warn(
+                f"the schedule was written for a run of {written_for} steps in all; over total_steps="
+                f"{self.total_steps} it is stretched by {self.total_steps / written_for:.4g}",
+                UserWarning,
+                stacklevel=2,
+            )
         super().__init__(optimizer)
 
     def multiplier(self, step: int | None = None) -> float:
