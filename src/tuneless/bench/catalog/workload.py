@@ -177,3 +177,4 @@ def load_workload_class(reference: str) -> type[Workload]:
     if not (isinstance(cls, type) and issubclass(cls, Workload)):
         raise ValueError(f"workload={reference!r}: {class_name!r} in {module_name!r} is not a Workload subclass")
     return cls
+
