@@ -35,7 +35,7 @@ class BenchConfig:
     # stored before they were recorded
     data_hashes: dict[str, str] | None = None
     # method name -> what the report says of it without the live registry (``Method.info``: description, grid,
-    # prior); None: a run stored before it was recorded (``record.migrate`` fills it in when the run is read)
+    # prior); None: a run stored before it was recorded (``Store.method_info`` fills it in when read)
     method_info: dict[str, dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
