@@ -26,9 +26,10 @@ from pathlib import Path
 import torch
 
 from tuneless.auto.calibration import CALIBRATION_FILE, geometric_median
-from tuneless.bench.methods import make_optimizer, one_run_optimizer
-from tuneless.bench.suites import get_suite
-from tuneless.bench.workloads import resolve_workload
+from tuneless.bench.catalog.methods import one_run_optimizer
+from tuneless.bench.catalog.optimizers import make_optimizer
+from tuneless.bench.catalog.suites import get_suite
+from tuneless.bench.catalog.workloads import resolve_workload
 from tuneless.torch.auto import AutoLR
 
 GRID_METHODS = ("linear", "cosine", "schedulefree")

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 124
 
     def environment() -> int:
-        from tuneless.bench.device import environment as describe
+        from tuneless.bench.run.device import environment as describe
 
         (out / "environment.json").write_text(json.dumps(describe(device), indent=1) + "\n")
         return 0
@@ -95,9 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(command, f"recorder_overhead_{name}.txt", 240)
 
     def gpu_suite() -> int:
-        from tuneless.bench.benchmark import BenchConfig, run_benchmark, write_outputs
-        from tuneless.bench.suites import GPU_SMOKE_CNN, GPU_SMOKE_LM
-        from tuneless.bench.tables import markdown_tables
+        from tuneless.bench.benchmark import run_benchmark, write_outputs
+        from tuneless.bench.catalog.suites import GPU_SMOKE_CNN, GPU_SMOKE_LM
+        from tuneless.bench.report.tables import markdown_tables
+        from tuneless.bench.run.config import BenchConfig
 
         config = BenchConfig.from_options("gpu", seeds=1 if args.smoke else None)
         if args.smoke:

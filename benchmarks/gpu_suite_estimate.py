@@ -20,9 +20,9 @@ import argparse
 from torch.utils.flop_counter import FlopCounterMode
 
 import torch
-from tuneless.bench.methods import resolve_methods
-from tuneless.bench.suites import get_suite
-from tuneless.bench.workloads import resolve_workload
+from tuneless.bench.catalog.methods import resolve_methods
+from tuneless.bench.catalog.suites import get_suite
+from tuneless.bench.catalog.workloads import resolve_workload
 
 
 def step_flops(workload) -> tuple[int, int]:

@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 import torch
-from tuneless.bench.methods import make_optimizer
-from tuneless.bench.paired import paired_comparison
-from tuneless.bench.scoring import best_trials
-from tuneless.bench.store import Store
-from tuneless.bench.tables import claim_verdict
-from tuneless.bench.workloads import resolve_workload
+from tuneless.bench.catalog.optimizers import make_optimizer
+from tuneless.bench.catalog.workloads import resolve_workload
+from tuneless.bench.record.store import Store
+from tuneless.bench.score.claims import claim_verdict
+from tuneless.bench.score.paired import paired_comparison
+from tuneless.bench.score.scoring import best_trials
 from tuneless.refine import extend_schedule
 from tuneless.torch import ScheduleLR
 

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tuneless.bench.paired import paired_comparison
-from tuneless.bench.scoring import per_seed_final_metrics
-from tuneless.bench.store import Store
-from tuneless.bench.tables import claim_verdict
-from tuneless.bench.workloads import resolve_workload
+from tuneless.bench.catalog.workloads import resolve_workload
+from tuneless.bench.record.store import Store
+from tuneless.bench.score.claims import claim_verdict
+from tuneless.bench.score.paired import paired_comparison
+from tuneless.bench.score.scoring import per_seed_final_metrics
 
 
 def grid_steps(lr: float, optimum: float, grid: Sequence[float]) -> float:

@@ -15,12 +15,13 @@ import argparse
 import sys
 import time
 
-from tuneless.bench.benchmark import BenchConfig, run_benchmark
-from tuneless.bench.paired import paired_comparison
-from tuneless.bench.scoring import per_seed_final_metrics, score_trials
-from tuneless.bench.store import Store
-from tuneless.bench.tables import claim_verdict
-from tuneless.bench.workloads import resolve_workload
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.catalog.workloads import resolve_workload
+from tuneless.bench.record.store import Store
+from tuneless.bench.run.config import BenchConfig
+from tuneless.bench.score.claims import claim_verdict
+from tuneless.bench.score.paired import paired_comparison
+from tuneless.bench.score.scoring import per_seed_final_metrics, score_trials
 
 CLAIMS = (("linear", "cosine"), ("refined", "linear"))
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from tuneless.bench.store import Store
-from tuneless.bench.tables import Claim, markdown_tables
+from tuneless.bench.record.store import Store
+from tuneless.bench.report.tables import markdown_tables
+from tuneless.bench.score.claims import Claim
 
 
 def main() -> None:

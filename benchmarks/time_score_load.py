@@ -32,7 +32,8 @@ def _spin() -> None:
 
 
 def _run(store: Path, args: argparse.Namespace, load: int) -> tuple[str, float]:
-    from tuneless.bench.benchmark import BenchConfig, run_benchmark
+    from tuneless.bench.benchmark import run_benchmark
+    from tuneless.bench.run.config import BenchConfig
 
     config = BenchConfig.from_options(args.suite, args.workload, args.methods, args.seeds, lr_resolution=None)
     spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(load)]
@@ -60,8 +61,8 @@ def main() -> int:
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args()
 
-    from tuneless.bench.scoring import CPU_MEASURE, score_trials
-    from tuneless.bench.store import Store
+    from tuneless.bench.record.store import Store
+    from tuneless.bench.score.scoring import CPU_MEASURE, score_trials
 
     store = Path(args.store or tempfile.mkdtemp(prefix="time-score-load-")) / "runs.sqlite"
     quiet_id, quiet_wall = _run(store, args, 0)

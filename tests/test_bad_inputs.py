@@ -70,8 +70,8 @@ def workspace(tmp_path_factory):
     other.execute("CREATE TABLE notes (text TEXT)")
     other.commit()
     other.close()
-    from tuneless.bench.benchmark import BenchConfig
-    from tuneless.bench.store import Store
+    from tuneless.bench.record.store import Store
+    from tuneless.bench.run.config import BenchConfig
 
     config = BenchConfig.from_options("quick", [TINY], ["constant", "cosine"], 2)
     with Store(root / "store.sqlite") as store:

@@ -65,6 +65,10 @@ def test_no_function_over_60_lines_outside_bench():
     assert oversized(SRC, MAX_FUNCTION_LINES, exclude=("bench",)) == []
 
 
+def test_bench_no_module_over_400_lines_and_no_function_over_60():
+    assert oversized(SRC / "bench", MAX_FUNCTION_LINES, max_module_lines=400) == []
+
+
 def test_the_checker_finds_long_functions_and_modules(tmp_path):
     root = tmp_path / "pkg"
     (root / "skip").mkdir(parents=True)

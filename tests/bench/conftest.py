@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tuneless.bench.store import Store
+from tuneless.bench.record.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "my_workload.py"

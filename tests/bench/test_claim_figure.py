@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tuneless.bench.paired import PairedComparison
-from tuneless.bench.scoring import per_seed_final_metrics, score_trials
-from tuneless.bench.store import Store
-from tuneless.bench.tables import claim_figure, claim_panels, relative_difference
+from tuneless.bench.record.store import Store
+from tuneless.bench.report.tables import claim_figure
+from tuneless.bench.score.claims import claim_panels, relative_difference
+from tuneless.bench.score.paired import PairedComparison
+from tuneless.bench.score.scoring import per_seed_final_metrics, score_trials
 from tuneless.cli import main
 
 from .conftest import hand_made_run
@@ -114,7 +115,7 @@ def test_figure_into_a_folder_is_refused_before_any_work(tmp_path, capsys):
 
 
 def test_a_one_workload_figure_is_tall_enough_and_symmetric_about_zero(tmp_path, monkeypatch):
-    from tuneless.bench import figures
+    from tuneless.bench.report import figures
 
     drawn = {}
     monkeypatch.setattr("tuneless.plotting.save", lambda fig, path: drawn.setdefault("fig", fig) and path)

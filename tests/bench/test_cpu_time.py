@@ -6,11 +6,11 @@ import json
 import os
 import sqlite3
 
-from tuneless.bench.methods import TrialConfig
+from tuneless.bench.catalog.methods import TrialConfig
+from tuneless.bench.record.store import Store
 from tuneless.bench.report import write_report
-from tuneless.bench.runner import TrialTask, run_trial
-from tuneless.bench.scoring import CPU_MEASURE, score_trials
-from tuneless.bench.store import Store
+from tuneless.bench.run.runner import TrialTask, run_trial
+from tuneless.bench.score.scoring import CPU_MEASURE, score_trials
 
 TINY = f"{os.path.dirname(__file__)}/tiny_workloads.py"
 

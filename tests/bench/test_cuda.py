@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 import torch
-from tuneless.bench.benchmark import BenchConfig, run_benchmark
-from tuneless.bench.methods import TrialConfig
-from tuneless.bench.runner import TrialTask, run_trial
-from tuneless.bench.store import Store
-from tuneless.bench.workloads import resolve_workload
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.catalog.methods import TrialConfig
+from tuneless.bench.catalog.workloads import resolve_workload
+from tuneless.bench.record.store import Store
+from tuneless.bench.run.config import BenchConfig
+from tuneless.bench.run.runner import TrialTask, run_trial
 from tuneless.torch import ScheduleLR
 
 from .conftest import EXAMPLE_REF

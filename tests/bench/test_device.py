@@ -9,13 +9,15 @@ import time
 import pytest
 
 import torch
-from tuneless.bench import runner
-from tuneless.bench.benchmark import BenchConfig, run_benchmark
-from tuneless.bench.device import device_slots, environment, resolve_device
-from tuneless.bench.methods import TrialConfig
-from tuneless.bench.rows import Measurement, TrialFinish
-from tuneless.bench.runner import LocalExecutor, TrialTask, build_on, run_trial
-from tuneless.bench.store import Store
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.catalog.methods import TrialConfig
+from tuneless.bench.record.rows import Measurement, TrialFinish
+from tuneless.bench.record.store import Store
+from tuneless.bench.run import local_executor, runner
+from tuneless.bench.run.config import BenchConfig
+from tuneless.bench.run.device import device_slots, environment, resolve_device
+from tuneless.bench.run.local_executor import LocalExecutor
+from tuneless.bench.run.runner import TrialTask, build_on, run_trial
 from tuneless.cli import main
 
 TINY = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py"
@@ -67,7 +69,7 @@ def _fake_trial(task: TrialTask, parent_pid: int) -> None:
 def test_local_executor_gives_each_trial_a_gpu_slot(tmp_path, monkeypatch):
     """2 GPUs x 2 trials per device: at most 4 trials at once, at most 2 on a GPU, every trial on a GPU."""
     _gpus(monkeypatch, 2)
-    monkeypatch.setattr(runner, "_trial_process", _fake_trial)
+    monkeypatch.setattr(local_executor, "_trial_process", _fake_trial)
     log = tmp_path / "log.jsonl"
     config = TrialConfig(0.1, "sgd", "constant")
     tasks = [TrialTask("r", f"t{i}", "x", {}, "constant", config, 0, str(log), device="cuda") for i in range(10)]
@@ -133,7 +135,7 @@ def test_out_of_memory_fails_that_trial_and_the_suite_goes_on(tmp_path):
 
 
 def test_a_workload_without_a_device_argument_runs_on_the_cpu_only():
-    from tuneless.bench.workloads import resolve_workload
+    from tuneless.bench.catalog.workloads import resolve_workload
 
     workload = resolve_workload(f"{TINY}:SeedOnlyDiabetes")
     model, data = build_on(workload, 0, torch.device("cpu"))

@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 
 import torch
-from tuneless.bench.benchmark import BenchConfig, run_benchmark, write_outputs
-from tuneless.bench.methods import METHODS
-from tuneless.bench.store import Store
-from tuneless.bench.suites import GPU_METHODS, get_suite
-from tuneless.bench.suites import GPU_SMOKE_CNN as TINY_CNN
-from tuneless.bench.suites import GPU_SMOKE_LM as TINY_LM
-from tuneless.bench.workloads import resolve_workload
+from tuneless.bench.benchmark import run_benchmark, write_outputs
+from tuneless.bench.catalog.methods import METHODS
+from tuneless.bench.catalog.suites import GPU_METHODS, get_suite
+from tuneless.bench.catalog.suites import GPU_SMOKE_CNN as TINY_CNN
+from tuneless.bench.catalog.suites import GPU_SMOKE_LM as TINY_LM
+from tuneless.bench.catalog.workloads import resolve_workload
+from tuneless.bench.record.store import Store
+from tuneless.bench.run.config import BenchConfig
 
 
 def test_gpu_suite_definition():
@@ -31,7 +32,7 @@ def test_gpu_suite_definition():
 
 
 def test_acceleration_defaults_follow_the_device():
-    from tuneless.bench.workloads.acceleration import uses
+    from tuneless.bench.catalog.workloads.acceleration import uses
 
     assert uses(None, "cuda:0") and not uses(None, "cpu") and uses(True, "cpu") and not uses(False, "cuda")
     with pytest.raises(ValueError, match=r"bf16/compile option 'yes'"):

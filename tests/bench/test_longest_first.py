@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tuneless.bench.benchmark import longest_first
+from tuneless.bench.run.plan import longest_first
 
 
 def _planned(workload: str, steps: int, fraction: float = 1.0, label: str = "") -> SimpleNamespace:

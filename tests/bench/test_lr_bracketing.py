@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuneless.bench.benchmark import BenchConfig, run_benchmark
-from tuneless.bench.lr_bracketing import (
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.record.store import Store
+from tuneless.bench.run.config import BenchConfig
+from tuneless.bench.run.lr_bracketing import (
     MAX_EDGE_STEPS,
     MAX_EXTRA_TRIALS,
     check_resolution,
@@ -23,7 +25,6 @@ from tuneless.bench.lr_bracketing import (
     next_round,
     round_lr,
 )
-from tuneless.bench.store import Store
 
 TINY = f"{os.path.dirname(__file__)}/tiny_workloads.py"
 GRID = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -214,9 +215,9 @@ def test_kill_9_during_bracketing_then_resume_matches_an_uninterrupted_run(tmp_p
 
 
 def test_long_suite_is_four_times_the_full_horizon_with_targets():
-    from tuneless.bench.suites import get_suite
-    from tuneless.bench.targets import load_targets
-    from tuneless.bench.workloads import resolve_workload
+    from tuneless.bench.catalog.suites import get_suite
+    from tuneless.bench.catalog.targets import load_targets
+    from tuneless.bench.catalog.workloads import resolve_workload
 
     full, long = get_suite("full"), get_suite("long")
     assert long.seeds == 2 and full.seeds == 3  # the long suite's time budget (docs/bench.md), full's 3
@@ -240,7 +241,7 @@ def _record(lr, steps, final):
 
 
 def test_each_tuning_measure_gets_its_best_lr_bracketed():
-    from tuneless.bench.benchmark import _BEST_OF
+    from tuneless.bench.run.prior import BEST_OF as _BEST_OF
 
     # 0.3 reaches the target first; 0.1 ends best: the two measures bracket different lrs
     grid = (0.1, 0.3, 1.0)

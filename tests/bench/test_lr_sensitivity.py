@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuneless.bench.figures import lr_sensitivity_points
+from tuneless.bench.report.figures import lr_sensitivity_points
 
 
 def _trial(method, lr, seed, final, budget=100, status="done", workload="w"):
@@ -40,7 +40,8 @@ def test_points_are_each_seeds_final_metric_per_lr_at_the_full_budget_only():
 
 def test_the_report_shows_the_figure_and_a_run_without_lr_methods_has_none(tmp_path):
     pytest.importorskip("matplotlib")
-    from tuneless.bench.benchmark import BenchConfig, run_benchmark
+    from tuneless.bench.benchmark import run_benchmark
+    from tuneless.bench.run.config import BenchConfig
 
     tiny = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py:ShortDiabetes"
     config = BenchConfig("quick", [tiny], ["linear", "mechanic-linear"], 1, {}, lr_resolution=None)

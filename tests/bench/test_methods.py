@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import torch
-from tuneless.bench.methods import METHODS, make_optimizer, parse_optimizer_spec, resolve_methods
-from tuneless.bench.workloads import resolve_workload
+from tuneless.bench.catalog.methods import METHODS, resolve_methods
+from tuneless.bench.catalog.optimizers import make_optimizer, parse_optimizer_spec
+from tuneless.bench.catalog.workloads import resolve_workload
 from tuneless.schedules import parse_schedule
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tuneless.bench.benchmark import BenchConfig, run_benchmark
-from tuneless.bench.methods import METHODS, make_optimizer
-from tuneless.bench.scoring import score_trials
-from tuneless.bench.store import Store
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.catalog.methods import METHODS
+from tuneless.bench.catalog.optimizers import make_optimizer
+from tuneless.bench.record.store import Store
+from tuneless.bench.run.config import BenchConfig
+from tuneless.bench.score.scoring import score_trials
 from tuneless.hparams import nadamw_list
 
 TINY = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py"

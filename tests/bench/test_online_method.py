@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tuneless.bench.benchmark import BenchConfig, run_benchmark
-from tuneless.bench.methods import METHODS
-from tuneless.bench.store import Store
-from tuneless.bench.suites import SUITES
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.catalog.methods import METHODS
+from tuneless.bench.catalog.suites import SUITES
+from tuneless.bench.record.store import Store
+from tuneless.bench.run.config import BenchConfig
 
 TINY = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py"
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tuneless.bench.workloads.logreg import LogisticRegression, optima_cache
+from tuneless.bench.catalog.workloads.logreg import LogisticRegression, optima_cache
 
 
 @pytest.fixture

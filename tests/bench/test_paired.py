@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuneless.bench.paired import bootstrap_interval, paired_comparison, paired_differences
-from tuneless.bench.rows import TrialFinish, TrialStart
-from tuneless.bench.store import Store
-from tuneless.bench.tables import markdown_tables
+from tuneless.bench.record.rows import TrialFinish, TrialStart
+from tuneless.bench.record.store import Store
+from tuneless.bench.report.tables import markdown_tables
+from tuneless.bench.score.paired import bootstrap_interval, paired_comparison, paired_differences
 
 
 def test_exact_bootstrap_against_a_hand_computation():

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tuneless.bench.benchmark import _attach_prior
-from tuneless.bench.methods import METHODS, TrialConfig
-from tuneless.bench.runner import TrialTask
+from tuneless.bench.catalog.methods import METHODS, TrialConfig
+from tuneless.bench.run.prior import attach_prior as _attach_prior
+from tuneless.bench.run.runner import TrialTask
 
 
 class _Trials:
@@ -61,15 +61,17 @@ def test_a_missing_or_several_recorded_priors(monkeypatch):
     assert _attach_prior(store, _task("t3"), workload, method, Path("."), ("steps",)).prior_trial_id == "fast"
     # the recorded prior is gone from the run: the trial fails, naming it
     failures = []
-    monkeypatch.setattr("tuneless.bench.benchmark.record_failure", lambda store, task, error: failures.append(error))
+    monkeypatch.setattr("tuneless.bench.run.prior.record_failure", lambda store, task, error: failures.append(error))
     store = _Trials([fast, {**earlier, "prior_trial_id": "lost"}])
     assert _attach_prior(store, _task("t4"), workload, method, Path("."), ("steps",)) is None
     assert failures == ["same-lr: its earlier trials' prior lost is not in the run"]
 
 
 def test_resumed_runs_are_charged_for_every_prior_trial_and_record_their_measures(tmp_path):
-    from tuneless.bench.benchmark import BenchConfig, refresh_prior_charges, run_benchmark
-    from tuneless.bench.store import Store
+    from tuneless.bench.benchmark import run_benchmark
+    from tuneless.bench.record.store import Store
+    from tuneless.bench.run.config import BenchConfig
+    from tuneless.bench.run.prior import refresh_prior_charges
 
     from .conftest import EXAMPLE_REF
 

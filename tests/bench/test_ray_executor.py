@@ -6,10 +6,11 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'tuneless[ray]'")
 
-from tuneless.bench.benchmark import BenchConfig, run_benchmark  # noqa: E402
-from tuneless.bench.ray_executor import RayExecutor  # noqa: E402
-from tuneless.bench.scoring import score_trials  # noqa: E402
-from tuneless.bench.store import Store  # noqa: E402
+from tuneless.bench.benchmark import run_benchmark  # noqa: E402
+from tuneless.bench.record.store import Store  # noqa: E402
+from tuneless.bench.run.config import BenchConfig  # noqa: E402
+from tuneless.bench.run.ray_executor import RayExecutor  # noqa: E402
+from tuneless.bench.score.scoring import score_trials  # noqa: E402
 
 TINY = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py"
 
@@ -119,7 +120,7 @@ def test_a_lost_ray_task_of_a_user_workload_is_filed_as_the_local_executor_files
 def test_an_address_where_no_head_listens_is_refused_at_once(tmp_path, capsys):
     import socket
 
-    from tuneless.bench.ray_executor import check_reachable
+    from tuneless.bench.run.ray_executor import check_reachable
     from tuneless.cli import main
 
     with socket.socket() as listening:  # a port that answers passes; once closed, nothing answers there

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tuneless.bench.benchmark import BenchConfig, artifacts_dir, run_benchmark
-from tuneless.bench.scoring import best_trials
-from tuneless.bench.store import Store
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.record.store import Store
+from tuneless.bench.run.config import BenchConfig, artifacts_dir
+from tuneless.bench.score.scoring import best_trials
 
 from .conftest import EXAMPLE_REF
 

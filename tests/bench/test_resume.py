@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from tuneless.bench.store import Store
+from tuneless.bench.record.store import Store
 
 TINY = f"{os.path.dirname(__file__)}/tiny_workloads.py"
 

@@ -6,12 +6,13 @@ import math
 
 import pytest
 
-from tuneless.bench.benchmark import BenchConfig, run_benchmark
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.catalog.methods import TrialConfig
 from tuneless.bench.cli import register  # noqa: F401  (the CLI module imports)
-from tuneless.bench.methods import TrialConfig
-from tuneless.bench.rows import Measurement, TrialFinish, TrialStart
-from tuneless.bench.runner import TrialTask, run_trial
-from tuneless.bench.store import Store
+from tuneless.bench.record.rows import Measurement, TrialFinish, TrialStart
+from tuneless.bench.record.store import Store
+from tuneless.bench.run.config import BenchConfig
+from tuneless.bench.run.runner import TrialTask, run_trial
 from tuneless.cli import main
 
 from .conftest import EXAMPLE_REF
@@ -144,7 +145,7 @@ def test_cli_errors(tmp_path, capsys):
 
 
 def test_missing_data_skips_the_workload_with_the_package_name(tmp_path, monkeypatch):
-    from tuneless.bench.workloads import fashion_mnist
+    from tuneless.bench.catalog.workloads import fashion_mnist
 
     monkeypatch.setattr(fashion_mnist, "FASHION_MNIST_DIR", tmp_path / "nowhere")
     messages = []
@@ -166,7 +167,7 @@ def test_list_shows_workloads_methods_and_suites(capsys):
 
 
 def test_list_names_an_unavailable_workload_and_why(capsys, monkeypatch):
-    from tuneless.bench.workloads import fashion_mnist
+    from tuneless.bench.catalog.workloads import fashion_mnist
 
     monkeypatch.setattr(fashion_mnist.FashionCNN, "unavailable_reason", lambda self: "no data today")
     assert main(["bench", "list"]) == 0

@@ -9,14 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuneless.bench.scoring import (
-    R_MAX,
-    benchmark_scores,
+from tuneless.bench.score.profiles import R_MAX, benchmark_scores, performance_profile, performance_ratios
+from tuneless.bench.score.scoring import (
     best_trials,
     final_metric_stats,
     median_times_to_target,
-    performance_profile,
-    performance_ratios,
     score_trials,
 )
 
@@ -309,7 +306,7 @@ def _grid_trial(workload, method, seed, lr, steps, optimizer="sgd", schedule="li
 
 
 def test_lr_grid_edges_and_method_summaries_by_hand():
-    from tuneless.bench.scoring import method_summaries
+    from tuneless.bench.score.scoring import method_summaries
 
     trials = []
     for seed in (0, 1):
@@ -362,8 +359,8 @@ def test_an_edge_by_either_measure_is_flagged_with_its_lr():
 
 
 def test_trial_counts_print_a_range_not_a_mean():
-    from tuneless.bench.formatting import format_trial_counts
-    from tuneless.bench.scoring import MethodSummary
+    from tuneless.bench.report.formatting import format_trial_counts
+    from tuneless.bench.score.scoring import MethodSummary
 
     summary = MethodSummary("m", {}, 3, 6, 0, 0, 0, 0, 16)
     assert format_trial_counts(summary) == "3–6"

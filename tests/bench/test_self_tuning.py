@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tuneless.auto.calibration import constants, load_rows
-from tuneless.bench.benchmark import BenchConfig, run_benchmark
-from tuneless.bench.store import Store
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.run.config import BenchConfig
+from tuneless.bench.record.store import Store
 
 TINY = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py"
 ONE_RUN = ["control", "auto", "auto-schedulefree", "prodigy-linear"]

@@ -8,8 +8,8 @@ import sqlite3
 
 import pytest
 
-from tuneless.bench.rows import Measurement, TrialFinish, TrialStart
-from tuneless.bench.store import Store
+from tuneless.bench.record.rows import Measurement, TrialFinish, TrialStart
+from tuneless.bench.record.store import Store
 
 
 def _trial(trial_id="t1", run_id="r1", **fields):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tuneless.bench.benchmark import BenchConfig
-from tuneless.bench.store import SCHEMA_VERSION, Store
+from tuneless.bench.record.store import SCHEMA_VERSION, Store
+from tuneless.bench.run.config import BenchConfig
 from tuneless.cli import main
 
 TINY = f"{os.path.dirname(__file__)}/tiny_workloads.py"
@@ -31,7 +31,7 @@ def test_a_new_store_has_the_schema_version_and_an_old_one_is_accepted(tmp_path)
     with Store(tmp_path / "new.sqlite"):
         pass
     assert sqlite3.connect(tmp_path / "new.sqlite").execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    from tuneless.bench.store import SCHEMA
+    from tuneless.bench.record.store import SCHEMA
 
     old = sqlite3.connect(tmp_path / "old.sqlite")  # written before the version existed: version 0, the tables
     old.executescript(SCHEMA.replace("CREATE TABLE IF NOT EXISTS claims", "CREATE TABLE IF NOT EXISTS unused"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tuneless.bench.tables import claim_verdict, markdown_tables
+from tuneless.bench.report.tables import markdown_tables
+from tuneless.bench.score.claims import claim_verdict
 
 from .conftest import hand_made_run
 

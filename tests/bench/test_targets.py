@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tuneless.bench.store import Store
-from tuneless.bench.targets import compute_targets, target_for
+from tuneless.bench.catalog.targets import target_for
+from tuneless.bench.record.store import Store
+from tuneless.bench.score.targets import compute_targets
 
 
 def _add(store, tid, seed, lr, final, curve, method="cosine", higher=False):
@@ -66,7 +67,7 @@ def test_set_targets_of_one_workload_keeps_the_others_provenance(tmp_path, monke
     import json
     import shutil
 
-    from tuneless.bench import targets as targets_module
+    from tuneless.bench.catalog import targets as targets_module
     from tuneless.cli import main
 
     shipped = targets_module.TARGETS_DIR / "quick.json"
@@ -99,7 +100,8 @@ def test_set_targets_of_a_workload_outside_the_suite_needs_output(tmp_path, caps
 
 
 def test_a_target_set_at_another_budget_is_named_when_the_run_starts():
-    from tuneless.bench.benchmark import BenchConfig, prepare_workloads
+    from tuneless.bench.run.config import BenchConfig
+    from tuneless.bench.run.plan import prepare_workloads
 
     said = []
     # the full suite's LM target was set on 600-step runs; this run trains 2400 steps
@@ -203,7 +205,7 @@ def test_targets_name_the_data_the_run_recorded(tmp_path, capsys):
     run = str(tmp_path / "run.sqlite")
     bench = ["bench", "--workload", tiny, "--methods", "cosine", "--seeds", "1", "--workers", "1", "--grid-only"]
     assert main([*bench, "--store", run, "--no-progress"]) == 0
-    from tuneless.bench.workloads import resolve_workload
+    from tuneless.bench.catalog.workloads import resolve_workload
 
     here = resolve_workload(tiny, {}).data_hash()
     with Store(run) as store:

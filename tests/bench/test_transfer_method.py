@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tuneless.bench.benchmark import BenchConfig, run_benchmark
-from tuneless.bench.methods import METHODS
-from tuneless.bench.scoring import best_trials
-from tuneless.bench.store import Store
+from tuneless.bench.benchmark import run_benchmark
+from tuneless.bench.catalog.methods import METHODS
+from tuneless.bench.record.store import Store
+from tuneless.bench.run.config import BenchConfig
+from tuneless.bench.score.scoring import best_trials
 from tuneless.refine import transfer_lr
 
 from .conftest import EXAMPLE_REF

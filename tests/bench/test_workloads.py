@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
-from tuneless.bench.workload import Workload, load_workload_class, optimizer_family
-from tuneless.bench.workloads import BUILTIN_WORKLOADS, fashion_mnist, resolve_workload, text_lm
-from tuneless.bench.workloads.logreg import DATASETS, L2_PENALTY, LogisticRegression, objective
+from tuneless.bench.catalog.workload import Workload, load_workload_class, optimizer_family
+from tuneless.bench.catalog.workloads import BUILTIN_WORKLOADS, fashion_mnist, resolve_workload, text_lm
+from tuneless.bench.catalog.workloads.logreg import DATASETS, L2_PENALTY, LogisticRegression, objective
 
 from .conftest import EXAMPLE_REF
 

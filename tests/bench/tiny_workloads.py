@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tuneless.bench.workload import load_workload_class
+from tuneless.bench.catalog.workload import load_workload_class
 
 Diabetes = load_workload_class(f"{Path(__file__).resolve().parents[2] / 'docs/examples/my_workload.py'}:Diabetes")
 

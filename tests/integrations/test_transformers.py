@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import torch
-from tuneless.bench.workloads.text_lm import stdlib_corpus
+from tuneless.bench.catalog.workloads.text_lm import stdlib_corpus
 from tuneless.refine import read_trace
 from tuneless.schedules import as_schedule
 

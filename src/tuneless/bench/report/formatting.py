@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from .scoring import MethodSummary
+from ..score.scoring import MethodSummary
 
 __all__ = ["count", "direction", "format_mean_std", "format_number", "format_trial_counts", "slug"]
 

@@ -10,25 +10,32 @@ from well-tuned standard runs, median over repetitions):
 
 A tuned cosine run thus reaches the target at about 75% of the budget; a method that gets there sooner scores
 better, one that never does scores a miss. The targets are written to ``targets/<suite>.json`` with the data hash
-they were set on; the runner warns when the data hash differs (e.g. the stdlib corpus of another Python version).
+they were set on (``score.targets.compute_targets`` applies the procedure to a stored run); the runner warns
+when the data hash differs (e.g. the stdlib corpus of another Python version).
 """
 
 from __future__ import annotations
 
-import datetime
 import json
-import statistics
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..output_files import write_text_atomic
-from .store import Store
+from ...output_files import write_text_atomic
 
-__all__ = ["TARGET_FRACTION", "TARGETS_DIR", "compute_targets", "load_targets", "targets_path"]
+__all__ = [
+    "PROCEDURE",
+    "TARGET_FRACTION",
+    "TARGET_METHOD",
+    "TARGETS_DIR",
+    "load_targets",
+    "target_for",
+    "targets_path",
+    "write_targets",
+]
 
-TARGETS_DIR = Path(__file__).with_name("targets")
+TARGETS_DIR = Path(__file__).parents[1] / "targets"  # package data: tuneless/bench/targets/<suite>.json
 TARGET_FRACTION = 0.75
 TARGET_METHOD = "cosine"
 PROCEDURE = (
@@ -64,49 +71,6 @@ def target_for(suite: str, name: str, data_hash: str, targets: Mapping[str, Mapp
             stacklevel=2,
         )
     return float(entry["target"])
-
-
-def compute_targets(
-    store: Store,
-    run_id: str,
-    data_hashes: Mapping[str, str],
-    keep: Callable[[Mapping[str, Any]], bool] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Apply the procedure (module docstring) to the cosine trials of ``run_id`` (those ``keep`` accepts: e.g. the
-    grid's, in a run that also bracketed the best lr)."""
-    by_workload: dict[str, list[dict[str, Any]]] = {}
-    for trial in store.trials(run_id):
-        if trial["method"] == TARGET_METHOD and (keep is None or keep(trial)):
-            by_workload.setdefault(trial["workload"], []).append(trial)
-    out = {}
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    for name, trials in by_workload.items():
-        per_seed = []
-        for seed in sorted({t["seed"] for t in trials}):
-            done = [t for t in trials if t["seed"] == seed and t["status"] == "done"]
-            if not done:
-                continue
-            sign = -1 if done[0]["higher_is_better"] else 1
-            best = min(done, key=lambda t: sign * t["final_metric"])
-            step = TARGET_FRACTION * best["budget_steps"]
-            value = next(m["metric"] for m in store.measurements(best["trial_id"]) if m["step"] >= step)
-            per_seed.append({"seed": seed, "peak_lr": best["peak_lr"], "value": value})
-        if not per_seed:
-            raise ValueError(f"set-targets: every {TARGET_METHOD} trial of workload {name!r} failed; no target")
-        first = trials[0]
-        out[name] = {
-            "target": statistics.median(s["value"] for s in per_seed),
-            "metric": first["metric_name"],
-            "higher_is_better": bool(first["higher_is_better"]),
-            "budget_steps": first["budget_steps"],
-            "data_hash": data_hashes[name],
-            "per_seed": per_seed,
-            # provenance per workload: a later set-targets of some workloads keeps the others' own
-            "procedure": PROCEDURE,
-            "run_id": run_id,
-            "set_on": now,
-        }
-    return out
 
 
 def write_targets(path: Path, suite: str, workloads: Mapping[str, Any]) -> None:

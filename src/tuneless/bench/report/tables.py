@@ -1,4 +1,4 @@
-"""Markdown tables of a run for docs/results.md, and the per-workload verdicts on the claims (``CLAIMS``).
+"""Markdown tables of a run for docs/results.md, with the per-workload verdicts on the claims (``score.claims``).
 
 Claims (Defazio et al. 2023, arXiv 2310.07831): (1) linear decay matches or beats cosine; (2) the refined schedule
 improves on linear decay; and ours: online refinement (no prior run) against linear decay and against offline
@@ -21,14 +21,15 @@ question is what the prior run buys).
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from .formatting import MISSING, count, format_mean_std, format_number, format_trial_counts
-from .paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
-from .scoring import (
+from ..record.store import Store
+from ..score.claims import CLAIMS, Claim, ClaimPoint, claim_panels, claim_verdict
+from ..score.paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
+from ..score.scoring import (
     CPU_MEASURE,
     MethodResult,
     RunScores,
@@ -37,52 +38,9 @@ from .scoring import (
     score_trials,
     time_to_target,
 )
-from .store import Store
-from .suites import run_tuning_measures
+from .formatting import MISSING, count, format_mean_std, format_number, format_trial_counts
 
-__all__ = [
-    "CLAIMS",
-    "Claim",
-    "claim_figure",
-    "claim_panels",
-    "claim_verdict",
-    "draw_claims",
-    "markdown_tables",
-    "relative_difference",
-]
-
-
-@dataclasses.dataclass(frozen=True)
-class Claim:
-    """Method ``a`` against method ``b``; ``count_prior``: steps to target include each side's prior runs."""
-
-    a: str
-    b: str
-    title: str
-    count_prior: bool = False
-
-
-CLAIMS = (
-    Claim("linear", "cosine", "Claim 1: linear decay vs cosine"),
-    Claim("refined", "linear", "Claim 2: refined vs linear decay"),
-    Claim("refined-online", "linear", "Online refinement vs linear decay"),
-    Claim("refined-online", "refined", "Online refinement vs offline refinement counted with its prior run", True),
-    Claim("transfer", "linear", "Peak lr transferred from a quarter of the budget vs grid-tuned linear decay"),
-    Claim("transfer", "same-lr", "Peak lr transferred vs the quarter-budget lr kept"),
-)
-
-
-def claim_verdict(
-    mean_a: float | None, std_a: float | None, mean_b: float | None, std_b: float | None, higher_is_better: bool
-) -> str:
-    """``"better"``, ``"worse"`` or ``"tie"`` for method a against b (``"n/a"`` when either has no result)."""
-    if mean_a is None or mean_b is None:
-        return "n/a"
-    noise = max(std_a or 0.0, std_b or 0.0)
-    difference = (mean_a - mean_b) if higher_is_better else (mean_b - mean_a)  # > 0: a is better
-    if abs(difference) <= noise:
-        return "tie"
-    return "better" if difference > 0 else "worse"
+__all__ = ["claim_figure", "draw_claims", "markdown_tables"]
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -98,10 +56,23 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
         trials = store.trials(run_id)
     scored: RunScores = score_trials(trials)
     finals = per_seed_final_metrics(trials)
+    lines = _run_lines(run, trials) + _score_lines(scored)
+    lines += _final_metric_lines(scored)
+    present = [claim for claim in claims if claim.a in scored.methods and claim.b in scored.methods]
+    sections = [_claim_lines(scored, finals, claim) for claim in present]
+    if sections:
+        lines += _glance_lines([summary for _, summary in sections])
+    for section, _ in sections:
+        lines += section
+    return "\n".join(lines) + "\n"
+
+
+def _run_lines(run: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What the run is: its suite, seeds and tuning; with too few seeds for paired verdicts, how many it needs."""
     seeds = run["config"]["seeds"]
     resolution = run["config"].get("lr_resolution")
     names = {"steps": "fewest steps to target", "final": "final metric"}
-    measure = " and ".join(names[m] for m in run_tuning_measures(run["suite"], run["config"].get("tune_by", ["steps"])))
+    measure = " and ".join(names[m] for m in run["config"].get("tune_by", ["steps"]))
     if "tune_by" not in run["config"]:  # a run stored (and not resumed) before tuning measures bracketed steps only
         measure += " (a run recorded before tuning measures)"
     tuning = (
@@ -110,7 +81,7 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
         if resolution
         else "peak lrs on the grid only"
     )
-    lines = [f"Run `{run_id}` (suite {run['suite']}, {count(seeds, 'seed')}; {tuning}).", ""]
+    lines = [f"Run `{run['run_id']}` (suite {run['suite']}, {count(seeds, 'seed')}; {tuning}).", ""]
     if seeds < MIN_PAIRED_SEEDS:
         finished = sum(t["status"] != "running" for t in trials)
         lines += [
@@ -120,8 +91,13 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
             f"{finished:,}, and about that ratio of its wall time).",
             "",
         ]
+    return lines
+
+
+def _score_lines(scored: RunScores) -> list[str]:
+    """The benchmark scores of every method, best by steps first."""
     cpu = CPU_MEASURE in scored.scores
-    lines += ["### Benchmark score (AlgoPerf, r_max = 4; 1 = fastest to the target everywhere)", ""]
+    lines = ["### Benchmark score (AlgoPerf, r_max = 4; 1 = fastest to the target everywhere)", ""]
     header = ["method", "score (steps)", "score (seconds)"] + (["score (CPU seconds)"] if cpu else [])
     lines += [_row([*header, "trials per workload and seed"]), _row(["---"] * (len(header) + 1))]
     for summary in sorted(method_summaries(scored).values(), key=lambda summary: -summary.scores["steps"]):
@@ -134,80 +110,37 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
         "seconds (each trial process's own CPU time over its training steps) by up to 0.02 (docs/bench.md, "
         "benchmarks/time_score_load.py). Read steps first, CPU seconds second.",
     ]
-    lines += _final_metric_lines(scored)
-    present = [claim for claim in claims if claim.a in scored.methods and claim.b in scored.methods]
-    sections = [_claim_lines(scored, finals, claim) for claim in present]
-    if sections:
-        lines += ["", "### The claims at a glance", ""]
-        lines += [
-            "Per claim, over the workloads where both methods ran: how many the first method is better on, tied "
-            "with, worse on. Paired: the 95% paired bootstrap interval excludes 0 (at least "
-            f"{MIN_PAIRED_SEEDS} seeds); noise rule: the difference of the means exceeds the larger std over seeds.",
-            "",
-            _row(
-                [
-                    "claim",
-                    "final metric, paired (better / tie / worse)",
-                    "final metric better on (paired)",
-                    "final metric worse on (paired)",
-                    "final metric, noise rule (better / tie / worse)",
-                    "steps to target, paired (better / tie / worse)",
-                ]
-            ),
-            _row(["---"] * 6),
-        ]
-        lines += [summary for _, summary in sections]
-        lines += [
-            "",
-            f"(A workload where the two methods share fewer than {MIN_PAIRED_SEEDS} seeds with a final metric, "
-            "e.g. after failed trials, is a paired tie, named with its seed count in the last column; one where "
-            "they share none is counted there as without a result.)",
-        ]
-    for section, _ in sections:
-        lines += section
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def relative_difference(
-    comparison: PairedComparison, reference: float, higher_is_better: bool
-) -> tuple[float, float, float]:
-    """A paired difference ``a - b`` of final metrics and its interval in percent of ``reference`` (b's mean),
-    signed so that a positive value means a is better: ``(estimate, low, high)`` with ``low <= high``."""
-    if not math.isfinite(reference) or reference == 0:
-        raise ValueError(f"reference={reference!r}: need a finite, non-zero mean of the second method")
-    scale = (100.0 if higher_is_better else -100.0) / abs(reference)
-    ends = sorted((comparison.low * scale, comparison.high * scale))
-    return comparison.estimate * scale, ends[0], ends[1]
-
-
-ClaimPoint = tuple[str, float, float, float, str]  # workload, estimate, low, high (% of b), paired verdict
-
-
-def claim_panels(
-    scored: RunScores, finals: dict[str, dict[str, dict[int, float]]], claims: Sequence[Claim] = CLAIMS
-) -> dict[str, list[ClaimPoint]]:
-    """Per claim whose two methods are in the run (``"a vs b"``), per workload with a common seed: the paired
-    difference of the final metric and its interval in % of b's mean over the common seeds
-    (``relative_difference``), and the paired verdict. A workload where that mean is 0 is left out."""
-    panels: dict[str, list[ClaimPoint]] = {}
-    for claim in claims:
-        if claim.a not in scored.methods or claim.b not in scored.methods:
-            continue
-        points = []
-        for workload in scored.workloads:
-            higher = bool(scored.workload_info[workload]["higher_is_better"])
-            of_b = finals.get(workload, {}).get(claim.b, {})
-            comparison = paired_comparison(finals.get(workload, {}).get(claim.a, {}), of_b, higher)
-            if comparison.verdict == "n/a":
-                continue
-            reference = sum(of_b[seed] for seed in comparison.seeds) / len(comparison.seeds)
-            if reference == 0:
-                continue
-            estimate, low, high = relative_difference(comparison, reference, higher)
-            points.append((workload, estimate, low, high, comparison.verdict))
-        if points:
-            panels[f"{claim.a} vs {claim.b}"] = points
-    return panels
+def _glance_lines(summaries: Sequence[str]) -> list[str]:
+    """The claims at a glance: one row per claim (``_claim_lines``' summaries)."""
+    lines = ["", "### The claims at a glance", ""]
+    lines += [
+        "Per claim, over the workloads where both methods ran: how many the first method is better on, tied "
+        "with, worse on. Paired: the 95% paired bootstrap interval excludes 0 (at least "
+        f"{MIN_PAIRED_SEEDS} seeds); noise rule: the difference of the means exceeds the larger std over seeds.",
+        "",
+        _row(
+            [
+                "claim",
+                "final metric, paired (better / tie / worse)",
+                "final metric better on (paired)",
+                "final metric worse on (paired)",
+                "final metric, noise rule (better / tie / worse)",
+                "steps to target, paired (better / tie / worse)",
+            ]
+        ),
+        _row(["---"] * 6),
+    ]
+    lines += list(summaries)
+    lines += [
+        "",
+        f"(A workload where the two methods share fewer than {MIN_PAIRED_SEEDS} seeds with a final metric, "
+        "e.g. after failed trials, is a paired tie, named with its seed count in the last column; one where "
+        "they share none is counted there as without a result.)",
+    ]
+    return lines
 
 
 def claim_figure(
@@ -263,6 +196,33 @@ def _paired_cell(comparison: PairedComparison, digits: int = 4) -> str:
     return f"{number(comparison.estimate)} [{number(comparison.low)}, {number(comparison.high)}]"
 
 
+def _claim_header(claim: Claim, with_prior: Sequence[str]) -> list[str]:
+    """The column names of a claim's table."""
+    a, b = claim.a, claim.b
+    prior = " incl. prior" if claim.count_prior else ""
+    level = f"{PAIRED_LEVEL:.0%}"
+    header = ["workload", f"final {a}", f"final {b}", f"final {a} - {b} [{level}]", "paired verdict (final)"]
+    own = " (excl. prior)" if claim.count_prior else ""
+    header += ["noise-rule verdict (final)", f"steps {a}{own}", f"steps {b}{own}", f"steps {a} - {b}{prior} [{level}]"]
+    return header + [f"paired verdict (steps{prior})"] + [f"steps {m} incl. prior" for m in with_prior]
+
+
+def _compare(
+    ra: MethodResult, rb: MethodResult, finals: dict[str, dict[int, float]], claim: Claim, higher: bool
+) -> tuple[PairedComparison, PairedComparison, str]:
+    """Method a against b on one workload: the paired comparisons of final metrics and of steps to target, and
+    the noise rule's verdict on the final metrics."""
+    noise = claim_verdict(ra.final_metric_mean, ra.final_metric_std, rb.final_metric_mean, rb.final_metric_std, higher)
+    final = paired_comparison(finals.get(claim.a, {}), finals.get(claim.b, {}), higher)
+    steps = paired_comparison(
+        _steps_per_seed(ra, claim.count_prior),
+        _steps_per_seed(rb, claim.count_prior),
+        higher_is_better=False,
+        statistic="median",
+    )
+    return final, steps, noise
+
+
 def _claim_lines(
     scored: RunScores, finals: dict[str, dict[str, dict[int, float]]], claim: Claim
 ) -> tuple[list[str], str]:
@@ -275,12 +235,8 @@ def _claim_lines(
         for m in (a, b)
         if any(scored.results[w].get(m) and _has_prior(scored.results[w][m]) for w in scored.workloads)
     ]
-    prior = " incl. prior" if claim.count_prior else ""
     level = f"{PAIRED_LEVEL:.0%}"
-    header = ["workload", f"final {a}", f"final {b}", f"final {a} - {b} [{level}]", "paired verdict (final)"]
-    own = " (excl. prior)" if claim.count_prior else ""
-    header += ["noise-rule verdict (final)", f"steps {a}{own}", f"steps {b}{own}", f"steps {a} - {b}{prior} [{level}]"]
-    header += [f"paired verdict (steps{prior})"] + [f"steps {m} incl. prior" for m in with_prior]
+    header = _claim_header(claim, with_prior)
     lines = ["", f"### {claim.title}", "", _row(header), _row(["---"] * len(header))]
     counts = {kind: dict.fromkeys(("better", "tie", "worse", "n/a"), 0) for kind in ("paired", "steps", "noise")}
     named: dict[str, list[str]] = {"better": [], "worse": []}
@@ -290,16 +246,7 @@ def _claim_lines(
         if ra is None or rb is None:
             continue
         higher = bool(scored.workload_info[workload]["higher_is_better"])
-        noise = claim_verdict(
-            ra.final_metric_mean, ra.final_metric_std, rb.final_metric_mean, rb.final_metric_std, higher
-        )
-        final = paired_comparison(finals[workload].get(a, {}), finals[workload].get(b, {}), higher)
-        steps = paired_comparison(
-            _steps_per_seed(ra, claim.count_prior),
-            _steps_per_seed(rb, claim.count_prior),
-            higher_is_better=False,
-            statistic="median",
-        )
+        final, steps, noise = _compare(ra, rb, finals[workload], claim, higher)
         for kind, verdict in (("paired", final.verdict), ("steps", steps.verdict), ("noise", noise)):
             counts[kind][verdict] += 1
         named.get(final.verdict, []).append(workload)
@@ -316,10 +263,6 @@ def _claim_lines(
         c = counts[kind]
         return f"better on {c['better']}, tie on {c['tie']}, worse on {c['worse']}"
 
-    def short(kind: str) -> str:
-        c = counts[kind]
-        return f"{c['better']} / {c['tie']} / {c['worse']}"
-
     lines += [
         "",
         f"{a} vs {b}, final metric, paired ({level} paired bootstrap interval of the mean difference over seeds "
@@ -335,12 +278,24 @@ def _claim_lines(
             "(refined: its linear-decay run; transfer and same-lr: all their quarter-budget trials); the other "
             "method's tuning trials are not counted in either column.",
         ]
+    return lines, _glance_row(claim, counts, named, few_seeds)
+
+
+def _glance_row(
+    claim: Claim, counts: dict[str, dict[str, int]], named: dict[str, list[str]], few_seeds: list[str]
+) -> str:
+    """The claim's row of the at-a-glance table: the verdicts' counts, the workloads better and worse on."""
+
+    def short(kind: str) -> str:
+        c = counts[kind]
+        return f"{c['better']} / {c['tie']} / {c['worse']}"
+
     missing = counts["paired"]["n/a"]
     steps_note = f"; {missing} without a result" if missing else ""
     steps_note += f"; fewer than {MIN_PAIRED_SEEDS} common seeds: {', '.join(few_seeds)}" if few_seeds else ""
-    summary = _row(
+    return _row(
         [
-            f"{a} vs {b}" + (" (steps incl. prior)" if claim.count_prior else ""),
+            f"{claim.a} vs {claim.b}" + (" (steps incl. prior)" if claim.count_prior else ""),
             short("paired"),
             ", ".join(named["better"]) or "-",
             ", ".join(named["worse"]) or "-",
@@ -348,7 +303,6 @@ def _claim_lines(
             short("steps") + steps_note,
         ]
     )
-    return lines, summary
 
 
 def _has_prior(result: MethodResult) -> bool:

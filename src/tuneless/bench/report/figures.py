@@ -1,5 +1,5 @@
 """The figures of a benchmark report (PNG): performance profiles, final metrics, the final metric against the peak
-lr, learning curves, schedules, the claims' paired differences."""
+lr, learning curves, the claims' paired differences (the schedules: ``schedule_figure``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ..score.profiles import performance_profile
+from ..score.scoring import RunScores, best_methods
 from .formatting import count, direction
-from .scoring import RunScores, best_methods, performance_profile
 
 __all__ = [
     "lr_sensitivity_points",
@@ -21,7 +22,6 @@ __all__ = [
     "plot_final_metrics",
     "plot_lr_sensitivity",
     "plot_profiles",
-    "plot_schedules",
 ]
 
 
@@ -42,7 +42,7 @@ def _spans_decades(values: Sequence[float]) -> bool:
 
 
 def plot_profiles(scored: RunScores, colors: Mapping[str, Any], path: Path) -> Path:
-    from ..plotting import pyplot, save
+    from ...plotting import pyplot, save
 
     plt = pyplot()
     taus = np.linspace(1.0, scored.r_max, 1201)
@@ -86,7 +86,7 @@ def plot_profiles(scored: RunScores, colors: Mapping[str, Any], path: Path) -> P
 def plot_final_metrics(scored: RunScores, colors: Mapping[str, Any], path: Path) -> Path:
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-    from ..plotting import pyplot, save
+    from ...plotting import pyplot, save
 
     plt = pyplot()
     n = len(scored.workloads)
@@ -167,20 +167,21 @@ def lr_sensitivity_points(
 
 
 def plot_lr_sensitivity(
-    scored: RunScores, trials: Sequence[Mapping[str, Any]], colors: Mapping[str, Any], path: Path
+    scored: RunScores,
+    trials: Sequence[Mapping[str, Any]],
+    colors: Mapping[str, Any],
+    path: Path,
+    method_info: Mapping[str, Mapping[str, Any]],
 ) -> Path | None:
     """Final metric against the peak lr, one panel per workload: for each method with a real peak lr (grid-tuned
     methods and the ones that take one lr per seed from a prior run, such as lr transfer; not Mechanic, Prodigy or
     the NAdamW list, whose "lr" is a fixed list entry or a scale they learn), the median over seeds at each lr it
     ran (a line, a ring on its best; diamonds without a line for one-lr methods) and each seed's value (dots).
-    ``None`` (no file) when no method ran a full-budget lr."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    from ..plotting import pyplot, save
-    from .methods import METHODS
+    ``None`` (no file) when no method ran a full-budget lr. ``method_info``: the run's stored ``method_info``."""
+    from ...plotting import pyplot, save
 
     # a real peak lr: grid methods (no fixed trial list) and methods that take their lr from a prior run
-    with_lr = [m for m in scored.methods if m in METHODS and (METHODS[m].configs is None or METHODS[m].prior)]
+    with_lr = [m for m in scored.methods if m in method_info and (method_info[m]["grid"] or method_info[m]["prior"])]
     points = lr_sensitivity_points(trials, with_lr)
     workloads = [w for w in scored.workloads if w in points]
     if not workloads:
@@ -200,7 +201,7 @@ def plot_lr_sensitivity(
             by_lr = points[workload][method]
             lrs = sorted(by_lr)
             medians = [float(np.median(by_lr[lr])) for lr in lrs]
-            if METHODS[method].prior and METHODS[method].configs is not None:  # one lr per seed, chosen: no curve
+            if method_info[method]["prior"] and not method_info[method]["grid"]:  # one lr per seed: no curve
                 style = {"color": colors[method], "ls": "none", "marker": "D", "ms": 5}
             else:
                 style = {"color": colors[method], "ls": LINESTYLES[i % len(LINESTYLES)], "marker": "o", "ms": 4}
@@ -210,24 +211,31 @@ def plot_lr_sensitivity(
             best = int(np.argmin([sign * m for m in medians]))
             ax.plot(lrs[best], medians[best], "o", ms=10, mfc="none", mec=colors[method], mew=1.5)
             values += medians
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        if _spans_decades(values):
-            ax.set_yscale("log")
-        else:  # the medians' range: a diverging seed's dot must not squash the basin (it is cut at the edge)
-            low, high = min(values), max(values)
-            margin = 0.08 * (high - low) or 0.05 * abs(high) or 1.0
-            ax.set_ylim(low - margin, high + margin)
-        ax.set_xlabel("peak learning rate", fontsize=8)
-        ax.set_ylabel(f"{info['metric_name']} ({direction(info['higher_is_better'])})", fontsize=8)
-        ax.set_title(workload, fontsize=10)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3, which="both")
+        _lr_axes(ax, workload, info, values)
     fig.legend(list(shown.values()), list(shown), loc="outside lower center", ncol=min(5, len(shown)), fontsize=8)
     fig.suptitle("Final metric against the peak lr: median over seeds (line, ring = best), each seed (dots)")
     return save(fig, path)
+
+
+def _lr_axes(ax: Any, workload: str, info: Mapping[str, Any], values: Sequence[float]) -> None:
+    """A panel of ``plot_lr_sensitivity``: log lr axis, the medians' range (or a log scale), labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if _spans_decades(values):
+        ax.set_yscale("log")
+    else:  # the medians' range: a diverging seed's dot must not squash the basin (it is cut at the edge)
+        low, high = min(values), max(values)
+        margin = 0.08 * (high - low) or 0.05 * abs(high) or 1.0
+        ax.set_ylim(low - margin, high + margin)
+    ax.set_xlabel("peak learning rate", fontsize=8)
+    ax.set_ylabel(f"{info['metric_name']} ({direction(info['higher_is_better'])})", fontsize=8)
+    ax.set_title(workload, fontsize=10)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3, which="both")
 
 
 def plot_curves(
@@ -238,7 +246,7 @@ def plot_curves(
     path: Path,
 ) -> Path:
     """Validation metric and mean training loss against the step, one line per method (its chosen trial)."""
-    from ..plotting import pyplot, save
+    from ...plotting import pyplot, save
 
     plt = pyplot()
     info = scored.workload_info[workload]
@@ -288,109 +296,6 @@ def plot_curves(
     return save(fig, path)
 
 
-def _resolve_schedule_path(text: str, store_path: Path) -> Path | None:
-    """A refined schedule is stored as a JSON path: as written, or relative to the store's folder."""
-    for candidate in (Path(text), store_path.parent / text):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def plot_schedules(
-    scored: RunScores, colors: Mapping[str, Any], store_path: Path, path: Path
-) -> tuple[Path | None, list[str]]:
-    """The learning-rate multiplier against training progress. Top: each method's schedule spec, one line each.
-    Bottom: schedules read from JSON files (refined: one per workload, the chosen trial of the first seed), per
-    method the median over workloads in bold and each workload's schedule as a thin line. Returns the figure
-    path (``None`` when there is nothing to draw) and notes about schedule files that could not be read."""
-    from ..plotting import pyplot, save
-
-    specs, files, notes = _schedules_used(scored, store_path)
-    if not specs and not files:
-        return None, notes
-    progress = np.linspace(0.0, 1.0, 1001)
-    plt = pyplot()
-    rows = int(bool(specs)) + int(bool(files))
-    fig, axes = plt.subplots(rows, 1, figsize=(11, 4.2 * rows), squeeze=False, layout="constrained")
-    axes = list(axes[:, 0])
-    if specs:
-        ax = axes.pop(0)
-        for i, (text, (methods, schedule, budget)) in enumerate(specs.items()):
-            label = f"{', '.join(methods)}: {text}"
-            label = label if len(label) <= 70 else label[:67] + "..."
-            style = {"color": colors[methods[0]], "ls": LINESTYLES[i % len(LINESTYLES)], "lw": 1.8}
-            ax.plot(progress, _on_progress(schedule, budget, progress), label=label, **style)
-        _schedule_axes(ax, "Schedules given by a spec (the same on every workload)")
-    if files:
-        from matplotlib.patheffects import Normal, Stroke
-
-        ax = axes.pop(0)
-        outline = [Stroke(linewidth=4.2, foreground="black"), Normal()]
-        for method, schedules in files.items():
-            curves = np.array([_on_progress(schedule, budget, progress) for _, schedule, budget in schedules])
-            for curve in curves:
-                ax.plot(progress, curve, color="0.55", lw=0.7, alpha=0.6)
-            label = f"{method}: median over {len(curves)} workload(s) (grey: each workload)"
-            ax.plot(
-                progress, np.median(curves, axis=0), color=colors[method], lw=2.6, label=label, path_effects=outline
-            )
-        _schedule_axes(ax, "Schedules read from files (refined: one per workload, the first seed's chosen trial)")
-    return save(fig, path), notes
-
-
-def _schedules_used(
-    scored: RunScores, store_path: Path
-) -> tuple[dict[str, tuple[list[str], Any, int]], dict[str, list[tuple[str, Any, int]]], list[str]]:
-    """The schedules of each method's chosen trials (first seed): specs as text -> (methods, schedule, budget)
-    (methods that share a spec share a line); schedule files per method as (workload, schedule, budget); notes on
-    the ones that could not be read."""
-    from ..schedules import load_schedule
-
-    specs: dict[str, tuple[list[str], Any, int]] = {}
-    files: dict[str, list[tuple[str, Any, int]]] = {}
-    seen: set[tuple[str, str]] = set()
-    notes: list[str] = []
-    for workload in scored.workloads:
-        budget = scored.workload_info[workload]["budget_steps"] or 1000
-        for method, result in scored.results[workload].items():
-            text = next(iter(result.chosen.values()))["schedule"]
-            if not text or (method, text) in seen:
-                continue
-            seen.add((method, text))
-            from_file = text.endswith(".json")
-            source = _resolve_schedule_path(text, store_path) if from_file else text
-            if source is None:
-                notes.append(f"{method} on {workload}: schedule file {text} not found")
-                continue
-            try:
-                schedule = load_schedule(source)
-            except ValueError as err:
-                notes.append(f"{method} on {workload}: schedule {text!r} could not be read ({err})")
-                continue
-            if from_file:
-                files.setdefault(method, []).append((workload, schedule, budget))
-            else:
-                specs.setdefault(text, ([], schedule, budget))[0].append(method)
-    return specs, files, notes
-
-
-def _on_progress(schedule: Any, budget: int, progress: np.ndarray) -> np.ndarray:
-    """The schedule's multiplier at each fraction of its budget, linear between whole steps (so that schedules of
-    different budgets share one axis)."""
-    steps = np.arange(budget + 1)
-    return np.interp(progress, steps / budget, np.asarray(schedule(steps, budget), dtype=float))
-
-
-def _schedule_axes(ax: Any, title: str) -> None:
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel("training progress (step / step budget)")
-    ax.set_ylabel("multiplier of the peak lr")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-
-
 VERDICT_COLORS = {"better": "#1a9850", "worse": "#d73027", "tie": "#777777"}
 
 
@@ -401,7 +306,7 @@ def plot_claims(panels: Mapping[str, Sequence[tuple[str, float, float, float, st
     within +-1%), since a logistic regression's loss gap can differ by 100% where an accuracy differs by 0.2%."""
     from matplotlib.ticker import FuncFormatter
 
-    from ..plotting import pyplot, save
+    from ...plotting import pyplot, save
 
     plt = pyplot()
     titles = list(panels)

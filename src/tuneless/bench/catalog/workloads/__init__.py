@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..methods import check_optimizer_spec
+from ....registry import Registry
+from ..optimizers import check_optimizer_spec
 from ..workload import Workload, load_workload_class
 from .fashion_mnist import FashionCNN, FashionMLP
 from .logreg import DATASETS, LogisticRegression
@@ -13,13 +14,15 @@ from .text_lm import KJVLanguageModel, StdlibLanguageModel
 
 __all__ = ["BUILTIN_WORKLOADS", "resolve_workload"]
 
-BUILTIN_WORKLOADS: dict[str, Callable[[], Workload]] = {
+BUILTIN_WORKLOADS: Registry[Callable[[], Workload]] = Registry("workload")
+for _name, _factory in {
     **{f"logreg-{name}": (lambda name=name: LogisticRegression(name)) for name in DATASETS},
     "fashion-mlp": FashionMLP,
     "fashion-cnn": FashionCNN,
     "lm-stdlib": StdlibLanguageModel,
     "lm-kjv": KJVLanguageModel,
-}
+}.items():
+    BUILTIN_WORKLOADS.add(_name, _factory)
 
 
 def resolve_workload(reference: str, overrides: Mapping[str, Any] | None = None) -> Workload:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ...output_files import write_text_atomic
+from ....output_files import write_text_atomic
 from ..workload import Workload, hash_bytes
 
 __all__ = ["DATASETS", "LogisticRegression", "cache_dir", "optimum"]

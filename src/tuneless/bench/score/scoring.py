@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from .profiles import R_MAX, benchmark_scores, performance_ratios
+
 __all__ = [
     "CPU_MEASURE",
     "MEASURES",
@@ -40,7 +42,6 @@ __all__ = [
     "MethodResult",
     "MethodSummary",
     "RunScores",
-    "benchmark_scores",
     "best_methods",
     "best_scores",
     "best_final_trials",
@@ -48,14 +49,11 @@ __all__ = [
     "final_metric_stats",
     "method_summaries",
     "median_times_to_target",
-    "performance_profile",
     "per_seed_final_metrics",
-    "performance_ratios",
     "score_trials",
     "time_to_target",
 ]
 
-R_MAX = 4.0
 MEASURES = ("steps", "seconds")  # store columns steps_to_target, seconds_to_target
 CPU_MEASURE = "cpu_seconds"  # column cpu_seconds_to_target: the trial process's CPU time; scored when recorded
 
@@ -114,70 +112,6 @@ def median_times_to_target(trials: Iterable[Trial], measure: str) -> dict[str, d
     for (workload, method, _seed), trial in best_trials(trials, measure).items():
         times.setdefault(workload, {}).setdefault(method, []).append(time_to_target(trial, measure))
     return {w: {m: float(np.median(ts)) for m, ts in row.items()} for w, row in times.items()}
-
-
-def _methods(table: Table) -> list[str]:
-    """The methods of a workload x method table, in order of first appearance."""
-    return list(dict.fromkeys(m for row in table.values() for m in row))
-
-
-def performance_ratios(times: Table) -> dict[str, dict[str, float]]:
-    """``r_{m,w} = t_{m,w} / min_{m'} t_{m',w}`` (Dahl et al. 2023, section 4.5).
-
-    ``times`` maps workload -> method -> time to target (+inf = missed). A method absent from a workload's row
-    counts as a miss there. The ratio is 1 for every method tied at the minimum (also when the minimum is 0), +inf
-    for a miss, and +inf for every method on a workload that all methods miss (nobody reached the target).
-    """
-    methods = _methods(times)
-    ratios: dict[str, dict[str, float]] = {}
-    for workload, row in times.items():
-        for method, value in row.items():
-            if value is None or math.isnan(value) or value < 0:
-                raise ValueError(
-                    f"time to target of method {method!r} on workload {workload!r} is {value!r}: "
-                    "expected a number >= 0 (or inf for a miss)"
-                )
-        t = {m: float(row.get(m, math.inf)) for m in methods}
-        best = min(t.values())
-        ratios[workload] = {m: _ratio(value, best) for m, value in t.items()}
-    return ratios
-
-
-def _ratio(t: float, best: float) -> float:
-    if math.isinf(t):
-        return math.inf
-    if t == best:
-        return 1.0
-    return math.inf if best == 0 else t / best
-
-
-def performance_profile(ratios: Table, taus: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
-    """``rho_m(tau) = |{w : r_{m,w} <= tau}| / |W|`` at each ``tau`` (Dahl et al. 2023, eq. in section 4.5)."""
-    taus = np.asarray(taus, dtype=float)
-    methods = _methods(ratios)
-    if not ratios:
-        return {}
-    matrix = np.array([[row.get(m, math.inf) for m in methods] for row in ratios.values()])  # workloads x methods
-    return {m: (matrix[:, j][None, :] <= taus[:, None]).mean(axis=1) for j, m in enumerate(methods)}
-
-
-def benchmark_scores(ratios: Table, r_max: float = R_MAX) -> dict[str, float]:
-    """``B_m = 1/(r_max - 1) * integral_1^{r_max} rho_m(tau) dtau`` (Dahl et al. 2023, section 4.5), exactly.
-
-    ``rho_m`` is a mean of step functions ``[r_{m,w} <= tau]``; each integrates over ``[1, r_max]`` to
-    ``max(0, r_max - r_{m,w})`` (ratios are >= 1; a ratio above ``r_max``, or +inf, gives 0). Hence
-    ``B_m = mean_w max(0, r_max - r_{m,w}) / (r_max - 1)``, in [0, 1], and 1 exactly when the method is the fastest
-    on every workload.
-    """
-    if not r_max > 1:
-        raise ValueError(f"r_max={r_max!r}: the score integrates the profile over [1, r_max], so r_max must be > 1")
-    methods = _methods(ratios)
-    if not ratios:
-        return {}
-    return {
-        m: float(np.mean([max(0.0, r_max - row.get(m, math.inf)) for row in ratios.values()]) / (r_max - 1))
-        for m in methods
-    }
 
 
 def best_final_trials(trials: Iterable[Trial]) -> dict[tuple[str, str, int], Trial]:
@@ -294,6 +228,29 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
     if any(t.get("train_cpu_seconds") is not None for t in trials):
         measures = (*MEASURES, CPU_MEASURE)
     times = {m: median_times_to_target(trials, m) for m in measures}
+    results = _method_results(trials, workloads, methods, times)
+    ratios = {m: performance_ratios(times[m]) for m in measures}
+    trials_per_workload = {
+        method: float(np.mean([results[w][method].trials for w in workloads if method in results.get(w, {})]))
+        for method in methods
+    }
+    return RunScores(
+        workloads=workloads,
+        methods=methods,
+        workload_info=info,
+        results=results,
+        ratios=ratios,
+        scores={m: benchmark_scores(ratios[m], r_max) for m in measures},
+        trials_per_workload=trials_per_workload,
+        r_max=r_max,
+    )
+
+
+def _method_results(
+    trials: list[Trial], workloads: list[str], methods: list[str], times: dict[str, dict[str, dict[str, float]]]
+) -> dict[str, dict[str, MethodResult]]:
+    """Per workload and method with a result (``times``: measure -> workload -> method -> median time): its
+    ``MethodResult``."""
     best = {m: best_trials(trials, m) for m in MEASURES}
     with_prior = {m: _median_with_prior(best[m].values(), m) for m in MEASURES}
     finals = final_metric_stats(trials)
@@ -332,21 +289,7 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
                 cpu_seconds_to_target=times.get(CPU_MEASURE, {}).get(workload, {}).get(method),
                 final_peak_lr=statistics.median_low(sorted(final_lrs)) if final_lrs else None,
             )
-    ratios = {m: performance_ratios(times[m]) for m in measures}
-    trials_per_workload = {
-        method: float(np.mean([results[w][method].trials for w in workloads if method in results.get(w, {})]))
-        for method in methods
-    }
-    return RunScores(
-        workloads=workloads,
-        methods=methods,
-        workload_info=info,
-        results=results,
-        ratios=ratios,
-        scores={m: benchmark_scores(ratios[m], r_max) for m in measures},
-        trials_per_workload=trials_per_workload,
-        r_max=r_max,
-    )
+    return results
 
 
 def _median_with_prior(best: Iterable[Trial], measure: str) -> dict[tuple[str, str], float]:

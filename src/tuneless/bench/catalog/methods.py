@@ -5,33 +5,19 @@ a schedule spec, which trials it runs (the workload's peak-lr grid, or a fixed l
 count), and optionally a prior method whose best trial it builds on (refinement). ``register_method`` adds one;
 nothing in the runner branches on a method's name.
 
-Optimizer specs are ``"name(key=value, ...)"`` with names from ``OPTIMIZERS``; ``register_optimizer`` adds one
-(Mechanic, NAdamW). Every factory is called as ``factory(params, lr=..., total_steps=..., **spec_kwargs)``.
+Optimizer specs are ``"name(key=value, ...)"`` with names from ``optimizers.OPTIMIZERS``.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import inspect
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..extras import require
+from ...registry import Registry
 from .workload import Workload
 
-__all__ = [
-    "METHODS",
-    "OPTIMIZERS",
-    "Method",
-    "TrialConfig",
-    "make_optimizer",
-    "parse_optimizer_spec",
-    "register_method",
-    "register_optimizer",
-    "resolve_methods",
-]
+__all__ = ["METHODS", "Method", "TrialConfig", "method_info", "register_method", "resolve_methods"]
 
 # Warmup shared by every scheduled method: a linear ramp over the first 5% of the budget (the paper's runs and the
 # AlgoPerf NAdamW baseline use a short warmup; no method gets an advantage from it).
@@ -100,6 +86,11 @@ class Method:
             )
         return self.optimizer[family]
 
+    def info(self) -> dict[str, Any]:
+        """What a report says of the method, stored with each run (the report never reads the live registry):
+        its description, whether it tunes a peak-lr grid (no fixed list of trials) and its prior method."""
+        return {"description": self.description, "grid": self.configs is None, "prior": self.prior}
+
     def trials(self, workload: Workload) -> list[TrialConfig]:
         if self.configs is not None:
             return list(self.configs(workload))
@@ -107,14 +98,14 @@ class Method:
         return [TrialConfig(float(lr), optimizer, self.schedule) for lr in workload.peak_lrs]
 
 
-METHODS: dict[str, Method] = {}
+METHODS: Registry[Method] = Registry("method")
 
 
 def register_method(method: Method) -> Method:
+    """Add ``method`` (its prior must be registered first; a name already registered is a ``ValueError``)."""
     if method.prior is not None and method.prior not in METHODS:
         raise ValueError(f"method {method.name!r}: prior method {method.prior!r} is not registered")
-    METHODS[method.name] = method
-    return method
+    return METHODS.add(method.name, method)
 
 
 def resolve_methods(names: Sequence[str]) -> list[Method]:
@@ -129,6 +120,11 @@ def resolve_methods(names: Sequence[str]) -> list[Method]:
             wanted.add(prior)
             prior = METHODS[prior].prior
     return [m for name, m in METHODS.items() if name in wanted]
+
+
+def method_info(methods: Sequence[Method]) -> dict[str, dict[str, Any]]:
+    """``Method.info`` of each method, by name (a run's ``method_info``)."""
+    return {method.name: method.info() for method in methods}
 
 
 def _warmup(spec: str) -> str:
@@ -170,88 +166,6 @@ for _method in (
     register_method(_method)
 
 
-# --- optimizers ------------------------------------------------------------------------------------------------
-OPTIMIZERS: dict[str, Callable[..., Any]] = {}
-
-
-def register_optimizer(name: str, factory: Callable[..., Any]) -> None:
-    """``factory(params, lr=..., total_steps=..., **kwargs) -> torch.optim.Optimizer``."""
-    OPTIMIZERS[name] = factory
-
-
-_SPEC = re.compile(r"^\s*([A-Za-z_][\w]*)\s*(?:\((.*)\))?\s*$", re.S)
-
-
-def parse_optimizer_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"sgd(momentum=0.9)"`` -> ``("sgd", {"momentum": 0.9})``; values are Python literals or bare words."""
-    match = _SPEC.match(spec)
-    if match is None:
-        raise ValueError(f"optimizer spec {spec!r}: expected name or name(key=value, ...)")
-    name, body = match.group(1), match.group(2)
-    kwargs: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in (body or "").split(","))):
-        key, eq, value = part.partition("=")
-        if not eq:
-            raise ValueError(f"optimizer spec {spec!r}: argument {part!r} is not key=value")
-        try:
-            kwargs[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            kwargs[key.strip()] = value.strip()
-    return name, kwargs
-
-
-def check_optimizer_spec(spec: Any, owner: str) -> str:
-    """``spec`` if it parses and names a registered optimizer, else ValueError naming ``owner`` (a workload)."""
-    try:
-        name, kwargs = parse_optimizer_spec(spec)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{owner}: optimizer={spec!r}: {err}") from None
-    if name not in OPTIMIZERS:
-        raise ValueError(
-            f"{owner}: optimizer={spec!r}: {name!r} is unknown; known: {sorted(OPTIMIZERS)} "
-            "(methods.register_optimizer adds one)"
-        )
-    try:  # the arguments fit the factory (missing or unknown ones fail here, not in every trial)
-        inspect.signature(OPTIMIZERS[name]).bind(None, lr=1.0, total_steps=1, **kwargs)
-    except TypeError as err:
-        raise ValueError(f"{owner}: optimizer={spec!r}: {err}") from None
-    return spec
-
-
-def make_optimizer(spec: str, params: Any, lr: float, total_steps: int) -> Any:
-    """Build the optimizer a trial uses from its spec (the peak lr goes into the param groups)."""
-    name, kwargs = parse_optimizer_spec(spec)
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer {name!r} (spec {spec!r}) is unknown; known: {sorted(OPTIMIZERS)}")
-    return OPTIMIZERS[name](params, lr=lr, total_steps=total_steps, **kwargs)
-
-
-def _torch_optimizer(class_name: str) -> Callable[..., Any]:
-    def factory(params: Any, lr: float, total_steps: int, **kwargs: Any) -> Any:
-        import torch
-
-        return getattr(torch.optim, class_name)(params, lr=lr, **kwargs)
-
-    return factory
-
-
-def _schedulefree(class_name: str) -> Callable[..., Any]:
-    def factory(params: Any, lr: float, total_steps: int, warmup_fraction: float = 0.0, **kwargs: Any) -> Any:
-        import schedulefree
-
-        warmup_steps = round(warmup_fraction * total_steps)
-        return getattr(schedulefree, class_name)(params, lr=lr, warmup_steps=warmup_steps, **kwargs)
-
-    return factory
-
-
-register_optimizer("sgd", _torch_optimizer("SGD"))
-register_optimizer("adam", _torch_optimizer("Adam"))
-register_optimizer("adamw", _torch_optimizer("AdamW"))
-register_optimizer("schedulefree_sgd", _schedulefree("SGDScheduleFree"))
-register_optimizer("schedulefree_adamw", _schedulefree("AdamWScheduleFree"))
-
-
 # --- minimal tuning: methods with a fixed, small number of trials (issue "minimal tuning") ----------------------
 def _mechanic_configs(schedule: str) -> Callable[[Workload], Sequence[TrialConfig]]:
     """One trial: Mechanic over the workload's own optimizer, schedule peak 1.0, no lr sweep (Cutkosky et al.
@@ -268,7 +182,7 @@ def _nadamw_configs(k: int) -> Callable[[Workload], Sequence[TrialConfig]]:
     (label smoothing and dropout of the list are not applied: the workloads have neither)."""
 
     def configs(workload: Workload) -> list[TrialConfig]:
-        from ..hparams import nadamw_list
+        from ...hparams import nadamw_list
 
         return [
             TrialConfig(
@@ -328,34 +242,6 @@ for _method in (
     register_method(_method)
 
 
-def _mechanic(base_class: str) -> Callable[..., Any]:
-    def factory(params: Any, lr: float, total_steps: int, **kwargs: Any) -> Any:
-        import torch
-
-        from ..torch.mechanic import Mechanic
-
-        return Mechanic(getattr(torch.optim, base_class), params, lr=lr, **kwargs)
-
-    return factory
-
-
-def _nadamw(params: Any, lr: float, total_steps: int, beta1: float, beta2: float, weight_decay: float) -> Any:
-    from ..torch.nadamw import NAdamW
-
-    return NAdamW(params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay)
-
-
-def _prodigy(params: Any, lr: float, total_steps: int, **kwargs: Any) -> Any:
-    prodigyopt = require("prodigyopt", "the prodigy method")
-    return prodigyopt.Prodigy(params, lr=lr, **kwargs)
-
-
-for _name, _class in (("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW")):
-    register_optimizer(f"mechanic_{_name}", _mechanic(_class))
-register_optimizer("nadamw", _nadamw)
-register_optimizer("prodigy", _prodigy)
-
-
 # --- peak-lr transfer from a quarter of the budget (issue #14) -------------------------------------------------
 QUARTER = 0.25
 
@@ -367,7 +253,7 @@ def _transferred_config(rule: str) -> Callable[[TrialConfig, Mapping[str, Any], 
     def from_prior(config: TrialConfig, prior: Mapping[str, Any], workload: Workload) -> TrialConfig:
         lr = float(prior["peak_lr"])
         if rule == "bound":
-            from ..refine.transfer import transfer_lr
+            from ...refine.transfer import transfer_lr
 
             lr = transfer_lr(lr, prior["schedule"], int(prior["budget_steps"]), config.schedule, workload.budget_steps)
         return dataclasses.replace(config, peak_lr=lr)
@@ -414,8 +300,8 @@ for _method in (
 # --- online refinement: one run, the schedule re-planned from its own gradient norms (issue #13) ---------------
 def _online_refined(future: str | None) -> Callable[[Any, Workload, int], Any]:
     def scheduler(optimizer: Any, workload: Workload, budget: int) -> Any:
-        from ..refine.online import DEFAULT_FUTURE
-        from ..torch.online import OnlineRefinedLR
+        from ...refine.online import DEFAULT_FUTURE
+        from ...torch.online import OnlineRefinedLR
 
         return OnlineRefinedLR(
             optimizer, budget, workload.optimizer_family, future=future or DEFAULT_FUTURE, warmup=WARMUP_FRACTION
@@ -447,7 +333,7 @@ for _future in ("constant", "trend", "stretch"):
 # constant comes from the calibration table (tuneless.auto.calibration) with the workload's own rows left out.
 def _auto_scheduler(method: str, schedule: str) -> Callable[[Any, Workload, int], Any]:
     def scheduler(optimizer: Any, workload: Workload, budget: int) -> Any:
-        from ..torch.auto import AutoLR
+        from ...torch.auto import AutoLR
 
         return AutoLR(
             optimizer, budget, workload.optimizer_family, schedule=schedule, method=method, exclude=workload.name
@@ -483,7 +369,7 @@ def _one_trial(label: str, calibrated_on: str) -> Callable[[Workload], Sequence[
 
 def _control_configs(workload: Workload) -> list[TrialConfig]:
     """The control: the family's calibrated peak lr (leave-one-workload-out), linear decay, one trial."""
-    from ..auto.calibration import constants, load_rows
+    from ...auto.calibration import constants, load_rows
 
     lr = constants(load_rows(), workload.optimizer_family, exclude=workload.name).control_lr
     return [TrialConfig(lr, workload.optimizer, _warmup("linear"), label="control")]

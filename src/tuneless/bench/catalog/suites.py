@@ -3,8 +3,8 @@
 ``quick`` is sized to finish (trials and report) within 10 minutes on a 2-core machine and still separate the
 methods; ``full`` is the complete comparison; ``long`` runs the paper's claims (linear vs cosine, refined vs
 linear) at 4x the full suite's horizon on the deep-learning workloads, where the claims are made (aimed at 2 hours
-on 2 cores, measured at about 2.7, docs/bench.md; ``--resume`` continues it in a later sitting); ``gpu`` runs at the horizons the
-paper's claims are about, on one GPU (``--device cuda``; sizing and its FLOP estimate:
+on 2 cores, measured at about 2.7, docs/bench.md; ``--resume`` continues it in a later sitting); ``gpu`` runs at
+the horizons the paper's claims are about, on one GPU (``--device cuda``; sizing and its FLOP estimate:
 ``benchmarks/gpu_suite_estimate.py`` and docs/bench.md). Targets for each suite live in ``targets/<suite>.json``
 (set by ``tuneless bench set-targets --suite S``, see docs/bench.md); a suite with ``targets_required=False`` runs
 before its targets exist, with the targets unset (every time to target a miss: compare final metrics).
@@ -16,8 +16,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .lr_bracketing import LR_RESOLUTION, check_tuning_measures
+from ...registry import Registry
 from .methods import METHODS
+from .tuning import LR_RESOLUTION, check_tuning_measures
 from .workloads.logreg import DATASETS
 
 __all__ = ["SUITES", "Suite", "get_suite", "run_tuning_measures"]
@@ -92,7 +93,8 @@ GPU_SMOKE_LM = {
 }
 GPU_SMOKE_CNN = {"budget_steps": 12, "eval_every": 6, "batch_size": 16, "peak_lrs": (0.03,), "test_examples": 500}
 
-SUITES: dict[str, Suite] = {
+SUITES: Registry[Suite] = Registry("suite")
+for _name, _suite in {
     "quick": Suite(
         name="quick",
         workloads={
@@ -155,7 +157,8 @@ SUITES: dict[str, Suite] = {
         description="the claims at 4x the full horizon: Fashion-MNIST CNN (6000 SGD steps), byte LMs on the stdlib "
         "and the King James Bible (2400 AdamW steps); cosine, linear, refined; 3-point grids; 2 seeds",
     ),
-}
+}.items():
+    SUITES.add(_name, _suite)
 
 
 def get_suite(name: str) -> Suite:

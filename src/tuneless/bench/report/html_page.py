@@ -8,9 +8,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..score.paired import MIN_PAIRED_SEEDS
+from ..score.scoring import CPU_MEASURE, RunScores, best_methods, best_scores, method_summaries
 from .formatting import count, direction, format_mean_std, format_number, format_trial_counts, slug
-from .paired import MIN_PAIRED_SEEDS
-from .scoring import CPU_MEASURE, RunScores, best_methods, best_scores, method_summaries
 
 __all__ = ["html_page"]
 
@@ -168,10 +168,35 @@ still count.</p>
 """
 
 
-def _method_descriptions(methods: Sequence[str]) -> dict[str, str]:
-    from .methods import METHODS
+def _method_descriptions(methods: Sequence[str], method_info: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The stored description of each method (the run's ``method_info``; "" for a method it does not know)."""
+    return {m: method_info[m]["description"] if m in method_info else "" for m in methods}
 
-    return {m: METHODS[m].description if m in METHODS else "" for m in methods}
+
+def _schedules_section(schedules_file: str | None, schedule_notes: Sequence[str]) -> str:
+    if schedules_file is None:
+        schedules = "<p>No schedule was recorded.</p>"
+    else:
+        schedules = f'<img src="{_e(schedules_file)}" alt="learning-rate schedules">'
+    notes = "".join(f"<li>{_e(n)}</li>" for n in schedule_notes)
+    return f"""<h2>Learning-rate schedules used</h2>
+<p>The multiplier of the peak learning rate against training progress. Methods that adapt their own step size
+(schedule-free, Mechanic) show the schedule they were given, not their effective step size.</p>
+{schedules}
+{f"<ul>{notes}</ul>" if notes else ""}"""
+
+
+def _sizes(scored: RunScores, trials: list[dict[str, Any]], seeds: int) -> str:
+    """ "3 workloads, 2 methods, 1 seed, 40 trials", and how many are unfinished."""
+    sizes = ", ".join(
+        count(n, noun)
+        for n, noun in ((len(scored.workloads), "workload"), (len(scored.methods), "method"), (seeds, "seed"))
+    )
+    sizes += f", {count(len(trials), 'trial')}"
+    unfinished = sum(1 for t in trials if t["status"] == "running")
+    if unfinished:
+        sizes += f" (<b>{unfinished} unfinished</b>: this report covers the finished ones)"
+    return sizes
 
 
 def _claims_section(claims_file: str | None, seeds: int) -> str:
@@ -213,25 +238,16 @@ def html_page(
     schedule_notes: Sequence[str],
     claims_file: str | None = None,
     lr_file: str | None = None,
+    *,
+    method_info: Mapping[str, Mapping[str, Any]],
 ) -> str:
+    """The report's page; ``method_info``: the run's stored ``method_info`` (what it says of each method)."""
     created = datetime.datetime.fromtimestamp(run["created"], tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     seeds = max(r.seeds for row in scored.results.values() for r in row.values())
-    unfinished = sum(1 for t in trials if t["status"] == "running")
-    descriptions = _method_descriptions(scored.methods)
+    descriptions = _method_descriptions(scored.methods, method_info)
     toc = " · ".join(f'<a href="#{_e(slug(w))}">{_e(w)}</a>' for w in scored.workloads)
     workloads = "".join(_workload_section(w, scored, curve_files[w]) for w in scored.workloads)
-    if schedules_file is None:
-        schedules = "<p>No schedule was recorded.</p>"
-    else:
-        schedules = f'<img src="{_e(schedules_file)}" alt="learning-rate schedules">'
-    notes = "".join(f"<li>{_e(n)}</li>" for n in schedule_notes)
-    sizes = ", ".join(
-        count(n, noun)
-        for n, noun in ((len(scored.workloads), "workload"), (len(scored.methods), "method"), (seeds, "seed"))
-    )
-    sizes += f", {count(len(trials), 'trial')}"
-    if unfinished:
-        sizes += f" (<b>{unfinished} unfinished</b>: this report covers the finished ones)"
+    sizes = _sizes(scored, trials, seeds)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>tuneless bench: {_e(run["run_id"])}</title>
 <style>{STYLE}</style></head><body>
@@ -263,11 +279,7 @@ in green).</p>
 first seed; left the metric at each evaluation, right the training loss averaged since the previous
 evaluation.</p>
 {workloads}
-<h2>Learning-rate schedules used</h2>
-<p>The multiplier of the peak learning rate against training progress. Methods that adapt their own step size
-(schedule-free, Mechanic) show the schedule they were given, not their effective step size.</p>
-{schedules}
-{f"<ul>{notes}</ul>" if notes else ""}
+{_schedules_section(schedules_file, schedule_notes)}
 {_failures_section(trials)}
 </body></html>
 """

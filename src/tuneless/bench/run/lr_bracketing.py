@@ -31,6 +31,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..catalog.tuning import LR_RESOLUTION, TUNING_MEASURES, check_resolution, check_tuning_measures
+
 __all__ = [
     "LR_RESOLUTION",
     "MAX_EDGE_STEPS",
@@ -43,32 +45,11 @@ __all__ = [
     "round_lr",
 ]
 
-LR_RESOLUTION = 1.5  # the best lr is bracketed by tried lrs within this factor on both sides
 MAX_EXTRA_TRIALS = (
     6  # trials beyond the grid per (workload, method, seed) and tuning measure: 4 bisect a half-decade grid to 1.33
 )
 MAX_EDGE_STEPS = 4  # grid steps beyond either edge: a factor 9 for the long suite's sqrt(3) grids, 100 for half-decades
-TUNING_MEASURES = ("steps", "final")  # what picks the best lr to bracket (step 1 above)
 _TOLERANCE = 1e-3  # relative: lrs are rounded to 4 significant digits
-
-
-def check_resolution(resolution: float) -> float:
-    """``resolution`` as a float > 1, or a ValueError naming it."""
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) or not resolution > 1:
-        raise ValueError(f"lr_resolution={resolution!r} must be a number > 1 (a factor between neighbouring lrs)")
-    if not math.isfinite(resolution):
-        raise ValueError(f"lr_resolution={resolution!r} must be finite")
-    return float(resolution)
-
-
-def check_tuning_measures(measures: Sequence[str]) -> tuple[str, ...]:
-    """``measures`` as a tuple if it names one or more distinct ``TUNING_MEASURES``, else a ValueError."""
-    if isinstance(measures, str) or not measures or len(set(measures)) != len(measures):
-        raise ValueError(f"tune_by={measures!r} must be a list of distinct measures from {list(TUNING_MEASURES)}")
-    for measure in measures:
-        if measure not in TUNING_MEASURES:
-            raise ValueError(f"tune_by: {measure!r} is unknown; choose from {list(TUNING_MEASURES)}")
-    return tuple(measures)
 
 
 def round_lr(lr: float) -> float:

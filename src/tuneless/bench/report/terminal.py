@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..score.scoring import MEASURES, RunScores, best_scores, method_summaries
 from .formatting import count, format_trial_counts
-from .scoring import MEASURES, RunScores, best_scores, method_summaries
 
 __all__ = ["terminal_table"]
 

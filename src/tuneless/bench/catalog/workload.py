@@ -29,6 +29,7 @@ import importlib.util
 import math
 import numbers
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -162,12 +163,18 @@ def load_workload_class(reference: str) -> type[Workload]:
             spec = importlib.util.spec_from_file_location(unique, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[unique] = module
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except Exception as err:
+                del sys.modules[unique]  # a fixed file is imported afresh
+                raise ValueError(f"workload={reference!r}: {_import_failure(err, path)}") from None
     else:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
             raise ValueError(f"workload={reference!r}: cannot import module {module_name!r} ({err})") from None
+        except Exception as err:
+            raise ValueError(f"workload={reference!r}: {_import_failure(err, None)}") from None
     cls = getattr(module, class_name, None)
     if cls is None:
         found = sorted(
@@ -177,3 +184,15 @@ def load_workload_class(reference: str) -> type[Workload]:
     if not (isinstance(cls, type) and issubclass(cls, Workload)):
         raise ValueError(f"workload={reference!r}: {class_name!r} in {module_name!r} is not a Workload subclass")
     return cls
+
+
+def _import_failure(err: Exception, path: Path | None) -> str:
+    """One line on a workload module that failed to import: the file and line where it failed, and why."""
+    if isinstance(err, SyntaxError):
+        return f"{err.filename}:{err.lineno}: {type(err).__name__}: {err.msg}"
+    frames = traceback.extract_tb(err.__traceback__)
+    inside = [f for f in frames if path is not None and Path(f.filename).resolve() == path.resolve()] or [
+        f for f in frames if "importlib" not in f.filename
+    ]
+    where = f"{inside[-1].filename}:{inside[-1].lineno}: " if inside else ""
+    return f"{where}importing it raised {type(err).__name__}: {err}"

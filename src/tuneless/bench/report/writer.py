@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..output_files import write_text_atomic
+from ...output_files import write_text_atomic
+from ..score.scoring import per_seed_final_metrics, score_trials
 from . import figures
 from .formatting import slug
 from .html_page import html_page
 from .results_json import results_dict
-from .scoring import per_seed_final_metrics, score_trials
+from .schedule_figure import plot_schedules
 from .tables import claim_panels, draw_claims
 from .terminal import terminal_table
 
@@ -35,7 +36,7 @@ __all__ = ["load_run", "summary_table", "write_report"]
 # --- reading --------------------------------------------------------------------------------------------------
 def load_run(store_path: str | Path, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The run's row (``config`` parsed) and its trial rows, read from the SQLite store."""
-    from .store import Store
+    from ..record.store import Store
 
     if not Path(store_path).is_file():
         raise ValueError(f"store {str(store_path)!r}: no such file")
@@ -50,10 +51,17 @@ def summary_table(store_path: str | Path, run_id: str) -> Any:
 
 
 def _measurements(store_path: str | Path, trial_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    from .store import Store
+    from ..record.store import Store
 
     with Store(store_path) as store:
         return {trial_id: store.measurements(trial_id) for trial_id in trial_ids}
+
+
+def _method_info(store_path: str | Path, run_id: str) -> dict[str, dict[str, Any]]:
+    from ..record.store import Store
+
+    with Store(store_path) as store:
+        return store.method_info(run_id)
 
 
 def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Path:
@@ -76,9 +84,10 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
         name = f"curves-{slug(workload)}.png"
         figures.plot_curves(workload, scored, curves, colors, out_dir / name)
         curve_files[workload] = name
-    schedules, notes = figures.plot_schedules(scored, colors, store_path, out_dir / "schedules.png")
+    schedules, notes = plot_schedules(scored, colors, store_path, out_dir / "schedules.png")
     (out_dir / "lr_sensitivity.png").unlink(missing_ok=True)  # nor one of an earlier run's lrs
-    lr_figure = figures.plot_lr_sensitivity(scored, trials, colors, out_dir / "lr_sensitivity.png")
+    method_info = _method_info(store_path, run_id)
+    lr_figure = figures.plot_lr_sensitivity(scored, trials, colors, out_dir / "lr_sensitivity.png", method_info)
     (out_dir / "claims.png").unlink(missing_ok=True)  # a figure of an earlier report must not outlive its claims
     claims = draw_claims(claim_panels(scored, per_seed_final_metrics(trials)), out_dir / "claims.png")
     page = html_page(
@@ -90,6 +99,7 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
         notes,
         None if claims is None else claims.name,
         None if lr_figure is None else lr_figure.name,
+        method_info=method_info,
     )
     path = out_dir / "report.html"
     write_text_atomic(path, page)

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .scoring import RunScores
+from ..score.scoring import RunScores
 
 __all__ = ["results_dict"]
 

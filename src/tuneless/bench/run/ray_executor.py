@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .rows import StoreRow
+from ..record.rows import StoreRow
+from ..record.store import Store
 from .runner import TrialTask, record_failure, run_trial
-from .store import Store
 
 __all__ = ["RayExecutor"]
 
