@@ -30,6 +30,13 @@ CLAIMS = (
     Claim("refined-online", "refined", "Online refinement vs offline refinement counted with its prior run", True),
     Claim("transfer", "linear", "Peak lr transferred from a quarter of the budget vs grid-tuned linear decay"),
     Claim("transfer", "same-lr", "Peak lr transferred vs the quarter-budget lr kept"),
+    # the self-tuning track: one run (pilot included) against a grid-tuned lr, and against the control
+    Claim("auto", "cosine", "One run: AutoLR (pilot + linear decay) vs grid-tuned cosine"),
+    Claim("auto", "linear", "One run: AutoLR vs grid-tuned linear decay"),
+    Claim("auto", "control", "One run: AutoLR vs the control (one calibrated lr per family)"),
+    Claim("auto-schedulefree", "cosine", "One run: schedule-free at the pilot's lr vs grid-tuned cosine"),
+    Claim("control", "cosine", "The control (one calibrated lr per family, linear decay) vs grid-tuned cosine"),
+    Claim("prodigy-linear", "cosine", "One run: Prodigy with bias correction and linear decay vs grid-tuned cosine"),
 )
 
 
