@@ -217,20 +217,29 @@ def read_tensorboard(path: Path, norm_column: str | None, norm_kind: str | None)
     except Exception as err:  # a damaged or foreign file: the reader's own exception types vary
         raise ValueError(f"trace {path}: cannot read TensorBoard events ({type(err).__name__}: {err})") from None
     tags = events.Tags().get("scalars", [])
-    if norm_column is None:
-        candidates = [tag for tag in tags if norm_kind_of(tag) is not None]
-        if len(candidates) != 1:
-            found = f"{len(candidates)} gradient-norm tags ({', '.join(candidates)})" if candidates else "no tag"
-            raise ValueError(
-                f"trace {path}: {found} named like a gradient norm (grad_norm, grad_l2, grad_l1, "
-                f"grad_2.0_norm_total); pass --norm-column TAG (scalar tags: {', '.join(tags) or 'none'})"
-            )
-        norm_column = candidates[0]
-    elif norm_column not in tags:
-        raise ValueError(f"trace {path}: no scalar tag {norm_column!r} (scalar tags: {', '.join(tags) or 'none'})")
+    norm_column = _norm_name(tags, norm_column, f"trace {path}", "scalar tag", "TAG")
     kind = _kind(norm_column, norm_kind, f"trace {path}")
     scalars = events.Scalars(norm_column)
     return _trace([s.step for s in scalars], [s.value for s in scalars], kind, str(path), "tensorboard", norm_column)
+
+
+def _norm_name(names: list[str], norm_column: str | None, where: str, what: str, metavar: str) -> str:
+    """``norm_column`` if it is one of ``names``, else the one name that reads as a gradient norm; ``ValueError``
+    (``where``: the file, ``what``: "column" or "scalar tag") when there is none or several."""
+    listed = ", ".join(names) or "none"
+    if norm_column is not None:
+        if norm_column not in names:
+            raise ValueError(f"{where}: no {what} {norm_column!r} ({what}s: {listed})")
+        return norm_column
+    candidates = [name for name in names if norm_kind_of(name) is not None]
+    if len(candidates) != 1:
+        noun = what.split()[-1]  # "tag", "column"
+        found = f"{len(candidates)} {noun}s ({', '.join(candidates)})" if candidates else f"no {noun}"
+        raise ValueError(
+            f"{where}: {found} named like a gradient norm (grad_norm, grad_l2, grad_l1, grad_2.0_norm_total); "
+            f"pass --norm-column {metavar} ({what}s: {listed})"
+        )
+    return candidates[0]
 
 
 def read_columns(path: Path, text: str, step_column: str, norm_column: str | None, norm_kind: str | None) -> Trace:
@@ -243,17 +252,7 @@ def read_columns(path: Path, text: str, step_column: str, norm_column: str | Non
             f"trace {path}, line 1: header {','.join(header)!r} needs a {step_column!r} column and a gradient-norm "
             "column (grad_l2, grad_l1, grad_norm; --step-column NAME / --norm-column NAME name others)"
         )
-    if norm_column is None:
-        candidates = [name for name in header if norm_kind_of(name) is not None]
-        if len(candidates) != 1:
-            found = f"{len(candidates)} ({', '.join(candidates)})" if candidates else "no column"
-            raise ValueError(
-                f"trace {path}, line 1: {found} named like a gradient norm (grad_norm, grad_l2, grad_l1, "
-                f"grad_2.0_norm_total); pass --norm-column NAME (columns: {', '.join(header)})"
-            )
-        norm_column = candidates[0]
-    elif norm_column not in header:
-        raise ValueError(f"trace {path}, line 1: no column {norm_column!r} (columns: {', '.join(header)})")
+    norm_column = _norm_name(header, norm_column, f"trace {path}, line 1", "column", "NAME")
     kind = _kind(norm_column, norm_kind, f"trace {path}")
     at_step, at_norm = header.index(step_column), header.index(norm_column)
     steps, norms = [], []
