@@ -29,6 +29,14 @@ def test_one_run_methods_through_the_benchmark(tmp_path):
     assert lrs["auto"][-1] == 0.0  # linear decay to zero at the end of the run
     # the control runs at its family's calibrated lr (this workload is not in the table: every sgd row counts)
     assert trials["control"]["peak_lr"] == pytest.approx(constants(load_rows(), "sgd").control_lr)
+    # the self-tuning track's table names exactly the one-run methods, scores in [0, 1]
+    from tuneless.bench.report.tables import markdown_tables
+
+    text = markdown_tables(str(tmp_path / "s.sqlite"), run_id)
+    section = text.split("### Self-tuning track", 1)[1].split("###", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert sorted(row[0].strip("| ") for row in rows) == sorted(ONE_RUN)
+    assert all(0 <= float(cell.strip(" |")) <= 1 for row in rows for cell in row[1:])
 
 
 def test_mechanic_freeze_freezes_after_a_quarter_of_the_trial():

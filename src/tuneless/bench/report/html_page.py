@@ -10,6 +10,7 @@ from typing import Any
 
 from ..score.paired import MIN_PAIRED_SEEDS
 from ..score.scoring import CPU_MEASURE, RunScores, best_methods, best_scores, method_summaries
+from ..score.self_tuning import self_tuning_scores
 from .formatting import count, direction, format_mean_std, format_number, format_trial_counts, slug
 
 __all__ = ["html_page"]
@@ -95,6 +96,23 @@ those where the method tuned a peak-lr grid) on which a chosen peak lr (the medi
 target, or of the best by final metric) is the lowest or highest of the lrs tried: there
 the best lr may lie outside the grid, and the method's result is not evidence until the grid is widened.</p>
 {_table(header, rows)}
+{_self_tuning_section(scored)}"""
+
+
+def _self_tuning_section(scored: RunScores) -> str:
+    """The one-run methods' scores among themselves (score/self_tuning.py); empty with fewer than two."""
+    scores = self_tuning_scores(scored)
+    if not scores:
+        return ""
+    names = {"steps": "steps", "seconds": "time", CPU_MEASURE: "CPU time"}
+    order = sorted(scores["steps"], key=lambda m: -scores["steps"][m])
+    rows = [[(m, ""), *((f"{scores[k][m]:.3f}", "") for k in scores)] for m in order]
+    return f"""
+<h3>Self-tuning track</h3>
+<p>The methods that ran one trial per workload and seed (no grid, no prior run; a pilot, if any, inside the trial),
+scored among themselves as AlgoPerf scores its self-tuning submissions: each workload's ratios are to the best of
+these methods, not to the grid-tuned ones.</p>
+{_table(["method", *(f"score ({names[k]})" for k in scores)], rows)}
 """
 
 
