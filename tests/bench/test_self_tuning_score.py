@@ -49,3 +49,29 @@ def test_fewer_than_two_one_run_methods_give_no_score():
 def test_a_method_with_several_trials_on_any_workload_is_not_one_run():
     rows = [result("w1", "a", 100), result("w2", "a", 100, trials=2), result("w1", "b", 10), result("w2", "b", 10)]
     assert one_run_methods(scores_of(rows)) == ["b"]
+
+
+def test_counts_against_grid_tuned_references_and_the_figure(tmp_path):
+    from tuneless.bench.report.self_tuning_figure import plot_self_tuning, self_tuning_counts
+
+    rows = [
+        result(w, m, 100, trials=1 if m == "a" else 4) for w in ("w1", "w2", "w3") for m in ("a", "cosine", "linear")
+    ]
+    scored = scores_of(rows)
+    scored.workload_info = {w: {"higher_is_better": False} for w in scored.workloads}
+    seeds = range(5)
+    finals = {
+        # a is lower (better) than cosine on every seed of w1, higher on w2; on w3 the differences change sign
+        "w1": {"a": {s: 1.0 + 0.01 * s for s in seeds}, "cosine": {s: 2.0 + 0.01 * s for s in seeds}},
+        "w2": {"a": {s: 3.0 + 0.01 * s for s in seeds}, "cosine": {s: 2.0 + 0.01 * s for s in seeds}},
+        "w3": {"a": {s: 2.0 + (0.1 if s % 2 else -0.1) for s in seeds}, "cosine": {s: 2.0 for s in seeds}},
+    }
+    for workload in finals.values():  # linear equals a everywhere: all ties
+        workload["linear"] = dict(workload["a"])
+    counts = self_tuning_counts(scored, finals)
+    assert counts == {
+        "a": {"cosine": {"better": 1, "tie": 1, "worse": 1}, "linear": {"better": 0, "tie": 3, "worse": 0}}
+    }
+    path = plot_self_tuning(scored, counts, tmp_path / "self_tuning.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plot_self_tuning(scored, {}, tmp_path / "none.png") is None and not (tmp_path / "none.png").exists()
