@@ -63,7 +63,7 @@ def optimizer_family(optimizer: Any) -> str:
     """The AutoLR family of an optimizer, from its class name (a wrapper's ``.optimizer`` is looked through):
     ``"adam"`` for Adam-type ones (Adam, AdamW, NAdam, RAdam, NAdamW, AdamWScheduleFree), ``"sgd"`` for SGD-type
     ones (SGD, SGDScheduleFree). Any other optimizer is a ``ValueError``: pass ``family=`` explicitly."""
-    while not isinstance(optimizer, torch.optim.Optimizer) and hasattr(optimizer, "optimizer"):
+    while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
         optimizer = optimizer.optimizer  # accelerate's AcceleratedOptimizer, Lightning's LightningOptimizer
     name = type(optimizer).__name__
     found = [family for family in FAMILIES if family in name.lower()]
