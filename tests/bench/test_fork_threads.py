@@ -21,8 +21,8 @@ def test_one_worker_after_a_threaded_op_in_the_driver_does_not_hang(tmp_path):
         from tuneless.bench.run.config import BenchConfig
 
         config = BenchConfig("quick", ["{TINY}:ThreadedDiabetes"], ["constant"], 1, {{}}, lr_resolution=None)
-        run_id = run_benchmark("{tmp_path / 's.sqlite'}", config, workers=1, progress=False)
-        with Store("{tmp_path / 's.sqlite'}") as store:
+        run_id = run_benchmark("{tmp_path / "s.sqlite"}", config, workers=1, progress=False)
+        with Store("{tmp_path / "s.sqlite"}") as store:
             print(sorted({{t["status"] for t in store.trials(run_id)}}))
         """
     )
