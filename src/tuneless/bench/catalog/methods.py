@@ -327,5 +327,3 @@ for _future in ("constant", "trend", "stretch"):
         )
     )
 
-
-from . import one_run  # noqa: E402,F401  (registers the self-tuning track's methods, last)
