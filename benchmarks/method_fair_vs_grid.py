@@ -65,15 +65,15 @@ def main() -> int:
     minutes = (time.perf_counter() - start) / 60
     with Store(args.store) as store:
         trials = store.trials(run_id)
-        config = store.run(run_id)["config"]
+        config = store.run(run_id).config
     grids = {}
-    for ref in config["workloads"]:
-        workload = resolve_workload(ref, config["overrides"][ref])
+    for ref in config.workloads:
+        workload = resolve_workload(ref, config.overrides[ref])
         grids[workload.name] = set(workload.peak_lrs)
-    on_grid = [t for t in trials if t["peak_lr"] in grids[t["workload"]]]
+    on_grid = [t for t in trials if t.peak_lr in grids[t.workload]]
     print(f"run {run_id}: {len(trials)} trials ({len(on_grid)} on the grid), {minutes:.1f} min this sitting\n")
     for a, b in CLAIMS:
-        if a not in config["methods"] or b not in config["methods"]:
+        if a not in config.methods or b not in config.methods:
             continue
         fair, coarse = verdicts(trials, a, b), verdicts(on_grid, a, b)
         print(f"### {a} vs {b}\n")

@@ -152,7 +152,10 @@ def min_loss_lr(lrs: Sequence[float], losses: Sequence[float], until: int) -> fl
     cap; the window is cut at both ends and never looks past ``until``). The first such step on ties."""
     if until < 1:
         raise ValueError("min_loss_lr: no step before the cap")
-    smooth = [sorted(losses[max(0, i - 1) : min(until, i + 2)])[(min(until, i + 2) - max(0, i - 1)) // 2] for i in range(until)]
+    smooth = [
+        sorted(losses[max(0, i - 1) : min(until, i + 2)])[(min(until, i + 2) - max(0, i - 1)) // 2]
+        for i in range(until)
+    ]
     best = min(range(until), key=lambda i: (smooth[i], i))
     return float(lrs[best])
 

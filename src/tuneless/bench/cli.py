@@ -167,7 +167,7 @@ def all_failed_status(store_path: str, run_id: str) -> int:
     from .report.formatting import count
 
     with Store(store_path, read_only=True) as store:
-        statuses = [t["status"] for t in store.trials(run_id)]
+        statuses = [t.status for t in store.trials(run_id)]
     if statuses and all(status == "failed" for status in statuses):
         print(
             f"tuneless bench: error: all {count(len(statuses), 'trial')} of run {run_id} failed (see the first error "
@@ -203,12 +203,12 @@ def check_resume_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--resume: the store {args.store!r} has no run to resume (no such file)")
     with Store(args.store, read_only=True) as store:
         run_id = args.run_id or store.latest_run_id()
-        config = store.run(run_id)["config"]
+        config = store.run(run_id).config
     given = {
-        "--suite": (args.suite if args.suite != "quick" else None, config["suite"]),
-        "--workload": (args.workload, config["workloads"]),
-        "--methods": (args.methods, config["methods"]),
-        "--seeds": (args.seeds, config["seeds"]),
+        "--suite": (args.suite if args.suite != "quick" else None, config.suite),
+        "--workload": (args.workload, config.workloads),
+        "--methods": (args.methods, config.methods),
+        "--seeds": (args.seeds, config.seeds),
     }
     for option, (value, stored) in given.items():
         if value is not None and value != stored:

@@ -46,6 +46,7 @@ __all__ = [
 #: weighting -> (the trace column it reads, the exponent k of the weights w_t = ||g_t||^-k).
 WEIGHTINGS = {"sgd": ("grad_l2", 2), "adam": ("grad_l1", 1)}
 
+
 def check_weighting(weighting: str, owner: str = "refine") -> tuple[str, int]:
     """``WEIGHTINGS[weighting]``, or a ``ValueError`` that ``owner`` (who was given it) allowed only these."""
     if weighting not in WEIGHTINGS:

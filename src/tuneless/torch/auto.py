@@ -143,7 +143,9 @@ class AutoLR(MultiplierLR):
                 )
         elif self.result is None and is_unstable(loss, self._reference()):
             lrs = [self.pilot.lr(i) for i in range(t)]
-            self.result = PilotResult(self.pilot.lr(t), t, t + 1, True, self._reference(), min_loss_lr(lrs, self.losses, t))
+            self.result = PilotResult(
+                self.pilot.lr(t), t, t + 1, True, self._reference(), min_loss_lr(lrs, self.losses, t)
+            )
         if t == self.pilot_steps - 1:
             self._finish_pilot()
 
