@@ -3,8 +3,8 @@
 For every workload of the store's run (suite overrides applied, as the run had them) this takes, per grid method,
 the best peak lr by final metric of each seed (the claims' measure), and their geometric median over seeds; then it
 runs the pilot of ``tuneless.torch.AutoLR`` (the same code the one-run methods use) on the same seeds and takes the
-geometric medians of its cap and min-loss lr. The rows go to ``src/tuneless/auto/calibration.json`` (or ``--output``); the
-one-run methods read them leave-one-workload-out (tuneless.auto.calibration).
+geometric medians of its cap and min-loss lr. The rows go to ``src/tuneless/auto/calibration.json`` (or
+``--output``); the one-run methods read them leave-one-workload-out (tuneless.auto.calibration).
 
     .venv/bin/python benchmarks/auto_calibration.py --store out/bench.sqlite            # the quick suite's run
     .venv/bin/python benchmarks/auto_calibration.py --store full.sqlite --merge          # add another suite's rows
@@ -24,9 +24,8 @@ import warnings
 from pathlib import Path
 
 import torch
-
 from tuneless.auto.calibration import CALIBRATION_FILE, geometric_median
-from tuneless.bench.catalog.methods import one_run_optimizer
+from tuneless.bench.catalog.one_run import one_run_optimizer
 from tuneless.bench.catalog.optimizers import make_optimizer
 from tuneless.bench.catalog.suites import get_suite
 from tuneless.bench.catalog.workloads import resolve_workload
@@ -41,7 +40,7 @@ def best_lrs(store: Path) -> tuple[str, dict[str, dict[str, list[float]]]]:
     (suite,) = db.execute("select suite from runs order by created desc limit 1").fetchone()
     rows = db.execute(
         "select workload, method, seed, peak_lr, final_metric, higher_is_better from trials "
-        "where status = 'done' and method in (%s)" % ",".join("?" * len(GRID_METHODS)),
+        f"where status = 'done' and method in ({','.join('?' * len(GRID_METHODS))})",
         GRID_METHODS,
     ).fetchall()
     trials: dict[tuple[str, str, int], list[tuple[float, float, int]]] = collections.defaultdict(list)
@@ -111,7 +110,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = [r for r in old if (r["workload"], r["budget_steps"]) not in keep] + rows
     note = (
         "Written by benchmarks/auto_calibration.py: per workload and horizon, the grid methods' best peak lr by final "
-        "metric (geometric median over seeds) and AutoLR's pilot features (cap, min-loss lr; geometric medians over the same seeds)."
+        "metric (geometric median over seeds) and AutoLR's pilot features (cap, min-loss lr; geometric medians over "
+        "the same seeds)."
     )
     args.output.write_text(json.dumps({"note": note, "rows": rows}, indent=1) + "\n")
     print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)

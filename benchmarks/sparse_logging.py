@@ -29,10 +29,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
-import torch
 from tuneless.bench.workloads.fashion_mnist import FashionCNN, FashionMLP
 from tuneless.bench.workloads.text_lm import StdlibLanguageModel
+
+import torch
 from tuneless.refine import read_trace, refine
 from tuneless.torch import GradNormRecorder, ScheduleLR
 

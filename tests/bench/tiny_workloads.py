@@ -138,3 +138,16 @@ class BareNAdamWDiabetes(ShortDiabetes):
 
     name = "diabetes-bare-nadamw"
     optimizer = "nadamw"
+
+
+class ThreadedDiabetes(ShortDiabetes):
+    """Builds with a torch op big enough to run on several OpenMP threads (a 512 x 512 triu, as a transformer's
+    causal mask does)."""
+
+    name = "threaded-diabetes"
+
+    def build(self, seed, device):
+        import torch
+
+        torch.triu(torch.full((512, 512), 1.0), 1)
+        return super().build(seed, device)

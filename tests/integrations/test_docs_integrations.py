@@ -15,7 +15,9 @@ from tuneless.schedules import load_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "integrations.md").read_text(), flags=re.S)
-FRAMEWORKS = ["transformers", "lightning.pytorch", "timm", "accelerate"]
+# the record-refine-retrain example of each framework, then the tuneless.auto examples (Trainer, Lightning)
+FRAMEWORKS = ["transformers", "lightning.pytorch", "timm", "accelerate", "transformers", "lightning.pytorch"]
+REFINE_EXAMPLES = 4
 UNIFORM = math.log(256)  # the loss of a uniform guess over 256 bytes (nats)
 
 
@@ -23,6 +25,8 @@ def test_one_example_per_framework():
     assert len(BLOCKS) == len(FRAMEWORKS)
     for block, framework in zip(BLOCKS, FRAMEWORKS, strict=True):
         assert f"tuneless.integrations.{framework.split('.')[0]}" in block
+    assert all("refine(" in block for block in BLOCKS[:REFINE_EXAMPLES])
+    assert all("auto" in block and "refine" not in block for block in BLOCKS[REFINE_EXAMPLES:])
 
 
 def run(index: int, tmp_path, monkeypatch) -> str:
@@ -37,8 +41,9 @@ def run(index: int, tmp_path, monkeypatch) -> str:
             exec(compile(BLOCKS[index], f"docs/integrations.md block {index}", "exec"), {"__name__": "__docs__"})
     finally:
         torch.set_num_threads(threads)
-    refined = load_schedule(tmp_path / "refined.json")
-    assert refined.meta["steps"] > 0 and refined.array.max() == 1.0 and refined.array[-1] == 0.0
+    if index < REFINE_EXAMPLES:
+        refined = load_schedule(tmp_path / "refined.json")
+        assert refined.meta["steps"] > 0 and refined.array.max() == 1.0 and refined.array[-1] == 0.0
     return output.getvalue()
 
 
@@ -82,3 +87,28 @@ def test_accelerate_example(tmp_path, monkeypatch):
     assert "recorded 32 optimizer steps from 64 micro-batches" in text
     for loss in losses(text, "final loss"):
         assert 0 < loss < 0.3  # the target variance is about 0.5: the network learned
+
+
+def auto_plan(text: str) -> tuple[int, int, float, int, float]:
+    match = re.search(
+        r"(\d+) steps: a pilot of (\d+) \(unstable at lr ([0-9.e+-]+)\), a run of (\d+) at peak lr ([0-9.e+-]+)", text
+    )
+    assert match, text
+    steps, pilot, cap, run_steps, peak = match.groups()
+    return int(steps), int(pilot), float(cap), int(run_steps), float(peak)
+
+
+def test_trainer_auto_example(tmp_path, monkeypatch):
+    steps, pilot, cap, run_steps, peak = auto_plan(run(4, tmp_path, monkeypatch))
+    assert (steps, pilot, run_steps) == (44, 10, 34)  # the pilot inside max_steps
+    assert 1e-6 < peak < cap == 10  # below where the pilot broke: the last step of the Adam ramp (1e-6 .. 10)
+
+
+def test_lightning_auto_example(tmp_path, monkeypatch):
+    text = run(5, tmp_path, monkeypatch)
+    steps, pilot, cap, run_steps, peak = auto_plan(text)
+    # 2,222 windows / 64 = 35 batches per epoch, 18 optimizer steps each (accumulating 2)
+    assert (steps, pilot, run_steps) == (36, 10, 26)
+    assert 1e-6 < peak < cap == 10
+    loss = float(re.search(r"last-epoch loss ([0-9.]+)", text).group(1))
+    assert 0 < loss < UNIFORM

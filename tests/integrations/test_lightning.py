@@ -177,3 +177,130 @@ def test_an_endless_trainer_is_refused(tmp_path):
     module = Regression()
     with pytest.raises(ValueError, match="estimated_stepping_batches=inf"):
         fit(tmp_path, module, max_epochs=-1, max_steps=-1)
+
+
+# --- AutoLRCallback: AutoLR's pilot and run inside the fit's own steps ---------------------------------------------
+from tuneless.integrations.lightning import AutoLRCallback  # noqa: E402
+
+
+class AutoRegression(Regression):
+    """``configure_optimizers`` returns the optimizer alone (lr: a relative factor); records the weights and the
+    optimizer state just before optimizer step ``at``, after the gradients of that step."""
+
+    def __init__(self, optimizer="sgd", at=10) -> None:
+        super().__init__()
+        self.optimizer_name, self.at, self.at_step = optimizer, at, None
+
+    def on_before_optimizer_step(self, optimizer):
+        super().on_before_optimizer_step(optimizer)
+        if self.trainer.global_step == self.at:
+            self.at_step = ({k: v.clone() for k, v in self.net.state_dict().items()}, optimizer.state_dict()["state"])
+
+    def configure_optimizers(self):
+        if self.optimizer_name == "sgd":
+            return torch.optim.SGD(self.parameters(), lr=PEAK, momentum=0.9)
+        return torch.optim.Adagrad(self.parameters())
+
+
+def auto_fit(tmp_path, module, callback=None, **settings) -> tuple[pl.Trainer, AutoLRCallback]:
+    callback = callback or AutoLRCallback()
+    settings["callbacks"] = [callback, *settings.get("callbacks", [])]
+    return fit(tmp_path, module, **settings), callback
+
+
+def expected_auto_lrs(auto) -> list[float]:
+    """AutoLR's plan, from what its pilot measured: the ramp up to the cap, lr 0 after it, then peak x schedule."""
+    pilot = [auto.pilot.lr(t) if t <= auto.result.step else 0.0 for t in range(auto.pilot_steps)]
+    return pilot + [auto.peak_lr * auto.schedule(t, auto.run_steps) for t in range(auto.run_steps)]
+
+
+def test_auto_callback_runs_pilot_and_run_inside_the_fit_at_autolr_lrs(tmp_path):
+    module = AutoRegression()
+    initial = copy.deepcopy(module.net.state_dict())
+    trainer, callback = auto_fit(tmp_path, module, accumulate_grad_batches=2, max_epochs=3)
+    auto = callback.scheduler
+    total = 3 * BATCHES // 2  # 24 optimizer steps: a run of 14 and its pilot of 10
+    assert trainer.global_step == total == auto.total_steps and (auto.pilot_steps, auto.run_steps) == (10, 14)
+    assert auto.family == "sgd" and auto.result.unstable and 0 < auto.peak_lr < auto.result.cap
+    np.testing.assert_allclose(module.lrs, expected_auto_lrs(auto), rtol=1e-12)  # not scaled by the lr 0.05
+    weights, state = module.at_step  # the first step of the run starts from the initial weights, fresh momentum
+    for key, value in weights.items():
+        assert torch.equal(value, initial[key]), key
+    assert state == {}
+    # the pilot's loss of step 0: the initial model's mean loss over the step's 2 batches (not their sum, not one)
+    net = Regression().net
+    batches = list(torch.utils.data.DataLoader(data(), batch_size=BATCH, shuffle=False))[:2]
+    with torch.no_grad():
+        by_hand = np.mean([torch.nn.functional.mse_loss(net(x), y).item() for x, y in batches])
+    assert auto.losses[0] == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_auto_callback_with_bf16_and_max_steps(tmp_path):
+    module = AutoRegression()
+    trainer, callback = auto_fit(tmp_path, module, precision="bf16-mixed", max_steps=13, max_epochs=-1)
+    auto = callback.scheduler
+    assert trainer.global_step == 13 and (auto.pilot_steps, auto.run_steps) == (10, 3)
+    np.testing.assert_allclose(module.lrs, expected_auto_lrs(auto), rtol=1e-12)
+
+
+class SaveAt(pl.Callback):
+    """Saves a checkpoint after the given optimizer steps (from on_train_batch_end, as ModelCheckpoint does), and
+    fails at ``fail_at``."""
+
+    def __init__(self, directory, steps, fail_at) -> None:
+        self.directory, self.steps, self.fail_at = directory, steps, fail_at
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_index):
+        if trainer.global_step in self.steps and (batch_index + 1) % trainer.accumulate_grad_batches == 0:
+            trainer.save_checkpoint(self.directory / f"step{trainer.global_step}.ckpt")
+        if trainer.global_step == self.fail_at:
+            raise RuntimeError("interrupted")
+
+
+def test_auto_callback_resumes_from_checkpoints_in_the_pilot_and_in_the_run(tmp_path):
+    settings = dict(accumulate_grad_batches=2, max_epochs=3)
+    full = AutoRegression()
+    auto_fit(tmp_path / "full", full, **settings)
+    run = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="interrupted"):
+        auto_fit(run, AutoRegression(), callbacks=[SaveAt(run, (4, 13), 15)], **settings)
+    initial = Regression().net.state_dict()
+    for step in (4, 13):  # inside the pilot (its snapshot is in the checkpoint), and in the run
+        module = AutoRegression()
+        trainer = pl.Trainer(
+            accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False, default_root_dir=str(run), callbacks=[AutoLRCallback()], **settings,
+        )  # fmt: skip
+        trainer.fit(module, ckpt_path=str(run / f"step{step}.ckpt"))
+        assert trainer.global_step == 24
+        np.testing.assert_allclose(module.lrs, full.lrs[step:], rtol=1e-12)
+        if step == 4:  # the resumed pilot put the initial weights back, from the snapshot in the checkpoint
+            for key, value in initial.items():
+                assert torch.equal(value, module.at_step[0][key]), key
+
+
+class WithScheduler(AutoRegression):
+    def configure_optimizers(self):
+        optimizer = torch.optim.SGD(self.parameters(), lr=1.0)
+        return {"optimizer": optimizer, "lr_scheduler": lr_scheduler_config(optimizer, "linear", self.trainer)}
+
+
+class Broken(AutoRegression):
+    def training_step(self, batch, batch_index):
+        return super().training_step(batch, batch_index) * float("nan")
+
+
+def test_auto_callback_bad_inputs_are_one_line_errors(tmp_path):
+    with pytest.raises(ValueError, match="family='lion' is unknown"):
+        AutoLRCallback(family="lion")
+    with pytest.raises(ValueError, match="configure_optimizers must return one optimizer and no scheduler"):
+        auto_fit(tmp_path, WithScheduler())
+    with pytest.raises(ValueError, match="optimizer Adagrad: AutoLR cannot tell its family; pass family="):
+        auto_fit(tmp_path, AutoRegression("adagrad"))
+    auto_fit(tmp_path, AutoRegression("adagrad"), AutoLRCallback(family="adam"), max_epochs=1)  # named: it runs
+    with pytest.raises(ValueError, match="steps=8: AutoLR needs at least 11 optimizer steps"):
+        auto_fit(tmp_path, AutoRegression(), max_steps=8)
+    with pytest.raises(ValueError, match="estimated_stepping_batches=inf"):
+        auto_fit(tmp_path, AutoRegression(), max_epochs=-1, max_steps=-1)
+    with pytest.raises(ValueError, match="loss nan at step 0 .*training diverges at every lr"):
+        auto_fit(tmp_path, Broken())

@@ -262,3 +262,127 @@ def test_the_callback_on_a_plain_trainer(tmp_path):
     np.testing.assert_allclose(trace.grad_l2, [entry["grad_norm"] for entry in logged], rtol=1e-5)
     # Trainer's own cosine schedule ran; the trace has the lr each step ran with (logged before the scheduler step).
     np.testing.assert_allclose(trace.lr, [entry["learning_rate"] for entry in logged], rtol=1e-6)
+
+
+# --- auto=True: AutoLR's pilot and run inside Trainer's own steps ------------------------------------------------
+class Snapshot(TrainerCallback):
+    """The model's state at the start of optimizer step ``at`` (Trainer's global_step)."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.state = at, None
+
+    def on_step_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
+        if state.global_step == self.at:
+            self.state = {k: v.clone() for k, v in model.state_dict().items()}
+            self.optimizer_state = optimizer.state_dict()["state"]
+
+
+def auto_trainer(tmp_path, callbacks=(), n_windows=400, model=None, optimizer=None, **overrides):
+    model = model or tiny_gpt2()
+    optimizer = optimizer or torch.optim.AdamW(model.parameters(), lr=PEAK, weight_decay=0.0)
+    return TunelessTrainer(
+        model=model, args=arguments(tmp_path, **overrides), train_dataset=byte_windows(n_windows),
+        data_collator=default_data_collator, optimizers=(optimizer, None), auto=True, callbacks=list(callbacks),
+    )  # fmt: skip
+
+
+def expected_auto_lrs(auto) -> list[float]:
+    """AutoLR's plan, from what its pilot measured: the ramp up to the cap, lr 0 after it, then peak x schedule."""
+    pilot = [auto.pilot.lr(t) if t <= auto.result.step else 0.0 for t in range(auto.pilot_steps)]
+    run = [auto.peak_lr * auto.schedule(t, auto.run_steps) for t in range(auto.run_steps)]
+    return pilot + run
+
+
+def test_auto_runs_pilot_and_run_inside_max_steps_at_autolr_lrs(tmp_path):
+    from tuneless.torch.auto import AutoLR
+
+    steps = 33  # a run of 23 and its pilot of 10
+    model = tiny_gpt2()
+    initial = copy.deepcopy(model.state_dict())
+    lrs, at_run = LearningRates(), Snapshot(10)
+    trainer = auto_trainer(tmp_path, [lrs, at_run], model=model, max_steps=steps, max_grad_norm=1.0)
+    trainer.train()
+    auto = trainer.lr_scheduler
+    assert isinstance(auto, AutoLR) and auto.family == "adam"  # AdamW
+    assert (auto.pilot_steps, auto.run_steps) == (10, 23) and trainer.state.global_step == steps
+    assert auto.result.unstable and 0 < auto.peak_lr < auto.result.cap
+    # the lr of every optimizer step is AutoLR's, not scaled by learning_rate (3e-3): a relative factor only
+    np.testing.assert_allclose(lrs.lrs, expected_auto_lrs(auto), rtol=1e-12)
+    assert lrs.lrs[10] == 0.0 < lrs.lrs[11] == auto.peak_lr and auto.get_last_lr() == [0.0]  # warmup, decay
+    # at the first step of the run the model and the optimizer state are as before the pilot
+    for key, value in at_run.state.items():
+        assert torch.equal(value, initial[key]), key
+    assert at_run.optimizer_state == {}
+    # the pilot saw the loss Trainer logged for each of its steps (the mean over the 2 micro-batches)
+    logged = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    np.testing.assert_allclose(auto.losses, logged[: auto.pilot_steps], rtol=1e-6)
+
+
+def test_auto_pilot_loss_is_the_mean_over_accumulated_micro_batches(tmp_path):
+    """The first pilot step's loss, by hand: the initial model's token loss summed over the step's 2 micro-batches,
+    over Trainer's count of labels (its convention for the loss it logs: 2 x 4 x 32 labels, 31 of each 32 predicted)."""
+    batches, model = Batches(), tiny_gpt2()
+    initial = copy.deepcopy(model)
+    trainer = TunelessTrainer(
+        model=model, args=arguments(tmp_path, max_steps=11, gradient_accumulation_steps=2, max_grad_norm=0),
+        train_dataset=byte_windows(200), data_collator=batches, auto=True, family="adam",
+    )  # fmt: skip
+    trainer.train()
+    initial.train()
+    with torch.no_grad():
+        summed = sum(initial(**batch).loss.item() * BATCH * (CONTEXT - 1) for batch in batches.seen[:2])
+    assert trainer.lr_scheduler.losses[0] == pytest.approx(summed / (2 * BATCH * CONTEXT), rel=1e-5)
+    assert trainer.lr_scheduler.losses[0] > 5.0  # about ln 256 = 5.5: one micro-batch's share alone would be 2.7
+
+
+def test_auto_over_a_horizon_from_epochs_with_sgd(tmp_path):
+    # no max_steps: Trainer's horizon is 3 epochs x 100 windows / (4 x 2) = 36 optimizer steps (13 per epoch)
+    model = tiny_gpt2()
+    lrs = LearningRates()
+    trainer = auto_trainer(
+        tmp_path, [lrs], n_windows=100, model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        max_steps=-1, num_train_epochs=3, max_grad_norm=0,
+    )  # fmt: skip
+    trainer.train()
+    auto = trainer.lr_scheduler
+    assert auto.family == "sgd" and trainer.state.global_step == auto.total_steps == 39 == len(lrs.lrs)
+    assert (auto.pilot_steps, auto.run_steps) == (10, 29)
+    np.testing.assert_allclose(lrs.lrs, expected_auto_lrs(auto), rtol=1e-12)
+
+
+def test_auto_resumes_from_checkpoints_in_the_pilot_and_in_the_run(tmp_path):
+    steps = 23  # pilot 10, run 13
+    full = LearningRates()
+    auto_trainer(tmp_path / "full", [full], max_steps=steps).train()
+
+    run = tmp_path / "interrupted"
+    settings = dict(max_steps=steps, save_strategy="steps", save_steps=6, logging_steps=100)
+    with pytest.raises(KeyboardInterrupt):
+        auto_trainer(run, [Interrupt(14)], **settings).train()
+    initial = tiny_gpt2().state_dict()
+    for checkpoint in (6, 12):  # inside the pilot (its snapshot is in the checkpoint), and in the run
+        resumed, at_run = LearningRates(), Snapshot(10)
+        trainer = auto_trainer(run, [resumed, at_run], **settings)
+        trainer.train(resume_from_checkpoint=str(run / "out" / f"checkpoint-{checkpoint}"))
+        assert trainer.state.global_step == steps
+        np.testing.assert_allclose(resumed.lrs, full.lrs[checkpoint:], rtol=1e-12)
+        if checkpoint == 6:  # the resumed pilot put the weights of step 0 back, from the snapshot in the checkpoint
+            for key, value in initial.items():
+                assert torch.equal(value, at_run.state[key]), key
+
+
+def test_auto_bad_inputs_are_one_line_errors(tmp_path):
+    with pytest.raises(ValueError, match="family='lion' is unknown"):
+        TunelessTrainer(model=tiny_gpt2(), args=arguments(tmp_path), auto=True, family="lion")
+    with pytest.raises(ValueError, match="family='adam' is AutoLR's: pass auto=True with it"):
+        TunelessTrainer(model=tiny_gpt2(), args=arguments(tmp_path), family="adam")
+    with pytest.raises(ValueError, match="steps=8: AutoLR needs at least 11 optimizer steps"):
+        auto_trainer(tmp_path, max_steps=8).train()
+    model = tiny_gpt2()
+    with pytest.raises(ValueError, match="optimizer Adagrad: AutoLR cannot tell its family; pass family="):
+        auto_trainer(tmp_path, model=model, optimizer=torch.optim.Adagrad(model.parameters()), max_steps=20).train()
+    model = tiny_gpt2()
+    with torch.no_grad():
+        model.lm_head.weight[0, 0] = float("nan")  # (tied to the embedding) every loss is NaN, at every lr
+    with pytest.raises(ValueError, match="loss nan at step 0 .*training diverges at every lr"):
+        auto_trainer(tmp_path, model=model, max_steps=20).train()

@@ -1,14 +1,13 @@
 """AutoLR: the pilot on a quadratic whose stability limit is known, the restore, the run, resume, bad inputs."""
 
-import math
 import warnings
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import torch
 from tuneless.auto.pilot import Pilot
 from tuneless.schedules import as_schedule
 from tuneless.torch.auto import AutoLR
@@ -130,7 +129,10 @@ def test_a_flat_loss_falls_back_to_the_calibrated_lr_with_a_warning():
     def loss_fn():
         return (x * 0).sum() + 1.0  # no lr makes it worse
 
-    with pytest.warns(UserWarning, match=r"never rose above 1.5 x 1 \(the untrained loss\) up to lr 1000; running at the sgd family's calibrated lr"):
+    with pytest.warns(
+        UserWarning,
+        match=r"never rose above 1.5 x 1 \(the untrained loss\) up to lr 1000; running at the sgd family's calibrated",
+    ):
         run(auto, optimizer, loss_fn, auto.pilot_steps)
     assert auto.peak_lr == pytest.approx(auto._fallback_lr)
 
@@ -163,3 +165,121 @@ def test_schedule_free_keeps_its_train_mode_through_the_restore():
     assert optimizer.param_groups[0]["train_mode"]
     optimizer.eval()
     assert abs(float(x.detach()[0]) - 1.0) < 0.05  # and the run trained
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.integers(11, 100_000), st.sampled_from([0.1, 0.05, 0.25]))
+def test_within_fits_pilot_and_run_into_the_given_steps(steps, fraction):
+    x = torch.nn.Parameter(torch.zeros(1))
+    auto = AutoLR.within(torch.optim.SGD([x], lr=1.0), steps, "sgd", ratio=0.5, pilot_fraction=fraction)
+    assert auto.total_steps == auto.pilot_steps + auto.run_steps == steps
+    own = Pilot.for_run(auto.run_steps, "sgd", fraction).steps  # the pilot AutoLR(run_steps) runs
+    assert auto.pilot_steps in (own, own + 1)
+    longer = auto.run_steps + 1
+    assert longer + Pilot.for_run(longer, "sgd", fraction).steps > steps  # the longest run that fits
+    if auto.pilot_steps == own + 1:  # only where no run has its own pilot fill the steps exactly
+        assert all(t + Pilot.for_run(t, "sgd", fraction).steps != steps for t in range(max(1, longer - 3), longer + 3))
+
+
+def test_within_is_autolr_of_the_run_where_it_fits_exactly():
+    x = torch.nn.Parameter(torch.zeros(1))
+    for run_steps in (1, 99, 100, 110, 1000):
+        plain = AutoLR(torch.optim.SGD([x], lr=1.0), run_steps, "sgd", ratio=0.5)
+        within = AutoLR.within(torch.optim.SGD([x], lr=1.0), plain.total_steps, "sgd", ratio=0.5)
+        assert (within.pilot, within.run_steps) == (plain.pilot, plain.run_steps)
+    assert AutoLR.within(torch.optim.SGD([x], lr=1.0), 120, "sgd").pilot_steps == 11  # 109 + 10 < 120 < 110 + 11
+    with pytest.raises(ValueError, match="steps=10: AutoLR needs at least 11 optimizer steps"):
+        AutoLR.within(torch.optim.SGD([x], lr=1.0), 10, "sgd")
+    with pytest.raises(ValueError, match="family='lion' is unknown"):
+        AutoLR.within(torch.optim.SGD([x], lr=1.0), 100, "lion")
+
+
+def test_the_optimizer_lrs_are_relative_factors():
+    x, loss_fn = quadratic(4.0)
+    y = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    optimizer = torch.optim.SGD([{"params": [x]}, {"params": [y], "lr": 3e-4}], lr=3e-3)  # not 1.0: no matter
+    auto = AutoLR(optimizer, 100, "sgd", ratio=0.25)
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([auto.pilot.lr(0), 0.1 * auto.pilot.lr(0)])
+    run(auto, optimizer, loss_fn, auto.pilot_steps + 10)
+    top = auto.peak_lr * as_schedule("warmup(linear,fraction=0.05)")(10, 100)
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([top, 0.1 * top], rel=1e-12)
+    with pytest.raises(ValueError, match="AutoLR needs finite relative lrs, the largest > 0"):
+        AutoLR(torch.optim.SGD([x], lr=0.0), 100, "sgd")
+
+
+def test_set_step_loss_stands_for_the_loss_of_step():
+    x, loss_fn = quadratic(4.0)
+    optimizer = torch.optim.SGD([x], lr=1.0)
+    given = AutoLR(optimizer, 100, "sgd", ratio=0.5)
+    x2, loss_fn2 = quadratic(4.0)
+    optimizer2 = torch.optim.SGD([x2], lr=1.0)
+    passed = AutoLR(optimizer2, 100, "sgd", ratio=0.5)
+    for _ in range(given.pilot_steps):
+        loss, loss2 = loss_fn(), loss_fn2()
+        for o, step_loss in ((optimizer, loss), (optimizer2, loss2)):
+            o.zero_grad()
+            step_loss.backward()
+            o.step()
+        given.set_step_loss(float("nan"))  # replaced by the next call
+        given.set_step_loss(loss)
+        given.step()
+        passed.step(loss2)
+    assert given.losses == passed.losses and given.peak_lr == passed.peak_lr
+    given.set_step_loss(1.0)  # after the pilot: not kept, step() needs no loss
+    given.step()
+    assert given._step_loss is None
+
+
+def test_a_checkpoint_saved_during_the_pilot_resumes_it_exactly(tmp_path):
+    def fresh():
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 1))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1.0)
+        return model, optimizer, AutoLR(optimizer, 100, "adam", ratio=0.1, model=model)
+
+    data = torch.randn(64, 3, generator=torch.Generator().manual_seed(1))
+    target = data.sum(1, keepdim=True)
+
+    def train(model, optimizer, auto, steps):
+        lrs = []
+        for _ in range(steps):
+            loss = torch.nn.functional.mse_loss(model(data), target)
+            optimizer.zero_grad()
+            loss.backward()
+            lrs.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            auto.step(loss)
+        return lrs
+
+    model, optimizer, auto = fresh()
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    full = train(model, optimizer, auto, auto.total_steps)
+
+    model, optimizer, auto = fresh()
+    first = train(model, optimizer, auto, 4)  # mid-pilot (10 steps)
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "auto": auto.state_dict()},
+               tmp_path / "ckpt.pt")  # fmt: skip
+    saved = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    model, optimizer, auto = fresh()
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    auto.load_state_dict(saved["auto"])
+    assert auto.in_pilot and auto.last_epoch == 4
+    rest = train(model, optimizer, auto, auto.pilot_steps - 4)
+    for key, value in model.state_dict().items():  # the snapshot came back from the checkpoint
+        assert torch.equal(value, initial[key]), key
+    rest += train(model, optimizer, auto, auto.run_steps)
+    assert first + rest == full  # the same lrs, step for step
+    assert auto.state_dict()["snapshot"] is None  # after the pilot: plain numbers
+
+
+def test_optimizer_family_from_the_class():
+    from tuneless.torch import NAdamW
+    from tuneless.torch.auto import optimizer_family
+
+    x = [torch.nn.Parameter(torch.zeros(1))]
+    assert optimizer_family(torch.optim.SGD(x, lr=1.0)) == "sgd"
+    assert optimizer_family(torch.optim.AdamW(x)) == optimizer_family(torch.optim.Adam(x)) == "adam"
+    assert optimizer_family(NAdamW(x)) == "adam"
+    with pytest.raises(ValueError, match="optimizer Adagrad: AutoLR cannot tell its family; pass family="):
+        optimizer_family(torch.optim.Adagrad(x))

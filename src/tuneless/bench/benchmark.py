@@ -6,7 +6,7 @@ The one place that joins the rooms that train (``run``) and the ones that read w
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .catalog.workload import Workload
@@ -23,6 +23,7 @@ def run_benchmark(
     *,
     resume: bool = False,
     run_id: str | None = None,
+    add_methods: Sequence[str] = (),
     workers: int | None = None,
     out_dir: str | Path | None = None,
     progress: bool = True,
@@ -39,6 +40,7 @@ def run_benchmark(
         config,
         resume=resume,
         run_id=run_id,
+        add_methods=add_methods,
         workers=workers,
         progress=progress,
         executor=executor,

@@ -89,7 +89,8 @@ def _run_options(parser: argparse.ArgumentParser, suites: dict, methods: dict | 
             "--methods",
             nargs="+",
             metavar="METHOD",
-            help=f"methods to compare, of {', '.join(methods)} (default: the suite's; `tuneless bench list`)",
+            help=f"methods to compare, of {', '.join(methods)} (default: the suite's; `tuneless bench list`); with "
+            "--resume, methods the run lacks are added to it",
         )
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store (default: {DEFAULT_STORE})")
     parser.add_argument("--workers", type=int, help="trials run in parallel (default: all cores)")
@@ -148,6 +149,7 @@ def run_command(args: argparse.Namespace) -> int:
         config,
         resume=args.resume,
         run_id=args.run_id,
+        add_methods=args.methods if args.resume and args.methods else (),
         workers=args.workers,
         out_dir=args.out,
         progress=not args.no_progress,
@@ -196,7 +198,8 @@ def check_store(path: str) -> None:
 
 
 def check_resume_options(args: argparse.Namespace) -> None:
-    """``--resume`` continues a run as it was planned: an option given with it must say what the run says."""
+    """``--resume`` continues a run as it was planned: an option given with it must say what the run says, except
+    ``--methods``, which may name more methods than the run has (they join it)."""
     from .record.store import Store
 
     if not Path(args.store).exists():
@@ -207,9 +210,11 @@ def check_resume_options(args: argparse.Namespace) -> None:
     given = {
         "--suite": (args.suite if args.suite != "quick" else None, config.suite),
         "--workload": (args.workload, config.workloads),
-        "--methods": (args.methods, config.methods),
         "--seeds": (args.seeds, config.seeds),
     }
+    missing = [m for m in config.methods if args.methods is not None and m not in args.methods]
+    if missing:  # --methods may add methods to a resumed run, not drop any
+        given["--methods"] = (args.methods, config.methods)
     for option, (value, stored) in given.items():
         if value is not None and value != stored:
             shown = " ".join(map(str, value)) if isinstance(value, list) else value

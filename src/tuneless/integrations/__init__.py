@@ -2,9 +2,10 @@
 accelerate. Each lives in its own module, imported only when asked for, and needs its framework from an optional
 extra (``pip install 'tuneless[transformers]'``, ``[lightning]``, ``[timm]``, ``[accelerate]``):
 
-* ``tuneless.integrations.transformers``: ``GradNormCallback`` (the trace) and ``TunelessTrainer`` /
-  ``optimizer_and_scheduler`` (any tuneless schedule over Trainer's own ``num_training_steps``);
-* ``tuneless.integrations.lightning``: ``GradNormCallback`` and ``lr_scheduler_config`` (``interval="step"``);
+* ``tuneless.integrations.transformers``: ``GradNormCallback`` (the trace) and ``TunelessTrainer`` (any tuneless
+  schedule over Trainer's own ``num_training_steps``; ``auto=True``: ``AutoLR``, no learning rate to tune);
+* ``tuneless.integrations.lightning``: ``GradNormCallback``, ``lr_scheduler_config`` (``interval="step"``) and
+  ``AutoLRCallback`` (``AutoLR``);
 * ``tuneless.integrations.timm``: ``TimmScheduleLR``, a ``timm.scheduler.Scheduler`` driven by ``step_update``;
 * ``tuneless.integrations.accelerate``: ``record_before_clipping`` for hand-written accelerate loops.
 

@@ -7,6 +7,10 @@
 * ``lr_scheduler_config(optimizer, schedule, trainer)``: the ``lr_scheduler`` entry for ``configure_optimizers``,
   with ``interval="step"`` (Lightning steps a scheduler once per epoch unless told otherwise) and the horizon
   ``trainer.estimated_stepping_batches`` (optimizer steps, after gradient accumulation, over all epochs).
+* ``AutoLRCallback()``: trains with ``tuneless.auto.AutoLR``, no learning rate to tune (``configure_optimizers``
+  returns the optimizer alone). Pilot and run share ``trainer.estimated_stepping_batches`` (``AutoLR.within``); the
+  callback steps the scheduler once per optimizer step in ``on_train_batch_end``, whose outputs hold the loss (a
+  scheduler that Lightning stepped would come before the loss of the step's last micro-batch is known).
 
 Refinement: Defazio, Cutkosky, Mehta, Mishchenko 2023, arXiv 2310.07831 (docs/refine.md).
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from ..extras import require
@@ -24,10 +29,14 @@ require("lightning", "the 'lightning' integration (tuneless.integrations.lightni
 
 import lightning.pytorch as pl  # noqa: E402
 
-from ..schedules import Schedule  # noqa: E402
-from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
+import torch  # noqa: E402
 
-__all__ = ["GradNormCallback", "lr_scheduler_config"]
+from ..auto.pilot import check_family  # noqa: E402
+from ..schedules import Schedule, as_schedule  # noqa: E402
+from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
+from ..torch.auto import DEFAULT_SCHEDULE, AutoLR, optimizer_family  # noqa: E402
+
+__all__ = ["AutoLRCallback", "GradNormCallback", "lr_scheduler_config"]
 
 
 class GradNormCallback(pl.Callback):
@@ -82,14 +91,88 @@ class GradNormCallback(pl.Callback):
             self._gradients = None
 
 
-def lr_scheduler_config(optimizer: Any, schedule: Schedule | str, trainer: pl.Trainer) -> dict[str, Any]:
-    """``{"scheduler": ScheduleLR(optimizer, schedule, T), "interval": "step", "frequency": 1}`` with
-    ``T = trainer.estimated_stepping_batches``; return it as ``"lr_scheduler"`` from ``configure_optimizers``
-    (where ``self.trainer`` is the trainer)."""
+def _horizon(trainer: pl.Trainer) -> int:
     total = trainer.estimated_stepping_batches
     if not math.isfinite(total) or total < 1:
         raise ValueError(
             f"trainer.estimated_stepping_batches={total!r}: a schedule needs a finite number of optimizer steps; "
             "set max_steps or max_epochs on the Trainer"
         )
-    return {"scheduler": ScheduleLR(optimizer, schedule, int(total)), "interval": "step", "frequency": 1}
+    return int(total)
+
+
+def lr_scheduler_config(optimizer: Any, schedule: Schedule | str, trainer: pl.Trainer) -> dict[str, Any]:
+    """``{"scheduler": ScheduleLR(optimizer, schedule, T), "interval": "step", "frequency": 1}`` with
+    ``T = trainer.estimated_stepping_batches``; return it as ``"lr_scheduler"`` from ``configure_optimizers``
+    (where ``self.trainer`` is the trainer)."""
+    return {"scheduler": ScheduleLR(optimizer, schedule, _horizon(trainer)), "interval": "step", "frequency": 1}
+
+
+class AutoLRCallback(pl.Callback):
+    """Trains with ``tuneless.auto.AutoLR``: a pilot, then the run at the peak lr the pilot found.
+
+    The pilot is the first steps of ``trainer.estimated_stepping_batches`` (``AutoLR.within``: 10% of the run, at
+    least 10), the run the rest: the fit runs the steps it was asked for. ``configure_optimizers`` returns one
+    optimizer and no scheduler; its lrs only relate the param groups to each other. The pilot's loss of an
+    optimizer step is the mean of its micro-batches' losses (``training_step``'s, from ``on_train_batch_end``'s
+    outputs), averaged over the processes. The scheduler's state (during the pilot, with its snapshot of the
+    weights) is the callback's state in every checkpoint, so a resumed fit continues it exactly. Automatic
+    optimization only.
+
+    Args:
+        family: ``"sgd"`` or ``"adam"`` (default: from the optimizer's class: SGD ``"sgd"``, AdamW ``"adam"``).
+        schedule: the run's shape after the pilot (default ``AutoLR``'s: 5% warmup, then linear decay to zero).
+    """
+
+    def __init__(self, family: str | None = None, schedule: Schedule | str = DEFAULT_SCHEDULE) -> None:
+        self.family = None if family is None else check_family(family)
+        self.schedule = as_schedule(schedule)
+        self.scheduler: AutoLR | None = None
+        self._loaded: Mapping[str, Any] | None = None  # a checkpoint's state, for the scheduler built at train start
+        self._window: list[torch.Tensor] = []  # the pilot's losses of the optimizer step now accumulating
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not pl_module.automatic_optimization:
+            raise ValueError("AutoLRCallback needs automatic optimization (it reads the loss Lightning steps with)")
+        if len(trainer.optimizers) != 1 or trainer.lr_scheduler_configs:
+            raise ValueError(
+                f"AutoLRCallback sets the lr itself: configure_optimizers must return one optimizer and no scheduler "
+                f"(got {len(trainer.optimizers)} optimizers, {len(trainer.lr_scheduler_configs)} schedulers)"
+            )
+        optimizer = trainer.optimizers[0]
+        family = self.family or optimizer_family(optimizer)
+        self.scheduler = AutoLR.within(optimizer, _horizon(trainer), family, schedule=self.schedule, model=pl_module)
+        if self._loaded:
+            self.scheduler.load_state_dict(self._loaded)
+        self._loaded, self._window = None, []
+        if self.scheduler.last_epoch != trainer.global_step:
+            raise ValueError(
+                f"AutoLRCallback: the checkpoint's AutoLR is at step {self.scheduler.last_epoch}, the fit at step "
+                f"{trainer.global_step}; save checkpoints after the callback has stepped (ModelCheckpoint does)"
+            )
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        scheduler = self.scheduler
+        if scheduler is None:
+            return
+        if scheduler.in_pilot and outputs is not None:
+            self._window.append(outputs["loss"] if isinstance(outputs, Mapping) else outputs)
+        if trainer.global_step == scheduler.last_epoch:  # no optimizer step yet: accumulating
+            return
+        if not scheduler.in_pilot:
+            scheduler.step()
+            return
+        if not self._window:
+            raise ValueError("AutoLRCallback: the pilot needs the loss; training_step returned none this step")
+        # each micro-batch's loss was divided by accumulate_grad_batches for backward: undo it, and average
+        loss = torch.stack([x.detach().float() for x in self._window]).mean() * trainer.accumulate_grad_batches
+        self._window = []
+        scheduler.step(trainer.strategy.reduce(loss, reduce_op="mean"))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {} if self.scheduler is None else self.scheduler.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._loaded = state_dict

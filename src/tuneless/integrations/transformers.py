@@ -10,6 +10,12 @@
   ``ScheduleLR(optimizer, schedule, num_training_steps)`` with Trainer's own ``num_training_steps`` (from
   ``max_steps``, or epochs x update steps per epoch), so the lr of optimizer step ``t`` is
   ``schedule(t, T) * learning_rate``. The scheduler's state is saved in every checkpoint and restored on resume.
+* ``TunelessTrainer(..., auto=True)``: ``tuneless.auto.AutoLR`` instead, no learning rate to tune: a pilot, then
+  the run at the peak lr the pilot found. Pilot and run share Trainer's ``num_training_steps`` (``AutoLR.within``):
+  Trainer runs exactly the steps it was asked for, the first ~9% of them the pilot. The family comes from the
+  optimizer's class (AdamW: ``"adam"``, SGD: ``"sgd"``) unless ``family=`` names it; the pilot's per-step loss is
+  the sum of ``training_step``'s returns over the accumulated micro-batches (each scaled for the accumulation, so
+  the sum is their mean: the loss Trainer logs), handed to the scheduler before Trainer steps it.
 
 Refinement: Defazio, Cutkosky, Mehta, Mishchenko 2023, arXiv 2310.07831 (docs/refine.md).
 """
@@ -35,8 +41,10 @@ except (ImportError, RuntimeError) as _error:  # a torchvision built for another
         f"tuneless.integrations.transformers: transformers' Trainer cannot be imported: {_problem}"
     ) from None
 
+from ..auto.pilot import check_family  # noqa: E402
 from ..schedules import Schedule, as_schedule  # noqa: E402
 from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
+from ..torch.auto import DEFAULT_SCHEDULE, AutoLR, optimizer_family  # noqa: E402
 from ._recording import FinalGradients  # noqa: E402
 from .accelerate import recording_in_unscale  # noqa: E402
 
@@ -112,24 +120,40 @@ class TunelessTrainer(Trainer):
     ``warmup_steps``/``warmup_ratio``; a ``lr_scheduler_type`` other than the default (or ``lr_scheduler_kwargs``)
     is a ValueError, not silently ignored.
 
+    With ``auto=True`` the peak lr is not ``learning_rate`` but what ``AutoLR``'s pilot measured: the first steps
+    of Trainer's ``num_training_steps`` are the pilot (``AutoLR.within``: 10% of the run, at least 10), the rest the
+    run; ``learning_rate`` and the optimizer's lrs only relate the param groups to each other. Evaluations and
+    checkpoints during the pilot see the pilot's weights; after it the weights and the optimizer state are back to
+    where they started, and a checkpoint saved during the pilot resumes it exactly.
+
     Args:
         schedule: a ``Schedule``, a spec string (``"linear"``, ``"wsd(cooldown=0.2)"``) or a schedule JSON path (a
-            refined schedule from ``tuneless refine``). Default ``"linear"``: linear decay to zero.
+            refined schedule from ``tuneless refine``). Default ``"linear"``: linear decay to zero; with ``auto``,
+            ``AutoLR``'s (5% warmup, then linear decay), the run's shape after the pilot.
         trace: when given, a ``GradNormCallback`` records into this file.
         flush_every: the callback's flush interval.
+        auto: train with ``tuneless.auto.AutoLR`` (a pilot, then the run at the lr it found).
+        family: ``"sgd"`` or ``"adam"`` for ``auto`` (default: from the optimizer's class).
         *args, **kwargs: passed to ``Trainer``.
     """
 
     def __init__(
         self,
         *args: Any,
-        schedule: Schedule | str = "linear",
+        schedule: Schedule | str | None = None,
         trace: str | os.PathLike[str] | None = None,
         flush_every: int = 100,
+        auto: bool = False,
+        family: str | None = None,
         **kwargs: Any,
     ) -> None:
+        if family is not None and not auto:
+            raise ValueError(f"family={family!r} is AutoLR's: pass auto=True with it")
+        self.auto = bool(auto)
+        self.family = None if family is None else check_family(family)
+        self._window_loss: Any = None  # the pilot's loss of the optimizer step now accumulating
         super().__init__(*args, **kwargs)
-        self.schedule = as_schedule(schedule)
+        self.schedule = as_schedule(schedule if schedule is not None else DEFAULT_SCHEDULE if auto else "linear")
         warmup = {name: getattr(self.args, name, 0) for name in ("warmup_steps", "warmup_ratio")}
         if any(warmup.values()):
             raise ValueError(
@@ -146,8 +170,29 @@ class TunelessTrainer(Trainer):
         if trace is not None:
             self.add_callback(GradNormCallback(trace, flush_every, trainer=self))
 
-    def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> ScheduleLR:
+    def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> ScheduleLR | AutoLR:
         if self.lr_scheduler is None:
-            self.lr_scheduler = ScheduleLR(optimizer or self.optimizer, self.schedule, num_training_steps)
+            optimizer = optimizer or self.optimizer
+            if self.auto:
+                family = self.family or optimizer_family(optimizer)
+                self.lr_scheduler = AutoLR.within(
+                    optimizer, num_training_steps, family, schedule=self.schedule, model=self.model
+                )
+            else:
+                self.lr_scheduler = ScheduleLR(optimizer, self.schedule, num_training_steps)
             self._created_lr_scheduler = True  # Trainer rebuilds it when a later train() call changes the horizon
         return self.lr_scheduler
+
+    def training_step(self, *args: Any, **kwargs: Any) -> Any:
+        """Trainer's, and during ``AutoLR``'s pilot the step's loss for the scheduler: the sum of the micro-batches'
+        returned losses (scaled for accumulation by Trainer), handed over at the last micro-batch of the step."""
+        loss = super().training_step(*args, **kwargs)
+        scheduler = self.lr_scheduler
+        if isinstance(scheduler, AutoLR) and scheduler.in_pilot:
+            self._window_loss = loss if self._window_loss is None else self._window_loss + loss
+            if self.accelerator.sync_gradients:  # the last micro-batch: Trainer steps the optimizer next
+                window, self._window_loss = self._window_loss, None
+                if self.accelerator.num_processes > 1:  # one cap for all ranks (not tested with several processes)
+                    window = self.accelerator.reduce(window, reduction="mean")
+                scheduler.set_step_loss(window)
+        return loss

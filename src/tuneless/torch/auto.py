@@ -12,8 +12,14 @@ The run has two phases, driven by one scheduler:
    (``tuneless.auto.calibration``).
 
 The loop runs ``total_steps = pilot_steps + run_steps`` optimizer steps and passes each step's loss:
-``scheduler.step(loss)`` after ``optimizer.step()``. Each param group's lr is its own base lr (``initial_lr``, the
-optimizer's ``lr``: leave it at 1.0, or set a group's relative factor) times the multiplier.
+``scheduler.step(loss)`` after ``optimizer.step()``. A framework that calls ``step()`` itself (Trainer) is given each
+step's loss first, with ``set_step_loss``. The pilot cannot do without the loss: the cap is where the loss rises.
+``AutoLR.within(optimizer, steps, family)`` fits pilot and run into a framework's fixed number of optimizer steps.
+The optimizer's lrs are relative factors only: each param group's lr is its ``lr`` divided by the largest group's,
+times the multiplier (the multiplier is the lr itself for the largest group).
+
+Resume: ``state_dict()`` during the pilot holds the pre-pilot snapshot (a copy of the parameters, buffers and
+optimizer state), so a checkpoint saved during the pilot resumes it exactly; after the pilot it is plain numbers.
 
 Fallback: a pilot that never becomes unstable (the loss never rises above 1.5x the untrained one, even at the top of
 the range) runs at the family's calibrated control lr, with a warning. A pilot whose loss is not finite at its
@@ -32,6 +38,8 @@ import torch
 
 from ..auto.calibration import constants, load_rows
 from ..auto.pilot import (
+    FAMILIES,
+    MIN_PILOT_STEPS,
     PILOT_FRACTION,
     REFERENCE_STEPS,
     Pilot,
@@ -45,10 +53,26 @@ from ..schedules import Schedule, as_schedule
 from ..schedules._base import check_total_steps
 from .scheduler import MultiplierLR
 
-__all__ = ["AutoLR", "DEFAULT_SCHEDULE"]
+__all__ = ["AutoLR", "DEFAULT_SCHEDULE", "optimizer_family"]
 
 #: the run's shape after the pilot: the benchmark's linear decay (5% warmup)
 DEFAULT_SCHEDULE = "warmup(linear,fraction=0.05)"
+
+
+def optimizer_family(optimizer: Any) -> str:
+    """The AutoLR family of an optimizer, from its class name (a wrapper's ``.optimizer`` is looked through):
+    ``"adam"`` for Adam-type ones (Adam, AdamW, NAdam, RAdam, NAdamW, AdamWScheduleFree), ``"sgd"`` for SGD-type
+    ones (SGD, SGDScheduleFree). Any other optimizer is a ``ValueError``: pass ``family=`` explicitly."""
+    while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
+        optimizer = optimizer.optimizer  # accelerate's AcceleratedOptimizer, Lightning's LightningOptimizer
+    name = type(optimizer).__name__
+    found = [family for family in FAMILIES if family in name.lower()]
+    if len(found) != 1:
+        raise ValueError(
+            f"optimizer {name}: AutoLR cannot tell its family; pass family= one of {list(FAMILIES)} "
+            "(Adam-type optimizers: 'adam')"
+        )
+    return found[0]
 
 
 class AutoLR(MultiplierLR):
@@ -66,6 +90,10 @@ class AutoLR(MultiplierLR):
         model: the model, to restore its buffers (BatchNorm statistics) after the pilot too.
         exclude: a workload whose calibration rows are left out (the benchmark's leave-one-workload-out).
         pilot_fraction: the pilot's share of ``total_steps`` (default 0.1; at least 10 steps).
+        pilot_steps: the pilot's length in steps instead (at least 10; ``AutoLR.within`` uses it).
+
+    The optimizer's lrs only say how the param groups relate: each group runs at its ``lr`` over the largest
+    group's ``lr`` (1.0 for every group of an optimizer built with one ``lr``), times the multiplier.
     """
 
     def __init__(
@@ -80,12 +108,15 @@ class AutoLR(MultiplierLR):
         model: torch.nn.Module | None = None,
         exclude: str | None = None,
         pilot_fraction: float = PILOT_FRACTION,
+        pilot_steps: int | None = None,
     ) -> None:
         self.family = check_family(family)
         self.run_steps = check_total_steps(total_steps)
         self.schedule = as_schedule(schedule)
         self.schedule(0, self.run_steps)  # horizon checks (warmup < T) fail here
         self.pilot = Pilot.for_run(self.run_steps, self.family, pilot_fraction)
+        if pilot_steps is not None:
+            self.pilot = Pilot(self.pilot.lo, self.pilot.hi, pilot_steps)
         self.pilot_steps = self.pilot.steps
         self.total_steps = self.pilot_steps + self.run_steps
         self.method = method
@@ -104,8 +135,41 @@ class AutoLR(MultiplierLR):
         self.losses: list[float] = []
         self.result: PilotResult | None = None
         self.peak_lr: float | None = None
+        self._step_loss: Any = None
         super().__init__(optimizer)
+        top = max(self.base_lrs)
+        if not (math.isfinite(top) and top > 0):
+            raise ValueError(f"optimizer lrs {self.base_lrs}: AutoLR needs finite relative lrs, the largest > 0")
+        self.base_lrs = [base / top for base in self.base_lrs]
+        if not self._restored:
+            self._apply()
         self._snapshot = self._take_snapshot()
+
+    @classmethod
+    def within(cls, optimizer: torch.optim.Optimizer, steps: int, family: str, **kwargs: Any) -> AutoLR:
+        """An ``AutoLR`` whose pilot and run take ``steps`` optimizer steps together (``total_steps == steps``): for
+        a framework that runs a fixed number of steps (Trainer's ``max_steps``, Lightning's
+        ``estimated_stepping_batches``). The run is the longest ``T`` whose own pilot (``AutoLR(optimizer, T)``'s: 10%
+        of ``T``, at least 10 steps) fits beside it; where ``T`` plus its pilot falls one step short of ``steps``, the
+        pilot takes that step too. Needs ``steps >= 11``; other arguments as ``AutoLR``'s.
+        """
+        steps = check_total_steps(steps)
+        fraction = kwargs.pop("pilot_fraction", PILOT_FRACTION)
+        family = check_family(family)
+        if steps <= MIN_PILOT_STEPS:
+            raise ValueError(
+                f"steps={steps}: AutoLR needs at least {MIN_PILOT_STEPS + 1} optimizer steps (a pilot of "
+                f"{MIN_PILOT_STEPS} and a run of 1)"
+            )
+
+        def total(run: int) -> int:
+            return run + Pilot.for_run(run, family, fraction).steps
+
+        low, high = 1, steps - MIN_PILOT_STEPS  # total(low) <= steps; the longest run that fits is in low..high
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if total(middle) <= steps else (low, middle - 1)
+        return cls(optimizer, low, family, pilot_steps=steps - low, **kwargs)
 
     # --- the multiplier --------------------------------------------------------------------------------------------
     def multiplier(self, step: int | None = None) -> float:
@@ -124,11 +188,23 @@ class AutoLR(MultiplierLR):
         return self.last_epoch < self.pilot_steps
 
     # --- stepping --------------------------------------------------------------------------------------------------
+    def set_step_loss(self, loss: Any) -> None:
+        """The loss of the optimizer step now running, for the ``step()`` after it: for a framework that calls
+        ``step()`` without arguments (a later call before that ``step()`` replaces it; after the pilot it is not
+        kept)."""
+        self._step_loss = loss if self.in_pilot else None
+
     def step(self, loss: Any = None) -> None:  # type: ignore[override]
-        """Call after ``optimizer.step()`` with that step's loss (a tensor or a number; needed during the pilot)."""
+        """Call after ``optimizer.step()`` with that step's loss (a tensor or a number; needed during the pilot), or
+        without it after ``set_step_loss``."""
+        if loss is None:
+            loss, self._step_loss = self._step_loss, None
         if 0 <= self.last_epoch < self.pilot_steps:  # (-1: torch's constructor takes the first step)
             if loss is None:
-                raise ValueError("AutoLR.step(loss): the pilot needs each step's loss (scheduler.step(loss))")
+                raise ValueError(
+                    "AutoLR.step(loss): the pilot needs each step's loss (scheduler.step(loss)); where a framework "
+                    "calls step() itself, give it first with scheduler.set_step_loss(loss)"
+                )
             self._observe(float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss))
         super().step()
 
@@ -197,8 +273,8 @@ class AutoLR(MultiplierLR):
 
     # --- resume ----------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Plain data. A checkpoint taken during the pilot cannot resume it (the pre-pilot snapshot is not saved):
-        ``load_state_dict`` of such a state restarts the pilot."""
+        """Plain data after the pilot; during it, also the pre-pilot snapshot (tensors: parameters, buffers,
+        optimizer state), so that a checkpoint saved during the pilot resumes it exactly."""
         return {
             "last_epoch": self.last_epoch,
             "_step_count": self._step_count,
@@ -209,6 +285,7 @@ class AutoLR(MultiplierLR):
             "result": None if self.result is None else dict(vars(self.result)),
             "losses": list(self.losses),
             "_warned_past_horizon": self._warned_past_horizon,
+            "snapshot": self._snapshot or None,
         }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -217,14 +294,15 @@ class AutoLR(MultiplierLR):
                 f"AutoLR state is for {state_dict['pilot_steps']} pilot + {state_dict['run_steps']} run steps; this "
                 f"scheduler has {self.pilot_steps} + {self.run_steps}"
             )
-        if state_dict["peak_lr"] is None:  # saved during the pilot: start it again
-            return
+        in_pilot = state_dict["peak_lr"] is None
+        if in_pilot and not state_dict.get("snapshot"):  # (saved by a version that did not keep the snapshot)
+            raise ValueError("AutoLR state saved during the pilot without its snapshot: the pilot cannot resume")
         self.last_epoch = int(state_dict["last_epoch"])
         self._step_count = int(state_dict["_step_count"])
         self.base_lrs = list(state_dict["base_lrs"])
-        self.peak_lr = float(state_dict["peak_lr"])
-        self.result = PilotResult(**state_dict["result"])
+        self.peak_lr = None if in_pilot else float(state_dict["peak_lr"])
+        self.result = None if state_dict["result"] is None else PilotResult(**state_dict["result"])
         self.losses = list(state_dict["losses"])
         self._warned_past_horizon = bool(state_dict["_warned_past_horizon"])
-        self._snapshot = {}
+        self._snapshot = dict(state_dict["snapshot"]) if in_pilot else {}
         self._apply()

@@ -25,6 +25,14 @@ recomputes it as Delta_t = (x_t - x_ref) / S_t each step (the paper's memory-sav
 less between steps but loses precision when S_t * |Delta_t| is below the weights' rounding (float32 early in a run).
 Either way, a step holds one transient copy of the weights (x_t, to read off the base update u_t = x_after - x_t).
 
+Short runs (``restart_factor``, ``freeze_after``; tuneless' additions, off by default, docs/auto.md): the scale starts
+at ``s_init`` and grows about a decade per 5 steps; while it is tiny the weights barely move, so Delta fills with
+gradients taken at the start and the scale settles where that stale direction is best, 10-100x below a tuned lr at
+a few hundred steps. ``restart_factor=10`` restarts the tuner from the current weights each time S has grown
+tenfold since the last (re)start: x_ref = x_t, Delta = 0, m = v = r = 0 and s_i = S / n, so the iterate and the
+scale are unchanged and only the stale history goes. ``freeze_after=k`` stops learning the scale after k steps:
+from then on x_{t+1} = x_t + S u_t with S fixed (the schedule's decay anneals the steps).
+
 The schedule sets the shape and Mechanic the scale: the base optimizer's ``param_groups`` are Mechanic's, so
 ``ScheduleLR(mechanic, schedule, T)`` scales the base update u_t, and the learned ``scale`` S_t multiplies it.
 """
@@ -53,6 +61,9 @@ class Mechanic(torch.optim.Optimizer):
         eps: the paper's epsilon (1e-8), > 0.
         clip_h: clip h to [-m_{t-1}, m_{t-1}] in the r update, as optax.contrib.mechanize does (default off).
         store_delta: keep Delta in memory (default) or recompute it from the reference weights each step.
+        restart_factor: restart the tuner from the current weights each time the scale has grown by this factor
+            (> 1) since the last (re)start; default None: never (the paper).
+        freeze_after: stop learning the scale after this many steps (>= 1); default None: never (the paper).
         **base_kwargs: passed to ``base`` when it is a class.
 
     Parameters without a gradient at a step get no base update there (torch optimizers skip them) and still follow
@@ -72,6 +83,8 @@ class Mechanic(torch.optim.Optimizer):
         eps: float = 1e-8,
         clip_h: bool = False,
         store_delta: bool = True,
+        restart_factor: float | None = None,
+        freeze_after: int | None = None,
         **base_kwargs: Any,
     ) -> None:
         if isinstance(base, torch.optim.Optimizer):
@@ -95,6 +108,12 @@ class Mechanic(torch.optim.Optimizer):
             raise ValueError(f"Mechanic: s_init must be > 0, got {s_init}")
         if not eps > 0.0:
             raise ValueError(f"Mechanic: eps must be > 0, got {eps}")
+        if restart_factor is not None and not restart_factor > 1.0:
+            raise ValueError(f"Mechanic: restart_factor must be > 1 (or None), got {restart_factor}")
+        if freeze_after is not None and not (isinstance(freeze_after, int) and freeze_after >= 1):
+            raise ValueError(f"Mechanic: freeze_after must be an integer >= 1 (or None), got {freeze_after!r}")
+        self.restart_factor = None if restart_factor is None else float(restart_factor)
+        self.freeze_after = freeze_after
         self.weight_decay = float(weight_decay)
         self.s_init = float(s_init)
         self.eps = float(eps)
@@ -126,7 +145,15 @@ class Mechanic(torch.optim.Optimizer):
             "v": zeros.clone(),
             "r": zeros.clone(),
             "s": torch.full_like(zeros, self.s_init / len(self.betas)),
+            "start": torch.tensor(self.s_init, dtype=dtype, device=like.device),  # S at the last (re)start
+            "steps": torch.tensor(0, dtype=torch.int64, device=like.device),  # steps taken
+            "restarts": torch.tensor(0, dtype=torch.int64, device=like.device),
         }
+
+    @property
+    def restarts(self) -> int:
+        """How many times the tuner restarted (``restart_factor``)."""
+        return 0 if self.tuner is None else int(self.tuner["restarts"])
 
     def _delta(self, p: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         state = self.state[p]
@@ -154,7 +181,29 @@ class Mechanic(torch.optim.Optimizer):
         tracked = [p for p in params if p in self.state]
         scale = tuner["s"].sum()
 
-        # h_t = <Delta, g> + lambda * S * ||g|| / (||x|| + eps) * <Delta, x>, over the parameters with a gradient
+        frozen = self.freeze_after is not None and int(tuner["steps"]) >= self.freeze_after
+        if not frozen:
+            self._update_tuner(tuner, self._h(with_grad, scale))
+        tuner["steps"] += 1
+        new_scale = tuner["s"].sum()
+
+        x_before = {p: p.detach().clone() for p in tracked}  # the step's one transient copy of the weights
+        self.base.step()
+        for p in tracked:
+            x_t, x_ref = x_before.pop(p), self.state[p]["x_ref"]
+            p.sub_(x_t)  # u_t = x_after - x_t
+            if self.store_delta:
+                delta = self.state[p]["delta"].add_(p)  # Delta_{t+1} = Delta_t + u_t
+            else:
+                delta = p.add_(x_t.sub_(x_ref).div_(scale.to(p.dtype)))  # u_t + (x_t - x_ref) / S_t
+            p.copy_(delta).mul_(new_scale.to(p.dtype)).add_(x_ref)  # x_{t+1} = x_ref + S_{t+1} Delta_{t+1}
+        if self.restart_factor is not None and not frozen and new_scale > self.restart_factor * tuner["start"]:
+            self._restart(tracked, new_scale)
+        return loss
+
+    def _h(self, with_grad: list[torch.Tensor], scale: torch.Tensor) -> torch.Tensor:
+        """h_t = <Delta, g> + lambda * S * ||g|| / (||x|| + eps) * <Delta, x>, over the parameters with a gradient."""
+
         def total(values):
             return torch.stack([v.to(device=scale.device, dtype=scale.dtype) for v in values]).sum()
 
@@ -168,28 +217,31 @@ class Mechanic(torch.optim.Optimizer):
             delta_dot_x.append(dot(delta, p))
         grad_norm = total([dot(p.grad, p.grad) for p in with_grad]).sqrt()
         x_norm = total([dot(p, p) for p in with_grad]).sqrt()
-        h = total(delta_dot_grad) + self.weight_decay * scale * grad_norm / (x_norm + self.eps) * total(delta_dot_x)
+        return total(delta_dot_grad) + self.weight_decay * scale * grad_norm / (x_norm + self.eps) * total(delta_dot_x)
 
+    def _update_tuner(self, tuner: dict[str, torch.Tensor], h: torch.Tensor) -> None:
+        """m, v, r and s of every beta from this step's h (the paper's recursion; s_init: the last (re)start's S)."""
         betas, m_prev = tuner["betas"], tuner["m"]
         h_for_r = torch.minimum(torch.maximum(h, -m_prev), m_prev) if self.clip_h else h
         tuner["m"] = torch.maximum(betas * m_prev, h.abs() + self.eps)
         tuner["v"] = betas**2 * tuner["v"] + h**2
         tuner["r"] = torch.clamp(betas * tuner["r"] - tuner["s"] * h_for_r, min=0.0)
-        wealth = self.s_init / len(self.betas) * tuner["m"] + tuner["r"]
+        wealth = tuner["start"] / len(self.betas) * tuner["m"] + tuner["r"]
         tuner["s"] = wealth / (tuner["v"].sqrt() + self.eps)
-        new_scale = tuner["s"].sum()
 
-        x_before = {p: p.detach().clone() for p in tracked}  # the step's one transient copy of the weights
-        self.base.step()
+    def _restart(self, tracked: list[torch.Tensor], scale: torch.Tensor) -> None:
+        """Forget the history, keep the iterate and the scale: x_ref = x, Delta = 0, m = v = r = 0, s_i = S / n."""
         for p in tracked:
-            x_t, x_ref = x_before.pop(p), self.state[p]["x_ref"]
-            p.sub_(x_t)  # u_t = x_after - x_t
+            self.state[p]["x_ref"].copy_(p)
             if self.store_delta:
-                delta = self.state[p]["delta"].add_(p)  # Delta_{t+1} = Delta_t + u_t
-            else:
-                delta = p.add_(x_t.sub_(x_ref).div_(scale.to(p.dtype)))  # u_t + (x_t - x_ref) / S_t
-            p.copy_(delta).mul_(new_scale.to(p.dtype)).add_(x_ref)  # x_{t+1} = x_ref + S_{t+1} Delta_{t+1}
-        return loss
+                self.state[p]["delta"].zero_()
+        tuner = self.tuner
+        assert tuner is not None
+        for key in ("m", "v", "r"):
+            tuner[key] = torch.zeros_like(tuner[key])
+        tuner["s"] = torch.full_like(tuner["s"], float(scale) / len(self.betas))
+        tuner["start"] = scale.detach().clone()
+        tuner["restarts"] += 1
 
     def state_dict(self) -> dict[str, Any]:  # type: ignore[override]
         """Base optimizer state, tuner state and per-parameter x_ref/Delta keyed by parameter index."""
@@ -208,12 +260,18 @@ class Mechanic(torch.optim.Optimizer):
                 "eps": self.eps,
                 "clip_h": self.clip_h,
                 "store_delta": self.store_delta,
+                "restart_factor": self.restart_factor,
+                "freeze_after": self.freeze_after,
             },
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:  # type: ignore[override]
         """Loads a ``state_dict()`` from a Mechanic built with the same settings over the same parameters."""
-        config = state_dict["config"]
+        config = {
+            "restart_factor": None,
+            "freeze_after": None,
+            **state_dict["config"],
+        }  # older checkpoints: the paper's
         mine = self.state_dict()["config"]
         if config != mine:
             raise ValueError(
@@ -235,3 +293,5 @@ class Mechanic(torch.optim.Optimizer):
         else:
             device = params[0].device
             self.tuner = {k: v.to(device).clone() for k, v in tuner.items()}
+            for key, value in self._new_tuner(self.tuner["s"]).items():  # older checkpoints: no restarts, step count 0
+                self.tuner.setdefault(key, value)

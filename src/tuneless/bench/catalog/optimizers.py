@@ -106,11 +106,16 @@ register_optimizer("schedulefree_adamw", _schedulefree("AdamWScheduleFree"))
 
 
 def _mechanic(base_class: str) -> Callable[..., Any]:
-    def factory(params: Any, lr: float, total_steps: int, **kwargs: Any) -> Any:
+    """Mechanic over a torch optimizer; ``freeze_fraction=f`` freezes its scale after ``round(f * total_steps)``
+    steps (``Mechanic(freeze_after=...)``)."""
+
+    def factory(params: Any, lr: float, total_steps: int, freeze_fraction: float | None = None, **kwargs: Any) -> Any:
         import torch
 
         from ...torch.mechanic import Mechanic
 
+        if freeze_fraction is not None:
+            kwargs["freeze_after"] = max(1, round(freeze_fraction * total_steps))
         return Mechanic(getattr(torch.optim, base_class), params, lr=lr, **kwargs)
 
     return factory

@@ -11,6 +11,7 @@ from typing import Any
 from ..record.rows import RunRow, Trial
 from ..score.paired import MIN_PAIRED_SEEDS
 from ..score.scoring import CPU_MEASURE, RunScores, best_methods, best_scores, method_summaries
+from ..score.self_tuning import self_tuning_scores
 from .formatting import count, direction, format_mean_std, format_number, format_trial_counts, slug
 
 __all__ = ["html_page"]
@@ -96,6 +97,25 @@ those where the method tuned a peak-lr grid) on which a chosen peak lr (the medi
 target, or of the best by final metric) is the lowest or highest of the lrs tried: there
 the best lr may lie outside the grid, and the method's result is not evidence until the grid is widened.</p>
 {_table(header, rows)}
+"""
+
+
+def _self_tuning_section(scored: RunScores, figure: str | None) -> str:
+    """The one-run methods' scores among themselves (score/self_tuning.py) and their figure against the grid-tuned
+    methods; empty with fewer than two one-run methods."""
+    scores = self_tuning_scores(scored)
+    if not scores:
+        return ""
+    names = {"steps": "steps", "seconds": "time", CPU_MEASURE: "CPU time"}
+    order = sorted(scores["steps"], key=lambda m: -scores["steps"][m])
+    rows = [[(m, ""), *((f"{scores[k][m]:.3f}", "") for k in scores)] for m in order]
+    return f"""
+<h3>Self-tuning track</h3>
+<p>The methods that ran one trial per workload and seed (no grid, no prior run; a pilot, if any, inside the trial),
+scored among themselves as AlgoPerf scores its self-tuning submissions: each workload's ratios are to the best of
+these methods, not to the grid-tuned ones.</p>
+{_table(["method", *(f"score ({names[k]})" for k in scores)], rows)}
+{"" if figure is None else f'<img src="{_e(figure)}" alt="one-run methods against grid-tuned lrs">'}
 """
 
 
@@ -241,8 +261,10 @@ def html_page(
     lr_file: str | None = None,
     *,
     method_info: Mapping[str, Mapping[str, Any]],
+    self_tuning_file: str | None = None,
 ) -> str:
-    """The report's page; ``method_info``: the run's stored ``method_info`` (what it says of each method)."""
+    """The report's page; ``method_info``: the run's stored ``method_info`` (what it says of each method);
+    ``self_tuning_file``: the self-tuning track's figure (``self_tuning_figure``), if drawn."""
     created = datetime.datetime.fromtimestamp(run.created, tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     seeds = max(r.seeds for row in scored.results.values() for r in row.values())
     descriptions = _method_descriptions(scored.methods, method_info)
@@ -257,6 +279,7 @@ def html_page(
 {sizes}.
 Numbers also in <a href="results.json">results.json</a>.</p>
 {_scores_section(scored, descriptions, trials)}
+{_self_tuning_section(scored, self_tuning_file)}
 <h2>Performance profiles</h2>
 <p>For each method, the curve at τ is the fraction of workloads on which it reached the target within τ times the
 time of the fastest method there. A curve that starts high at τ = 1 wins often; one that rises further right is

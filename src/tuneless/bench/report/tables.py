@@ -38,6 +38,7 @@ from ..score.scoring import (
     score_trials,
     time_to_target,
 )
+from ..score.self_tuning import self_tuning_scores
 from .formatting import MISSING, count, format_mean_std, format_number, format_trial_counts
 
 __all__ = ["claim_figure", "draw_claims", "markdown_tables"]
@@ -56,7 +57,7 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
         trials = store.trials(run_id)
     scored: RunScores = score_trials(trials)
     finals = per_seed_final_metrics(trials)
-    lines = _run_lines(run, trials) + _score_lines(scored)
+    lines = _run_lines(run, trials) + _score_lines(scored) + _self_tuning_lines(scored)
     lines += _final_metric_lines(scored)
     present = [claim for claim in claims if claim.a in scored.methods and claim.b in scored.methods]
     sections = [_claim_lines(scored, finals, claim) for claim in present]
@@ -106,6 +107,24 @@ def _score_lines(scored: RunScores) -> list[str]:
         "process overhead as much as training): under a competing load they moved scores by up to 0.08, CPU "
         "seconds (each trial process's own CPU time over its training steps) by up to 0.02 (docs/bench.md, "
         "benchmarks/time_score_load.py). Read steps first, CPU seconds second.",
+    ]
+    return lines
+
+
+def _self_tuning_lines(scored: RunScores) -> list[str]:
+    """The one-run methods' benchmark scores among themselves (score/self_tuning.py), when the run has two."""
+    scores = self_tuning_scores(scored)
+    if not scores:
+        return []
+    lines = ["", "### Self-tuning track: the one-run methods scored among themselves (AlgoPerf self-tuning)", ""]
+    names = {"steps": "steps", "seconds": "seconds", CPU_MEASURE: "CPU seconds"}
+    lines += [_row(["method", *(f"score ({names[m]})" for m in scores)]), _row(["---"] * (len(scores) + 1))]
+    for method in sorted(scores["steps"], key=lambda m: -scores["steps"][m]):
+        lines.append(_row([method, *(f"{scores[m][method]:.3f}" for m in scores)]))
+    lines += [
+        "",
+        "One trial per workload and seed, no prior run, every pilot inside the trial; the grid-tuned methods are "
+        "left out, so these ratios are to the best one-run method on each workload.",
     ]
     return lines
 

@@ -9,6 +9,7 @@ Reads only the store (its schema: ``store.SCHEMA``); every number comes from :mo
   ``lr_sensitivity.png``: the final metric against the peak lr; ``curves-<workload>.png``: evaluated metric and
   training loss against the step; ``schedules.png``: the learning-rate multipliers the methods used;
   ``claims.png``: the claims' paired differences (:mod:`.figures`).
+  ``self_tuning.png``: the one-run methods against grid-tuned cosine and linear (:mod:`.self_tuning_figure`).
 
 The terminal table is :func:`.terminal.summary_table`, the markdown tables :func:`.tables.markdown_tables`.
 """
@@ -28,6 +29,7 @@ from .formatting import slug
 from .html_page import html_page
 from .results_json import results_dict
 from .schedule_figure import plot_schedules
+from .self_tuning_figure import plot_self_tuning, self_tuning_counts
 from .tables import claim_panels, draw_claims
 from .terminal import terminal_table
 
@@ -84,6 +86,9 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
     lr_figure = figures.plot_lr_sensitivity(scored, trials, colors, out_dir / "lr_sensitivity.png", method_info)
     (out_dir / "claims.png").unlink(missing_ok=True)  # a figure of an earlier report must not outlive its claims
     claims = draw_claims(claim_panels(scored, per_seed_final_metrics(trials)), out_dir / "claims.png")
+    (out_dir / "self_tuning.png").unlink(missing_ok=True)
+    counts = self_tuning_counts(scored, per_seed_final_metrics(trials))
+    self_tuning = plot_self_tuning(scored, counts, out_dir / "self_tuning.png")
     page = html_page(
         run,
         scored,
@@ -94,6 +99,7 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
         None if claims is None else claims.name,
         None if lr_figure is None else lr_figure.name,
         method_info=method_info,
+        self_tuning_file=None if self_tuning is None else self_tuning.name,
     )
     path = out_dir / "report.html"
     write_text_atomic(path, page)

@@ -47,6 +47,7 @@ def run_trials(
     *,
     resume: bool = False,
     run_id: str | None = None,
+    add_methods: Sequence[str] = (),
     workers: int | None = None,
     progress: bool = True,
     executor: Executor | None = None,
@@ -59,6 +60,8 @@ def run_trials(
     with what the run fixed (targets, data hashes, environment, method info).
 
     ``executor``: a ``runner.Executor`` (default: ``LocalExecutor(workers, device, trials_per_device)``).
+    ``add_methods``: with ``resume``, methods the run did not have yet: they join it (the run's config records them)
+    and run after its own.
     ``device``: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (``device.resolve_device``); the run's config records the
     device's name and the torch and CUDA versions (``device.environment``). ``workloads``: the config's workload
     references already resolved (``plan.resolve_workloads``), so that they are not resolved again.
@@ -72,6 +75,7 @@ def run_trials(
             run_id = run_id or store.latest_run_id()
             config = store.run(run_id).config
             say(f"resuming run {run_id} (suite {config.suite})")
+            config = _add_methods(store, run_id, config, add_methods, say)
         else:
             if config is None:
                 raise ValueError("run_benchmark: give a config or resume=True")
@@ -91,6 +95,23 @@ def run_trials(
     finally:
         store.close()
     return run_id
+
+
+def _add_methods(
+    store: Store, run_id: str, config: BenchConfig, names: Sequence[str], say: Callable[[str], None]
+) -> BenchConfig:
+    """The run's config with the methods of ``names`` it lacks added (and stored): a resumed run grows."""
+    added = [name for name in names if name not in config.methods]
+    if not added:
+        return config
+    config = dataclasses.replace(
+        config,
+        methods=config.methods + added,
+        method_info={**config.method_info, **method_info(resolve_methods(added))},
+    )
+    store.update_run_config(run_id, config)
+    say(f"added to run {run_id}: {', '.join(added)}")
+    return config
 
 
 def _run_levels(

@@ -84,7 +84,10 @@ class LocalExecutor:
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
     def threads_per_trial(self) -> int | None:
-        return 1 if self.workers > 1 else None
+        """1, whatever ``workers`` is: a forked trial hangs in its first multi-threaded torch op when the driver has
+        run one before the fork (libgomp, torch's OpenMP on Linux, is not fork-safe; preparing a workload's data
+        runs such ops). Use as many workers as cores for throughput."""
+        return 1
 
     def _start_context(self) -> Any:
         """``fork``, unless CUDA is initialised in this process (a forked child could not use it): ``spawn``."""

@@ -37,6 +37,11 @@ CLAIMS = (
     Claim("auto-schedulefree", "cosine", "One run: schedule-free at the pilot's lr vs grid-tuned cosine"),
     Claim("control", "cosine", "The control (one calibrated lr per family, linear decay) vs grid-tuned cosine"),
     Claim("prodigy-linear", "cosine", "One run: Prodigy with bias correction and linear decay vs grid-tuned cosine"),
+    Claim(
+        "mechanic-freeze", "cosine", "One run: Mechanic (restarts, scale frozen at 25%) + linear vs grid-tuned cosine"
+    ),
+    Claim("mechanic-freeze", "linear", "One run: Mechanic (restarts, frozen scale) vs grid-tuned linear decay"),
+    Claim("mechanic-freeze", "control", "One run: Mechanic (restarts, frozen scale) vs the control"),
 )
 
 
