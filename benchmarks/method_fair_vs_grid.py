@@ -17,6 +17,7 @@ import time
 
 from tuneless.bench.benchmark import run_benchmark
 from tuneless.bench.catalog.workloads import resolve_workload
+from tuneless.bench.record.rows import Trial
 from tuneless.bench.record.store import Store
 from tuneless.bench.run.config import BenchConfig
 from tuneless.bench.score.claims import claim_verdict
@@ -26,7 +27,7 @@ from tuneless.bench.score.scoring import per_seed_final_metrics, score_trials
 CLAIMS = (("linear", "cosine"), ("refined", "linear"))
 
 
-def verdicts(trials: list[dict], a: str, b: str) -> dict[str, tuple]:
+def verdicts(trials: list[Trial], a: str, b: str) -> dict[str, tuple]:
     scored, finals = score_trials(trials), per_seed_final_metrics(trials)
     out = {}
     for workload in scored.workloads:
