@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from tuneless.bench.catalog.optimizers import make_optimizer
 from tuneless.bench.catalog.workloads import resolve_workload
+from tuneless.bench.record.rows import Trial
+from tuneless.bench.record.run_config import BenchConfig
 from tuneless.bench.record.store import Store
 from tuneless.bench.score.claims import claim_verdict
 from tuneless.bench.score.paired import paired_comparison
@@ -35,17 +37,17 @@ from tuneless.refine import extend_schedule
 from tuneless.torch import ScheduleLR
 
 
-def extended_final_metric(run_config: dict, ref: str, prior: dict, full_steps: int) -> tuple[float, float]:
+def extended_final_metric(run_config: BenchConfig, ref: str, prior: Trial, full_steps: int) -> tuple[float, float]:
     """Train the prior trial to its end, checkpoint, resume under the extended schedule to ``full_steps``:
     (final metric, rho)."""
-    overrides = dict(run_config["overrides"].get(ref, {}))
+    overrides = dict(run_config.overrides.get(ref, {}))
     workload = resolve_workload(ref, overrides | {"budget_steps": full_steps})
-    quarter = int(prior["budget_steps"])
-    schedule, lr, seed = prior["schedule"], float(prior["peak_lr"]), int(prior["seed"])
+    quarter = int(prior.budget_steps)
+    schedule, lr, seed = prior.schedule, float(prior.peak_lr), int(prior.seed)
     workload.prepare([seed])
     torch.manual_seed(seed)
     model, data = workload.build(seed)
-    optimizer = make_optimizer(prior["optimizer"], model.parameters(), lr, quarter)
+    optimizer = make_optimizer(prior.optimizer, model.parameters(), lr, quarter)
     scheduler = ScheduleLR(optimizer, schedule, quarter)
     model.train()
     for step in range(quarter):
@@ -59,7 +61,7 @@ def extended_final_metric(run_config: dict, ref: str, prior: dict, full_steps: i
     buffer.seek(0)
     checkpoint = torch.load(buffer, weights_only=True)
     extended, rho = extend_schedule(schedule, quarter, quarter, full_steps, "linear")
-    optimizer = make_optimizer(prior["optimizer"], model.parameters(), lr, full_steps)
+    optimizer = make_optimizer(prior.optimizer, model.parameters(), lr, full_steps)
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler = ScheduleLR(optimizer, extended, full_steps)
     with warnings.catch_warnings():
@@ -88,9 +90,9 @@ def main() -> None:
     torch.set_num_threads(1)
     with Store(args.store) as store:
         run_id = args.run_id or store.latest_run_id()
-        config = store.run(run_id)["config"]
+        config = store.run(run_id).config
         trials = store.trials(run_id)
-    refs = {resolve_workload(ref, config["overrides"].get(ref, {})).name: ref for ref in config["workloads"]}
+    refs = {resolve_workload(ref, config.overrides.get(ref, {})).name: ref for ref in config.workloads}
     print(
         "| workload | linear grid | scratch at T (transfer) | extended from T/4 | rho | vs scratch | vs grid "
         "| paired vs scratch | paired vs grid |"
@@ -99,37 +101,37 @@ def main() -> None:
     wins = ties = total = near_grid = 0
     paired_counts = {against: dict.fromkeys(("better", "tie", "worse", "n/a"), 0) for against in ("scratch", "grid")}
     for name, ref in refs.items():
-        quarter = [t for t in trials if t["workload"] == name and t["method"] == "linear-quarter"]
-        linear = [t for t in trials if t["workload"] == name and t["method"] == "linear" and t["status"] == "done"]
-        scratch = [t for t in trials if t["workload"] == name and t["method"] == "transfer" and t["status"] == "done"]
-        if not quarter or any(t["status"] == "running" for t in quarter):
+        quarter = [t for t in trials if t.workload == name and t.method == "linear-quarter"]
+        linear = [t for t in trials if t.workload == name and t.method == "linear" and t.status == "done"]
+        scratch = [t for t in trials if t.workload == name and t.method == "transfer" and t.status == "done"]
+        if not quarter or any(t.status == "running" for t in quarter):
             continue
-        full = resolve_workload(ref, config["overrides"].get(ref, {})).budget_steps
+        full = resolve_workload(ref, config.overrides.get(ref, {})).budget_steps
         extended, rhos, extended_by_seed = [], [], {}
         for prior in best_trials(quarter, "steps").values():
-            key = f"{name}|{prior['seed']}"
+            key = f"{name}|{prior.seed}"
             if key not in cache:
                 cache[key] = extended_final_metric(config, ref, prior, full)
                 if cache_path:
                     cache_path.write_text(json.dumps(cache, indent=1) + "\n")
             extended.append(cache[key][0])
             if np.isfinite(cache[key][0]):  # a diverged extension has no metric to pair
-                extended_by_seed[int(prior["seed"])] = cache[key][0]
+                extended_by_seed[int(prior.seed)] = cache[key][0]
             rhos.append(cache[key][1])
         if not (linear and scratch):
             continue
-        hib = bool(linear[0]["higher_is_better"])
+        hib = linear[0].higher_is_better
         pick = max if hib else min
-        seeds = sorted({t["seed"] for t in linear})
-        grid = [pick(t["final_metric"] for t in linear if t["seed"] == s) for s in seeds]
+        seeds = sorted({t.seed for t in linear})
+        grid = [pick(t.final_metric for t in linear if t.seed == s) for s in seeds]
 
         def stats(values: list[float]) -> tuple[float, float]:
             return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
-        g, s, e = stats(grid), stats([t["final_metric"] for t in scratch]), stats(extended)
+        g, s, e = stats(grid), stats([t.final_metric for t in scratch]), stats(extended)
         verdict = claim_verdict(e[0], e[1], s[0], s[1], hib)
         versus_grid = claim_verdict(e[0], e[1], g[0], g[1], hib)
-        scratch_by_seed = {int(t["seed"]): float(t["final_metric"]) for t in scratch}
+        scratch_by_seed = {int(t.seed): float(t.final_metric) for t in scratch}
         grid_by_seed = dict(zip(seeds, grid, strict=True))
         paired_scratch = paired_comparison(extended_by_seed, scratch_by_seed, hib).verdict
         paired_grid = paired_comparison(extended_by_seed, grid_by_seed, hib).verdict

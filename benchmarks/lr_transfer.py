@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tuneless.bench.catalog.workloads import resolve_workload
+from tuneless.bench.record.rows import RunRow, Trial
 from tuneless.bench.record.store import Store
 from tuneless.bench.score.claims import claim_verdict
 from tuneless.bench.score.paired import paired_comparison
@@ -41,12 +42,12 @@ def stats(values: list[float]) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def declared_grids(run: dict) -> dict[str, tuple[float, ...]]:
+def declared_grids(run: RunRow) -> dict[str, tuple[float, ...]]:
     """Workload name -> the peak-lr grid the run declared for it (suite overrides, else the workload's own)."""
-    config = run["config"]
+    config = run.config
     grids = {}
-    for ref in config["workloads"]:
-        overrides = {k: v for k, v in config["overrides"].get(ref, {}).items() if k != "target"}
+    for ref in config.workloads:
+        overrides = {k: v for k, v in config.overrides.get(ref, {}).items() if k != "target"}
         workload = resolve_workload(ref, overrides)
         grids[workload.name] = tuple(workload.peak_lrs)
     return grids
@@ -63,14 +64,14 @@ def _verdicts(method: dict[int, float], linear: dict[int, float], failed: list[i
     return paired, claim_verdict(*stats(list(method.values())), *stats(list(linear.values())), hib)
 
 
-def analyse(trials: list[dict], grids: dict[str, Sequence[float]]) -> list[dict]:
+def analyse(trials: list[Trial], grids: dict[str, Sequence[float]]) -> list[dict]:
     ran = defaultdict(list)  # finished trials (done or failed): what was tried and what it cost
     for t in trials:
-        if t["status"] in ("done", "failed"):
-            ran[(t["workload"], t["method"], t["seed"])].append(t)
+        if t.status in ("done", "failed"):
+            ran[(t.workload, t.method, t.seed)].append(t)
     finals = per_seed_final_metrics(trials)
     rows = []
-    for workload in dict.fromkeys(t["workload"] for t in trials):
+    for workload in dict.fromkeys(t.workload for t in trials):
         have = {m: finals.get(workload, {}).get(m, {}) for m in ("linear", "transfer", "same-lr")}
         ran_seeds = {m: {s for (w, m2, s) in ran if w == workload and m2 == m} for m in ("transfer", "same-lr")}
         seeds = sorted(set(have["linear"]) & ran_seeds["transfer"] & ran_seeds["same-lr"])
@@ -78,23 +79,23 @@ def analyse(trials: list[dict], grids: dict[str, Sequence[float]]) -> list[dict]
             continue
         failed = {m: [s for s in seeds if s not in have[m]] for m in ("transfer", "same-lr")}
         scored = [s for s in seeds if s in have["transfer"] and s in have["same-lr"]]  # every method has a result
-        hib = bool(ran[(workload, "linear", seeds[0])][0]["higher_is_better"])
+        hib = ran[(workload, "linear", seeds[0])][0].higher_is_better
         sign = -1.0 if hib else 1.0
         grid = grids[workload]
         optima, edges, d_transfer, d_same = [], 0, [], []
         for s in seeds:
-            linear = [t for t in ran[(workload, "linear", s)] if t["status"] == "done"]
-            best = min(linear, key=lambda t: sign * t["final_metric"])
-            tried = sorted(t["peak_lr"] for t in ran[(workload, "linear", s)])  # a diverged lr was tried too
-            optima.append(best["peak_lr"])
-            edges += best["peak_lr"] in (tried[0], tried[-1])
-            d_transfer.append(grid_steps(ran[(workload, "transfer", s)][0]["peak_lr"], best["peak_lr"], grid))
-            d_same.append(grid_steps(ran[(workload, "same-lr", s)][0]["peak_lr"], best["peak_lr"], grid))
+            linear = [t for t in ran[(workload, "linear", s)] if t.status == "done"]
+            best = min(linear, key=lambda t: sign * t.final_metric)
+            tried = sorted(t.peak_lr for t in ran[(workload, "linear", s)])  # a diverged lr was tried too
+            optima.append(best.peak_lr)
+            edges += best.peak_lr in (tried[0], tried[-1])
+            d_transfer.append(grid_steps(ran[(workload, "transfer", s)][0].peak_lr, best.peak_lr, grid))
+            d_same.append(grid_steps(ran[(workload, "same-lr", s)][0].peak_lr, best.peak_lr, grid))
 
         spent = [t for s in seeds for m in ("linear-quarter", "transfer") for t in ran[(workload, m, s)]]
         grid_spent = [t for s in seeds for t in ran[(workload, "linear", s)]]
-        seconds = sum(t["train_seconds"] or 0.0 for t in grid_spent)
-        steps = sum(t["budget_steps"] or 0 for t in grid_spent)
+        seconds = sum(t.train_seconds or 0.0 for t in grid_spent)
+        steps = sum(t.budget_steps or 0 for t in grid_spent)
         on = {m: {s: have[m][s] for s in scored} for m in have}
         paired, verdict = _verdicts(on["transfer"], on["linear"], failed["transfer"], hib)
         same_paired, same_verdict = _verdicts(on["same-lr"], on["linear"], failed["same-lr"], hib)
@@ -104,10 +105,8 @@ def analyse(trials: list[dict], grids: dict[str, Sequence[float]]) -> list[dict]
                 "optimum": float(statistics.median_low(optima)),
                 "edges": edges,
                 "seeds": len(seeds),
-                "transfer_lr": float(
-                    statistics.median_low([ran[(workload, "transfer", s)][0]["peak_lr"] for s in seeds])
-                ),
-                "same_lr": float(statistics.median_low([ran[(workload, "same-lr", s)][0]["peak_lr"] for s in seeds])),
+                "transfer_lr": float(statistics.median_low([ran[(workload, "transfer", s)][0].peak_lr for s in seeds])),
+                "same_lr": float(statistics.median_low([ran[(workload, "same-lr", s)][0].peak_lr for s in seeds])),
                 "transfer_steps": float(np.median(d_transfer)),
                 "same_steps": float(np.median(d_same)),
                 "linear": stats(list(on["linear"].values())) if scored else (math.nan, math.nan),
@@ -116,8 +115,8 @@ def analyse(trials: list[dict], grids: dict[str, Sequence[float]]) -> list[dict]
                 "same_verdict": same_verdict,
                 "paired": paired,
                 "same_paired": same_paired,
-                "cost": sum(t["train_seconds"] or 0.0 for t in spent) / seconds if seconds else None,
-                "step_cost": sum(t["budget_steps"] or 0 for t in spent) / steps if steps else None,
+                "cost": sum(t.train_seconds or 0.0 for t in spent) / seconds if seconds else None,
+                "step_cost": sum(t.budget_steps or 0 for t in spent) / steps if steps else None,
             }
         )
     return rows

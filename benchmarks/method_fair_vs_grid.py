@@ -17,6 +17,7 @@ import time
 
 from tuneless.bench.benchmark import run_benchmark
 from tuneless.bench.catalog.workloads import resolve_workload
+from tuneless.bench.record.rows import Trial
 from tuneless.bench.record.store import Store
 from tuneless.bench.run.config import BenchConfig
 from tuneless.bench.score.claims import claim_verdict
@@ -26,7 +27,7 @@ from tuneless.bench.score.scoring import per_seed_final_metrics, score_trials
 CLAIMS = (("linear", "cosine"), ("refined", "linear"))
 
 
-def verdicts(trials: list[dict], a: str, b: str) -> dict[str, tuple]:
+def verdicts(trials: list[Trial], a: str, b: str) -> dict[str, tuple]:
     scored, finals = score_trials(trials), per_seed_final_metrics(trials)
     out = {}
     for workload in scored.workloads:
@@ -65,15 +66,15 @@ def main() -> int:
     minutes = (time.perf_counter() - start) / 60
     with Store(args.store) as store:
         trials = store.trials(run_id)
-        config = store.run(run_id)["config"]
+        config = store.run(run_id).config
     grids = {}
-    for ref in config["workloads"]:
-        workload = resolve_workload(ref, config["overrides"][ref])
+    for ref in config.workloads:
+        workload = resolve_workload(ref, config.overrides[ref])
         grids[workload.name] = set(workload.peak_lrs)
-    on_grid = [t for t in trials if t["peak_lr"] in grids[t["workload"]]]
+    on_grid = [t for t in trials if t.peak_lr in grids[t.workload]]
     print(f"run {run_id}: {len(trials)} trials ({len(on_grid)} on the grid), {minutes:.1f} min this sitting\n")
     for a, b in CLAIMS:
-        if a not in config["methods"] or b not in config["methods"]:
+        if a not in config.methods or b not in config.methods:
             continue
         fair, coarse = verdicts(trials, a, b), verdicts(on_grid, a, b)
         print(f"### {a} vs {b}\n")

@@ -23,7 +23,7 @@ def main() -> None:
     args = parser.parse_args()
     with Store(args.store, read_only=True) as store:
         run_id = args.run_id or store.latest_run_id()
-        methods = sorted({trial["method"] for trial in store.trials(run_id)})
+        methods = sorted({trial.method for trial in store.trials(run_id)})
     claims = []
     for method in (m for m in methods if m.startswith("refined-online")):
         claims += [

@@ -61,6 +61,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args()
 
+    from tuneless.bench.record.rows import Trial
     from tuneless.bench.record.store import Store
     from tuneless.bench.score.scoring import CPU_MEASURE, score_trials
 
@@ -70,8 +71,8 @@ def main() -> int:
     with Store(store) as opened:
         quiet_trials, loaded_trials = opened.trials(quiet_id), opened.trials(loaded_id)
 
-    def outcomes(trials: list[dict]) -> list[tuple]:
-        return sorted((t["workload"], t["method"], t["seed"], t["peak_lr"], t["steps_to_target"]) for t in trials)
+    def outcomes(trials: list[Trial]) -> list[tuple]:
+        return sorted((t.workload, t.method, t.seed, t.peak_lr, t.steps_to_target) for t in trials)
 
     if outcomes(quiet_trials) != outcomes(loaded_trials):
         print("the two runs' trials differ in steps to target: not the same trials", file=sys.stderr)

@@ -75,7 +75,7 @@ def workspace(tmp_path_factory):
 
     config = BenchConfig.from_options("quick", [TINY], ["constant", "cosine"], 2)
     with Store(root / "store.sqlite") as store:
-        store.create_run("run1", "quick", config.to_dict())
+        store.create_run("run1", config)
     from tuneless.refine import refine
 
     refine(root / "trace.csv", "sgd").save(root / "sched.json")

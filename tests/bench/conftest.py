@@ -6,6 +6,8 @@ import pytest
 
 from tuneless.bench.record.store import Store
 
+from .trial_rows import quick_config
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "my_workload.py"
 EXAMPLE_REF = f"{EXAMPLE}:Diabetes"
@@ -21,7 +23,7 @@ def hand_made_run(path: Path, finals: dict[tuple[str, int], float], seeds: int, 
     """A stored run ``r`` of workload ``w``: one finished trial per ``(method, seed) -> final metric`` at lr 0.1 and
     100 steps, target 0.75 (reached at step 50, in 1 s, by a final metric on its right side), 2 s of training."""
     with Store(path) as store:
-        store.create_run("r", "quick", {"seeds": seeds})
+        store.create_run("r", quick_config(seeds))
         for (method, seed), final in finals.items():
             tid = f"{method}{seed}"
             store.start_trial(

@@ -12,12 +12,14 @@ from tuneless.bench.report import write_report
 from tuneless.bench.run.runner import TrialTask, run_trial
 from tuneless.bench.score.scoring import CPU_MEASURE, score_trials
 
+from .trial_rows import quick_config
+
 TINY = f"{os.path.dirname(__file__)}/tiny_workloads.py"
 
 
 def test_trial_records_its_cpu_seconds_and_they_are_scored(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
-        store.create_run("r", "quick", {"seeds": 1})
+        store.create_run("r", quick_config(1))
         for lr, tid in ((0.01, "slow"), (0.03, "fast")):
             task = TrialTask(
                 "r", tid, f"{TINY}:ShortDiabetes", {"target": 0.9}, "cosine",
@@ -26,14 +28,14 @@ def test_trial_records_its_cpu_seconds_and_they_are_scored(tmp_path):
             store.write_rows(run_trial(task))
         trials = store.trials("r")
     for trial in trials:
-        cpu, wall = trial["train_cpu_seconds"], trial["train_seconds"]
+        cpu, wall = trial.train_cpu_seconds, trial.train_seconds
         assert 0 < cpu <= wall * 1.5 + 0.05  # one torch thread: CPU time cannot much exceed wall time
-        if trial["steps_to_target"] is not None:
-            assert 0 < trial["cpu_seconds_to_target"] <= cpu
+        if trial.steps_to_target is not None:
+            assert 0 < trial.cpu_seconds_to_target <= cpu
     scored = score_trials(trials)
     assert set(scored.scores) == {"steps", "seconds", CPU_MEASURE}
     result = scored.results["diabetes-short"]["cosine"]
-    cpu_times = [t["cpu_seconds_to_target"] for t in trials]
+    cpu_times = [t.cpu_seconds_to_target for t in trials]
     assert result.cpu_seconds_to_target == min(float("inf") if c is None else c for c in cpu_times)  # one seed
     html_path = write_report(tmp_path / "s.sqlite", "r", tmp_path / "out")
     assert "score (CPU time)" in html_path.read_text()
@@ -61,5 +63,5 @@ def test_a_store_from_before_cpu_times_gets_the_columns_and_is_scored_without_th
     connection.close()
     with Store(path) as store:
         (trial,) = store.trials("r")
-    assert trial["train_cpu_seconds"] is None and trial["cpu_seconds_to_target"] is None
+    assert trial.train_cpu_seconds is None and trial.cpu_seconds_to_target is None
     assert set(score_trials([trial]).scores) == {"steps", "seconds"}

@@ -69,7 +69,7 @@ def test_a_run_on_cuda_records_the_gpu(tmp_path):
     run_id = run_benchmark(tmp_path / "s.sqlite", config, progress=False, device="cuda", trials_per_device=2)
     with Store(tmp_path / "s.sqlite") as store:
         trials = store.trials(run_id)
-        environment = store.run(run_id)["config"]["environment"]
-    assert trials and all(t["status"] == "done" for t in trials), [t["error"] for t in trials]
+        environment = store.run(run_id).config.environment
+    assert trials and all(t.status == "done" for t in trials), [t.error for t in trials]
     assert environment["device"] == "cuda" and environment["cuda"] == torch.version.cuda
     assert environment["device_name"] == torch.cuda.get_device_name(0)

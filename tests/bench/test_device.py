@@ -120,15 +120,15 @@ def test_out_of_memory_fails_that_trial_and_the_suite_goes_on(tmp_path):
     run_id = run_benchmark(store_path, config, workers=2, progress=False)
     with Store(store_path) as store:
         trials = store.trials(run_id)
-        environment_row = store.run(run_id)["config"]["environment"]
+        environment_row = store.run(run_id).config.environment
     assert len(trials) == 2 * 2 * 2
     for trial in trials:
-        if trial["seed"] == 1:
-            assert trial["status"] == "failed" and trial["final_metric"] is None
-            assert trial["error"].startswith("out of memory on cpu (OutOfMemoryError: CUDA out of memory. Tried")
-            assert "--trials-per-device" in trial["error"]
+        if trial.seed == 1:
+            assert trial.status == "failed" and trial.final_metric is None
+            assert trial.error.startswith("out of memory on cpu (OutOfMemoryError: CUDA out of memory. Tried")
+            assert "--trials-per-device" in trial.error
         else:
-            assert trial["status"] == "done" and trial["final_metric"] is not None
+            assert trial.status == "done" and trial.final_metric is not None
     assert environment_row == environment("cpu")
     assert environment_row["torch"] == torch.__version__ and environment_row["cuda"] == torch.version.cuda
     assert environment_row["device"] == "cpu" and environment_row["device_name"]

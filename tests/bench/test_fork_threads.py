@@ -11,6 +11,7 @@ TINY = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py"
 
 
 def test_one_worker_after_a_threaded_op_in_the_driver_does_not_hang(tmp_path):
+    store = tmp_path / "s.sqlite"
     script = textwrap.dedent(
         f"""
         import torch
@@ -21,9 +22,9 @@ def test_one_worker_after_a_threaded_op_in_the_driver_does_not_hang(tmp_path):
         from tuneless.bench.run.config import BenchConfig
 
         config = BenchConfig("quick", ["{TINY}:ThreadedDiabetes"], ["constant"], 1, {{}}, lr_resolution=None)
-        run_id = run_benchmark("{tmp_path / "s.sqlite"}", config, workers=1, progress=False)
-        with Store("{tmp_path / "s.sqlite"}") as store:
-            print(sorted({{t["status"] for t in store.trials(run_id)}}))
+        run_id = run_benchmark("{store}", config, workers=1, progress=False)
+        with Store("{store}") as store:
+            print(sorted({{t.status for t in store.trials(run_id)}}))
         """
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

@@ -55,15 +55,15 @@ def test_gpu_suite_smoke_run_on_the_cpu(tmp_path):
     with Store(store_path) as store:
         trials = store.trials(run_id)
         run = store.run(run_id)
-    assert {t["workload"] for t in trials} == available and available <= expected
-    assert {t["method"] for t in trials} == set(GPU_METHODS)
-    assert [t for t in trials if t["status"] != "done"] == []
-    assert all(t["target"] is None and t["steps_to_target"] is None for t in trials)
+    assert {t.workload for t in trials} == available and available <= expected
+    assert {t.method for t in trials} == set(GPU_METHODS)
+    assert [t for t in trials if t.status != "done"] == []
+    assert all(t.target is None and t.steps_to_target is None for t in trials)
     per_workload = sum(len(METHODS[m].trials(resolve_workload("lm-stdlib", TINY_LM))) for m in GPU_METHODS)
     assert len(trials) == per_workload * len(available)
     for name in available:
         assert any(m.startswith(f"workload {name}: target unset (suite gpu has none yet)") for m in messages)
-    assert run["config"]["environment"]["device"] == "cpu"
+    assert run.config.environment["device"] == "cpu"
     write_outputs(store_path, run_id, tmp_path / "out", messages.append)
     html = (tmp_path / "out" / "report.html").read_text()
     assert "no target set" in html

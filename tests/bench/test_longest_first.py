@@ -7,7 +7,10 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tuneless.bench.record.rows import Trial
 from tuneless.bench.run.plan import longest_first
+
+from .trial_rows import trial_row
 
 
 def _planned(workload: str, steps: int, fraction: float = 1.0, label: str = "") -> SimpleNamespace:
@@ -18,14 +21,8 @@ def _planned(workload: str, steps: int, fraction: float = 1.0, label: str = "") 
     )
 
 
-def _done(workload: str, seconds: float, steps: int, status: str = "done") -> dict:
-    return {
-        "workload": workload,
-        "status": status,
-        "started": 100.0,
-        "finished": 100.0 + seconds,
-        "budget_steps": steps,
-    }
+def _done(workload: str, seconds: float, steps: int, status: str = "done") -> Trial:
+    return trial_row(workload=workload, status=status, started=100.0, finished=100.0 + seconds, budget_steps=steps)
 
 
 def test_unknown_workloads_first_then_by_expected_seconds_plan_order_for_ties():

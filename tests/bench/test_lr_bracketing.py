@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -25,6 +26,8 @@ from tuneless.bench.run.lr_bracketing import (
     next_round,
     round_lr,
 )
+
+from .trial_rows import trial_row
 
 TINY = f"{os.path.dirname(__file__)}/tiny_workloads.py"
 GRID = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -71,16 +74,16 @@ def _simulate(grid, optimum, resolution, max_extra=MAX_EXTRA_TRIALS):
     finished = {}
 
     def best_of(records):
-        return min(records, key=lambda r: (abs(math.log(r["peak_lr"] / optimum)), r["peak_lr"]))
+        return min(records, key=lambda r: (abs(math.log(r.peak_lr / optimum)), r.peak_lr))
 
     rounds = 0
     while True:
         missing = next_round(grid, finished, [best_of], resolution, max_extra)
         if not missing and all(lr in finished for lr in grid):
-            return finished, best_of(list(finished.values()))["peak_lr"], rounds
+            return finished, best_of(list(finished.values())).peak_lr, rounds
         for lr in missing or grid:
             assert lr not in finished  # never proposes a finished trial
-            finished[lr] = {"peak_lr": lr}
+            finished[lr] = trial_row(peak_lr=lr)
         rounds += 1 if missing else 0
 
 
@@ -120,13 +123,13 @@ def test_half_decade_grid_needs_four_trials_for_an_interior_optimum():
 
 def test_replay_proposes_only_unfinished_lrs_of_the_current_round():
     def best_of(records):
-        return min(records, key=lambda r: abs(math.log(r["peak_lr"] / 0.3)))
+        return min(records, key=lambda r: abs(math.log(r.peak_lr / 0.3)))
 
-    grid_only = {lr: {"peak_lr": lr} for lr in GRID}
+    grid_only = {lr: trial_row(peak_lr=lr) for lr in GRID}
     assert next_round(GRID, grid_only, [best_of]) == [0.5477, 0.1732]
-    half_round = {**grid_only, 0.5477: {"peak_lr": 0.5477}}  # killed after one of the two
+    half_round = {**grid_only, 0.5477: trial_row(peak_lr=0.5477)}  # killed after one of the two
     assert next_round(GRID, half_round, [best_of]) == [0.1732]
-    assert next_round(GRID, {0.03: {"peak_lr": 0.03}}, [best_of]) == []  # the grid is not finished yet
+    assert next_round(GRID, {0.03: trial_row(peak_lr=0.03)}, [best_of]) == []  # the grid is not finished yet
 
 
 def _lr_sets(path):
@@ -144,17 +147,17 @@ def test_run_adds_bracketing_trials_counts_them_and_never_reruns(tmp_path):
     run_id = run_benchmark(store_path, config, workers=2, progress=False, say=lambda _: None)
     with Store(store_path) as store:
         trials = store.trials(run_id)
-    cosine = [t for t in trials if t["method"] == "cosine"]
+    cosine = [t for t in trials if t.method == "cosine"]
     for seed in (0, 1):
-        lrs = sorted(t["peak_lr"] for t in cosine if t["seed"] == seed)
+        lrs = sorted(t.peak_lr for t in cosine if t.seed == seed)
         assert {0.01, 0.03} <= set(lrs) and 2 < len(lrs) <= 2 + MAX_EXTRA_TRIALS
         assert len(set(lrs)) == len(lrs)  # no lr run twice
-    assert len([t for t in trials if t["method"] == "nadamw-1"]) == 2  # a fixed list is not bracketed
-    started = {t["trial_id"]: t["started"] for t in trials}
+    assert len([t for t in trials if t.method == "nadamw-1"]) == 2  # a fixed list is not bracketed
+    started = {t.trial_id: t.started for t in trials}
     run_benchmark(store_path, resume=True, workers=2, progress=False, say=lambda _: None)
     with Store(store_path) as store:
         again = store.trials(run_id)
-    assert {t["trial_id"]: t["started"] for t in again} == started  # resumed: nothing rerun, nothing added
+    assert {t.trial_id: t.started for t in again} == started  # resumed: nothing rerun, nothing added
 
 
 def test_resolution_defaults_to_the_suites_and_is_checked(tmp_path, capsys):
@@ -173,7 +176,7 @@ def test_grid_only_when_turned_off(tmp_path):
     config = BenchConfig.from_options("quick", [f"{TINY}:ShortDiabetes"], ["cosine"], seeds=1, lr_resolution=None)
     run_id = run_benchmark(tmp_path / "s.sqlite", config, workers=1, progress=False, say=lambda _: None)
     with Store(tmp_path / "s.sqlite") as store:
-        assert sorted(t["peak_lr"] for t in store.trials(run_id)) == [0.01, 0.03]
+        assert sorted(t.peak_lr for t in store.trials(run_id)) == [0.01, 0.03]
 
 
 def test_kill_9_during_bracketing_then_resume_matches_an_uninterrupted_run(tmp_path):
@@ -234,10 +237,7 @@ def test_long_suite_is_four_times_the_full_horizon_with_targets():
 
 
 def _record(lr, steps, final):
-    return {
-        "workload": "w", "method": "m", "seed": 0, "peak_lr": lr, "status": "done",
-        "steps_to_target": steps, "final_metric": final, "higher_is_better": True,
-    }  # fmt: skip
+    return trial_row(peak_lr=lr, steps_to_target=steps, final_metric=final, higher_is_better=True)
 
 
 def test_each_tuning_measure_gets_its_best_lr_bracketed():
@@ -252,7 +252,7 @@ def test_each_tuning_measure_gets_its_best_lr_bracketed():
     assert next_round(grid, finished, [steps, final]) == [0.5477, 0.1732, 0.03333]  # both, no lr twice
     assert next_round(grid, finished, [final, steps]) == [0.03333, 0.5477, 0.1732]  # the order is the measures'
     # a failed trial is never the best by either measure
-    failed = {**finished, 0.1: {**_record(0.1, None, None), "status": "failed"}}
+    failed = {**finished, 0.1: replace(_record(0.1, None, None), status="failed")}
     assert next_round(grid, failed, [final]) == [3.333]  # 0.75 at 1.0 now ends best: one step up
     assert _BEST_OF["final"]([]) is None and _BEST_OF["steps"]([]) is None
 
@@ -265,18 +265,18 @@ def test_two_measures_both_end_bracketed_or_capped(log_a, log_b, resolution):
     grid = [round_lr(1e-2 * math.sqrt(10) ** k) for k in range(6)]
 
     def closest_to(optimum):
-        return lambda records: min(records, key=lambda r: (abs(math.log(r["peak_lr"] / optimum)), r["peak_lr"]))
+        return lambda records: min(records, key=lambda r: (abs(math.log(r.peak_lr / optimum)), r.peak_lr))
 
     choosers = [closest_to(10**log_a), closest_to(10**log_b)]
-    finished = {lr: {"peak_lr": lr} for lr in grid}
+    finished = {lr: trial_row(peak_lr=lr) for lr in grid}
     while missing := next_round(grid, finished, choosers, resolution):
         for lr in missing:
             assert lr not in finished
-            finished[lr] = {"peak_lr": lr}
+            finished[lr] = trial_row(peak_lr=lr)
     tried = sorted(finished)
     assert len(tried) - len(grid) <= 2 * MAX_EXTRA_TRIALS
     for choose in choosers:
-        best = choose([finished[lr] for lr in tried])["peak_lr"]
+        best = choose([finished[lr] for lr in tried]).peak_lr
         index = tried.index(best)
         bracketed = (
             0 < index < len(tried) - 1
@@ -296,9 +296,9 @@ def test_two_measures_that_agree_propose_what_one_does(log_optimum, resolution):
     grid = [round_lr(1e-2 * 3.0**k) for k in range(4)]
 
     def closest(records):
-        return min(records, key=lambda r: (abs(math.log(r["peak_lr"] / 10**log_optimum)), r["peak_lr"]))
+        return min(records, key=lambda r: (abs(math.log(r.peak_lr / 10**log_optimum)), r.peak_lr))
 
-    finished = {lr: {"peak_lr": lr} for lr in grid}
+    finished = {lr: trial_row(peak_lr=lr) for lr in grid}
     while True:
         a, b = (
             next_round(grid, finished, [closest], resolution),
@@ -310,20 +310,20 @@ def test_two_measures_that_agree_propose_what_one_does(log_optimum, resolution):
         assert a == b
         if not a:
             break
-        finished.update({lr: {"peak_lr": lr} for lr in a})
+        finished.update({lr: trial_row(peak_lr=lr) for lr in a})
 
 
 def test_an_edge_walk_with_two_measures_goes_four_grid_steps_out():
     def lowest(records):
-        return min(records, key=lambda r: r["peak_lr"])
+        return min(records, key=lambda r: r.peak_lr)
 
     def bisecting(records):  # prefers 0.03, the grid's lowest point, so it bisects between it and the walk
-        return min(records, key=lambda r: abs(math.log(r["peak_lr"] / 0.02)))
+        return min(records, key=lambda r: abs(math.log(r.peak_lr / 0.02)))
 
     grid = [0.03, 0.1, 0.3]
-    finished = {lr: {"peak_lr": lr} for lr in grid}
+    finished = {lr: trial_row(peak_lr=lr) for lr in grid}
     while missing := next_round(grid, finished, [lowest, bisecting]):
-        finished.update({lr: {"peak_lr": lr} for lr in missing})
+        finished.update({lr: trial_row(peak_lr=lr) for lr in missing})
     walk = sorted(lr for lr in finished if lr < 0.03)
     assert round(math.log(0.03 / walk[0], 0.1 / 0.03)) == MAX_EDGE_STEPS  # midpoints below the grid do not count
 

@@ -6,17 +6,13 @@ import pytest
 
 from tuneless.bench.report.figures import lr_sensitivity_points
 
+from .trial_rows import trial_row
+
 
 def _trial(method, lr, seed, final, budget=100, status="done", workload="w"):
-    return {
-        "workload": workload,
-        "method": method,
-        "peak_lr": lr,
-        "seed": seed,
-        "final_metric": final,
-        "budget_steps": budget,
-        "status": status,
-    }
+    return trial_row(
+        workload=workload, method=method, peak_lr=lr, seed=seed, final_metric=final, budget_steps=budget, status=status
+    )
 
 
 def test_points_are_each_seeds_final_metric_per_lr_at_the_full_budget_only():

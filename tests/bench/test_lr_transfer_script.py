@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from .trial_rows import trial_row
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lr_transfer.py"
 
 
@@ -21,19 +23,16 @@ def lr_transfer():
 
 
 def _trial(method, lr, seed, final, status="done", seconds=1.0, steps=100):
-    return {
-        "workload": "w",
-        "method": method,
-        "peak_lr": lr,
-        "seed": seed,
-        "final_metric": final if status == "done" else None,
-        "status": status,
-        "higher_is_better": 0,
-        "train_seconds": seconds,
-        "budget_steps": steps,
-        "steps_to_target": None,
-        "seconds_to_target": None,
-    }
+    final = final if status == "done" else None
+    return trial_row(
+        method=method,
+        peak_lr=lr,
+        seed=seed,
+        final_metric=final,
+        status=status,
+        train_seconds=seconds,
+        budget_steps=steps,
+    )
 
 
 def _run(transfer_status="done", seconds=1.0):

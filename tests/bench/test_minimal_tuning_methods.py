@@ -22,12 +22,12 @@ def test_fixed_list_methods_run_their_own_number_of_trials(tmp_path):
     run_id = run_benchmark(tmp_path / "s.sqlite", config, workers=2, progress=False)
     with Store(tmp_path / "s.sqlite") as store:
         trials = store.trials(run_id)
-    per_method = {m: sum(t["method"] == m for t in trials) for m in COUNTS}
+    per_method = {m: sum(t.method == m for t in trials) for m in COUNTS}
     assert per_method == COUNTS  # linear: the ShortDiabetes grid has 2 peak lrs
-    assert {t["status"] for t in trials} == {"done"}
-    nadamw = sorted((t for t in trials if t["method"] == "nadamw-5"), key=lambda t: t["peak_lr"])
-    assert sorted(p.lr for p in nadamw_list(5)) == [t["peak_lr"] for t in nadamw]
-    assert all(t["optimizer"].startswith("mechanic_sgd") for t in trials if t["method"].startswith("mechanic"))
+    assert {t.status for t in trials} == {"done"}
+    nadamw = sorted((t for t in trials if t.method == "nadamw-5"), key=lambda t: t.peak_lr)
+    assert sorted(p.lr for p in nadamw_list(5)) == [t.peak_lr for t in nadamw]
+    assert all(t.optimizer.startswith("mechanic_sgd") for t in trials if t.method.startswith("mechanic"))
     scores = score_trials(trials)
     assert scores.trials_per_workload["nadamw-5"] == 5 and scores.trials_per_workload["mechanic-linear"] == 1
 

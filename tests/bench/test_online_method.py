@@ -18,10 +18,10 @@ def test_refined_online_runs_its_own_scheduler_without_a_prior(tmp_path):
     run_id = run_benchmark(store_path, config, workers=1, progress=False)
     with Store(store_path) as store:
         trials = store.trials(run_id)
-        lrs = {(t["method"], t["peak_lr"]): [r["lr"] for r in store.measurements(t["trial_id"])] for t in trials}
-        online = [t for t in trials if t["method"] == "refined-online"]
-    assert online and {t["status"] for t in online} == {"done"}
-    assert all(t["prior_trial_id"] is None and t["prior_steps"] == 0 for t in online)  # no prior run
+        lrs = {(t.method, t.peak_lr): [r.lr for r in store.measurements(t.trial_id)] for t in trials}
+        online = [t for t in trials if t.method == "refined-online"]
+    assert online and {t.status for t in online} == {"done"}
+    assert all(t.prior_trial_id is None and t.prior_steps == 0 for t in online)  # no prior run
     for (method, peak_lr), seen in lrs.items():
         if method == "refined-online":
             assert seen[-1] == 0.0 and max(seen) <= peak_lr

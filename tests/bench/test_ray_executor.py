@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'tuneless[ray]'")
@@ -27,7 +29,7 @@ def _run(tmp_path, name, executor=None, workers=None):
     store_path = tmp_path / f"{name}.sqlite"
     run_id = run_benchmark(store_path, config, run_id="same-run", executor=executor, workers=workers, progress=False)
     with Store(store_path) as store:
-        trials = {t["trial_id"]: t for t in store.trials(run_id)}
+        trials = {t.trial_id: t for t in store.trials(run_id)}
         measurements = {tid: store.measurements(tid) for tid in trials}
     return trials, measurements
 
@@ -39,11 +41,11 @@ def test_ray_and_local_executors_store_the_same_trials_and_scores(tmp_path, ray_
     for tid, trial in local.items():
         other = remote[tid]
         for key in ("workload", "method", "peak_lr", "seed", "status", "steps_to_target", "prior_trial_id"):
-            assert other[key] == trial[key], key
-        assert other["final_metric"] == pytest.approx(trial["final_metric"], rel=1e-9)
-        assert [r["step"] for r in remote_rows[tid]] == [r["step"] for r in local_rows[tid]]
+            assert getattr(other, key) == getattr(trial, key), key
+        assert other.final_metric == pytest.approx(trial.final_metric, rel=1e-9)
+        assert [r.step for r in remote_rows[tid]] == [r.step for r in local_rows[tid]]
     # refined trials ran on the Ray workers from the traces the Ray workers recorded
-    assert {t["status"] for t in remote.values() if t["method"] == "refined"} == {"done"}
+    assert {t.status for t in remote.values() if t.method == "refined"} == {"done"}
     a, b = score_trials(local.values()), score_trials(remote.values())
     assert a.scores["steps"] == b.scores["steps"]
     assert a.ratios["steps"] == b.ratios["steps"]
@@ -58,9 +60,9 @@ def test_cli_runs_a_suite_through_ray_and_resumes(tmp_path, ray_executor):
         main([*args, "--store", str(store), "--out", str(tmp_path / "out"), "--executor", "ray", "--no-progress"]) == 0
     )
     with Store(store) as s:
-        (run,) = {t["run_id"] for t in s.trials(s.latest_run_id())}
+        (run,) = {t.run_id for t in s.trials(s.latest_run_id())}
         trials = s.trials(run)
-    assert len(trials) == 2 and {t["status"] for t in trials} == {"done"}
+    assert len(trials) == 2 and {t.status for t in trials} == {"done"}
     assert (tmp_path / "out" / "results.json").is_file()
     # nothing left to do: --resume through Ray reruns no finished trial
     assert (
@@ -80,7 +82,7 @@ def test_cli_runs_a_suite_through_ray_and_resumes(tmp_path, ray_executor):
         == 0
     )
     with Store(store) as s:
-        assert [t["started"] for t in s.trials(run)] == [t["started"] for t in trials]
+        assert [t.started for t in s.trials(run)] == [t.started for t in trials]
 
 
 def test_address_needs_the_ray_executor(tmp_path, capsys):
@@ -101,20 +103,18 @@ def test_a_lost_ray_task_of_a_user_workload_is_filed_as_the_local_executor_files
         store_path = tmp_path / f"{name}.sqlite"
         run_id = run_benchmark(store_path, config, run_id="r", executor=executor, workers=workers, progress=False)
         with Store(store_path) as store:
-            stored[name] = {t["trial_id"]: t for t in store.trials(run_id)}
-    lost = {tid: t for tid, t in stored["ray"].items() if t["seed"] == 1}
-    assert len(lost) == 2 and {t["status"] for t in lost.values()} == {"failed"}
+            stored[name] = {t.trial_id: t for t in store.trials(run_id)}
+    lost = {tid: t for tid, t in stored["ray"].items() if t.seed == 1}
+    assert len(lost) == 2 and {t.status for t in lost.values()} == {"failed"}
     for tid, trial in lost.items():
-        assert trial["error"].startswith("Ray task failed: ")
-        assert (trial["workload"], trial["metric_name"], trial["higher_is_better"]) == ("diabetes-dying", "val_mse", 0)
-        assert (trial["target"], trial["budget_steps"], trial["final_metric"]) == (0.5, 60, None)
+        assert trial.error.startswith("Ray task failed: ")
+        assert (trial.workload, trial.metric_name, trial.higher_is_better) == ("diabetes-dying", "val_mse", False)
+        assert (trial.target, trial.budget_steps, trial.final_metric) == (0.5, 60, None)
         local = stored["local"][tid]
-        assert "died with exit code 3" in local["error"]
-        different = {"error", "started", "finished"}
-        assert {k: v for k, v in trial.items() if k not in different} == {
-            k: v for k, v in local.items() if k not in different
-        }
-    assert {t["status"] for t in stored["ray"].values() if t["seed"] == 0} == {"done"}
+        assert "died with exit code 3" in local.error
+        same = {"error": None, "started": None, "finished": None}  # what may differ
+        assert replace(trial, **same) == replace(local, **same)
+    assert {t.status for t in stored["ray"].values() if t.seed == 0} == {"done"}
 
 
 def test_an_address_where_no_head_listens_is_refused_at_once(tmp_path, capsys):

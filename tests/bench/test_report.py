@@ -30,6 +30,7 @@ CREATE TABLE measurements (
 """
 
 RUN_ID = "run1"
+CONFIG = {"suite": "quick", "workloads": ["wa", "wb"], "methods": ["linear", "refined"], "seeds": 2, "overrides": {}}
 REFINED_FILE = "bench.sqlite.artifacts/run1/schedules/refined-wa.json"  # relative to the store's folder
 WORKLOADS = {  # name: (metric, higher_is_better, target, budget)
     "wa": ("val_loss", 0, 0.5, 100),
@@ -80,9 +81,7 @@ def build_store(folder: Path) -> Path:
     path = folder / "bench.sqlite"
     connection = sqlite3.connect(path)
     connection.executescript(SCHEMA)
-    connection.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?)", (RUN_ID, 1_700_000_000.0, "quick", json.dumps({"suite": "quick"}))
-    )
+    connection.execute("INSERT INTO runs VALUES (?, ?, ?, ?)", (RUN_ID, 1_700_000_000.0, "quick", json.dumps(CONFIG)))
     for i, (workload, method, seed, lr, steps, seconds, final, status) in enumerate(TRIALS):
         metric, higher, target, budget = WORKLOADS[workload]
         trial_id = f"t{i}"

@@ -31,21 +31,21 @@ def test_tiny_suite_end_to_end(tmp_path):
     with Store(store_path) as store:
         trials = store.trials(run_id)
         assert len(trials) == 3 * 2 * 2  # methods x peak lrs x seeds
-        assert {t["status"] for t in trials} == {"done"}
+        assert {t.status for t in trials} == {"done"}
         for trial in trials:
-            rows = store.measurements(trial["trial_id"])
-            assert [r["step"] for r in rows] == [0, 10, 20, 30, 40, 50, 60]
-            assert trial["final_metric"] == rows[-1]["metric"]
-            times = [r["train_seconds"] for r in rows]
-            assert times == sorted(times) and times[-1] == pytest.approx(trial["train_seconds"])
-            met = [r for r in rows if r["metric"] <= trial["target"]]
+            rows = store.measurements(trial.trial_id)
+            assert [r.step for r in rows] == [0, 10, 20, 30, 40, 50, 60]
+            assert trial.final_metric == rows[-1].metric
+            times = [r.train_seconds for r in rows]
+            assert times == sorted(times) and times[-1] == pytest.approx(trial.train_seconds)
+            met = [r for r in rows if r.metric <= trial.target]
             if met:  # the first evaluation that meets the target, and the training time at it
-                assert trial["steps_to_target"] == met[0]["step"]
-                assert trial["seconds_to_target"] == met[0]["train_seconds"]
+                assert trial.steps_to_target == met[0].step
+                assert trial.seconds_to_target == met[0].train_seconds
             else:
-                assert trial["steps_to_target"] is None and trial["seconds_to_target"] is None
+                assert trial.steps_to_target is None and trial.seconds_to_target is None
         # the lr logged is the schedule's: warmup(cosine) ends at zero, schedule-free keeps its peak lr
-        last = {t["method"]: store.measurements(t["trial_id"])[-1]["lr"] for t in trials}
+        last = {t.method: store.measurements(t.trial_id)[-1].lr for t in trials}
         assert last["cosine"] == 0.0 and last["constant"] > 0.0
 
 
@@ -54,12 +54,12 @@ def test_huge_learning_rate_fails_and_the_suite_finishes(tmp_path):
     config = _config(f"{TINY}:ShortDiabetes", ["constant", "cosine"], peak_lrs=(0.01, 1e6))
     run_id = run_benchmark(store_path, config, workers=2, progress=False)
     with Store(store_path) as store:
-        by_lr = {(t["method"], t["peak_lr"]): t for t in store.trials(run_id)}
+        by_lr = {(t.method, t.peak_lr): t for t in store.trials(run_id)}
     for method in ("constant", "cosine"):
         bad, good = by_lr[(method, 1e6)], by_lr[(method, 0.01)]
-        assert bad["status"] == "failed" and bad["error"].startswith("diverged: ")
-        assert bad["steps_to_target"] is None and bad["final_metric"] is None
-        assert good["status"] == "done" and math.isfinite(good["final_metric"])
+        assert bad.status == "failed" and bad.error.startswith("diverged: ")
+        assert bad.steps_to_target is None and bad.final_metric is None
+        assert good.status == "done" and math.isfinite(good.final_metric)
 
 
 def test_exception_and_dead_process_are_failed_trials(tmp_path):
@@ -68,13 +68,11 @@ def test_exception_and_dead_process_are_failed_trials(tmp_path):
         config = _config(f"{TINY}:{name}", ["constant"], seeds=2)
         run_id = run_benchmark(store_path, config, workers=2, progress=False)
         with Store(store_path) as store:
-            trials = {
-                t["seed"]: [x for x in store.trials(run_id) if x["seed"] == t["seed"]] for t in store.trials(run_id)
-            }
-        assert {t["status"] for t in trials[0]} == {"done"}
-        assert {t["status"] for t in trials[1]} == {"failed"}
+            trials = {t.seed: [x for x in store.trials(run_id) if x.seed == t.seed] for t in store.trials(run_id)}
+        assert {t.status for t in trials[0]} == {"done"}
+        assert {t.status for t in trials[1]} == {"failed"}
         expected = "RuntimeError: boom at step 7" if name == "RaisingDiabetes" else "died with exit code 3"
-        assert all(expected in t["error"] for t in trials[1])
+        assert all(expected in t.error for t in trials[1])
 
 
 def test_run_trial_returns_rows_without_a_store(tmp_path):
@@ -94,7 +92,7 @@ def test_run_trial_returns_rows_without_a_store(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         store.write_rows(rows)
         (trial,) = store.trials("r")
-        assert trial["status"] == "done" and len(store.measurements("t1")) == 7
+        assert trial.status == "done" and len(store.measurements("t1")) == 7
 
 
 def test_user_workload_from_the_docs_through_the_cli(tmp_path, capsys):
@@ -122,9 +120,9 @@ def test_user_workload_from_the_docs_through_the_cli(tmp_path, capsys):
     assert status == 0
     with Store(store_path) as store:
         trials = store.trials(store.latest_run_id())
-    assert {t["workload"] for t in trials} == {"diabetes"} and len(trials) == 2 * 4
-    assert {t["status"] for t in trials} == {"done"}
-    assert any(t["steps_to_target"] is not None for t in trials)  # the example's target is reachable
+    assert {t.workload for t in trials} == {"diabetes"} and len(trials) == 2 * 4
+    assert {t.status for t in trials} == {"done"}
+    assert any(t.steps_to_target is not None for t in trials)  # the example's target is reachable
     csv_path = tmp_path / "trials.csv"
     assert main(["bench", "export", "--store", str(store_path), "-o", str(csv_path)]) == 0
     assert len(csv_path.read_text().splitlines()) == 1 + len(trials)
@@ -153,7 +151,7 @@ def test_missing_data_skips_the_workload_with_the_package_name(tmp_path, monkeyp
     run_id = run_benchmark(tmp_path / "s.sqlite", config, workers=2, progress=False, say=messages.append)
     assert any("skipping workload fashion-mlp" in m and "dataset-fashion-mnist" in m for m in messages)
     with Store(tmp_path / "s.sqlite") as store:
-        assert {t["workload"] for t in store.trials(run_id)} == {"diabetes-short"}
+        assert {t.workload for t in store.trials(run_id)} == {"diabetes-short"}
 
 
 def test_list_shows_workloads_methods_and_suites(capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from tuneless.bench.score.scoring import (
     median_times_to_target,
     score_trials,
 )
+
+from .trial_rows import trial_row
 
 INF = math.inf
 
@@ -101,25 +104,27 @@ def test_user_errors():
 # --- from trial rows ------------------------------------------------------------------------------------------
 def _trial(workload, method, seed, lr, steps=None, seconds=None, final=None, status="done", **extra):
     higher = workload == "w2"
-    return {
-        "trial_id": f"{workload}-{method}-{seed}-{lr}-{status}",
-        "workload": workload,
-        "method": method,
-        "seed": seed,
-        "peak_lr": lr,
-        "status": status,
-        "metric_name": "accuracy" if higher else "val_loss",
-        "higher_is_better": int(higher),
-        "target": 0.9 if higher else 0.5,
-        "budget_steps": 100,
-        "steps_to_target": steps,
-        "seconds_to_target": seconds,
-        "final_metric": final,
-        "prior_trial_id": None,
-        "prior_seconds": 0.0,
-        "prior_steps": 0,
-        **extra,
-    }
+    return trial_row(
+        **{
+            "trial_id": f"{workload}-{method}-{seed}-{lr}-{status}",
+            "workload": workload,
+            "method": method,
+            "seed": seed,
+            "peak_lr": lr,
+            "status": status,
+            "metric_name": "accuracy" if higher else "val_loss",
+            "higher_is_better": int(higher),
+            "target": 0.9 if higher else 0.5,
+            "budget_steps": 100,
+            "steps_to_target": steps,
+            "seconds_to_target": seconds,
+            "final_metric": final,
+            "prior_trial_id": None,
+            "prior_seconds": 0.0,
+            "prior_steps": 0,
+            **extra,
+        }
+    )
 
 
 TRIALS = [
@@ -145,11 +150,11 @@ TRIALS = [
 
 def test_best_trials_tie_broken_by_final_metric():
     by_steps = best_trials(TRIALS, "steps")
-    assert by_steps[("w1", "lin", 0)]["peak_lr"] == 0.3  # 40 = 40 steps, final 0.25 < 0.30
-    assert by_steps[("w1", "cos", 1)]["peak_lr"] == 0.3  # 50 < 100 steps
-    assert best_trials(TRIALS, "seconds")[("w1", "cos", 1)]["peak_lr"] == 0.1  # 9 s < 10 s
+    assert by_steps[("w1", "lin", 0)].peak_lr == 0.3  # 40 = 40 steps, final 0.25 < 0.30
+    assert by_steps[("w1", "cos", 1)].peak_lr == 0.3  # 50 < 100 steps
+    assert best_trials(TRIALS, "seconds")[("w1", "cos", 1)].peak_lr == 0.1  # 9 s < 10 s
     # every trial missed: the better final metric decides (accuracy 0.89 is the only trial of cos seed 1).
-    assert by_steps[("w2", "cos", 1)]["final_metric"] == 0.89
+    assert by_steps[("w2", "cos", 1)].final_metric == 0.89
 
 
 def test_median_times_by_hand():
@@ -211,7 +216,7 @@ def test_score_trials_by_hand():
     assert lin.steps_with_prior is None and lin.seconds_with_prior is None
     # chosen by steps: seed 0 lr 0.3 (tie broken), seed 1 lr 0.1 -> lower middle of (0.1, 0.3) = 0.1
     assert lin.peak_lr == 0.1
-    assert {s: t["peak_lr"] for s, t in lin.chosen.items()} == {0: 0.3, 1: 0.1}
+    assert {s: t.peak_lr for s, t in lin.chosen.items()} == {0: 0.3, 1: 0.1}
     assert scored.results["w1"]["cos"].peak_lr == 0.1  # seed 0: 0.1, seed 1: 0.3
     ref = scored.results["w2"]["ref"]
     # with the prior run: steps 10 + 100, 20 + 100 -> 115; seconds 1 + 6, 2 + 7 -> 8
@@ -287,22 +292,24 @@ def test_getting_faster_never_lowers_own_score(times, speedup):
 
 
 def _grid_trial(workload, method, seed, lr, steps, optimizer="sgd", schedule="linear", final=0.5):
-    return {
-        "workload": workload,
-        "method": method,
-        "seed": seed,
-        "peak_lr": lr,
-        "optimizer": optimizer,
-        "schedule": schedule,
-        "status": "done",
-        "steps_to_target": steps,
-        "seconds_to_target": None if steps is None else steps / 10,
-        "final_metric": final,
-        "higher_is_better": 0,
-        "metric_name": "loss",
-        "target": 0.6,
-        "budget_steps": 100,
-    }
+    return trial_row(
+        **{
+            "workload": workload,
+            "method": method,
+            "seed": seed,
+            "peak_lr": lr,
+            "optimizer": optimizer,
+            "schedule": schedule,
+            "status": "done",
+            "steps_to_target": steps,
+            "seconds_to_target": None if steps is None else steps / 10,
+            "final_metric": final,
+            "higher_is_better": 0,
+            "metric_name": "loss",
+            "target": 0.6,
+            "budget_steps": 100,
+        }
+    )
 
 
 def test_lr_grid_edges_and_method_summaries_by_hand():
@@ -350,7 +357,7 @@ def test_an_edge_by_either_measure_is_flagged_with_its_lr():
     assert (w1.peak_lr, w1.final_peak_lr, w1.edge, w1.lr_edge) == (0.3, 1.0, (1.0, "highest"), "highest")
     assert (w2.peak_lr, w2.final_peak_lr, w2.edge) == (0.3, 0.3, None)
     # a seed whose trials all failed has no best final metric: it does not pull the median to the lowest lr
-    failed = [{**_grid_trial("w", "grid", 0, lr, None, final=None), "status": "failed"} for lr in (0.1, 0.3, 1.0)]
+    failed = [replace(_grid_trial("w", "grid", 0, lr, None, final=None), status="failed") for lr in (0.1, 0.3, 1.0)]
     kept = [
         _grid_trial("w", "grid", 1, lr, s, final=f) for lr, s, f in ((0.1, 80, 0.5), (0.3, 40, 0.4), (1.0, 60, 0.45))
     ]

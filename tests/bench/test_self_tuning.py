@@ -18,17 +18,17 @@ def test_one_run_methods_through_the_benchmark(tmp_path):
     config = BenchConfig("quick", [f"{TINY}:ShortDiabetes"], ONE_RUN, 1, {})
     run_id = run_benchmark(tmp_path / "s.sqlite", config, workers=2, progress=False)
     with Store(tmp_path / "s.sqlite") as store:
-        trials = {t["method"]: t for t in store.trials(run_id)}
-        steps = {m: [row["step"] for row in store.measurements(t["trial_id"])] for m, t in trials.items()}
-        lrs = {m: [row["lr"] for row in store.measurements(t["trial_id"])] for m, t in trials.items()}
+        trials = {t.method: t for t in store.trials(run_id)}
+        steps = {m: [row.step for row in store.measurements(t.trial_id)] for m, t in trials.items()}
+        lrs = {m: [row.lr for row in store.measurements(t.trial_id)] for m, t in trials.items()}
     assert sorted(trials) == sorted(ONE_RUN)
-    assert {t["status"] for t in trials.values()} == {"done"}, [t["error"] for t in trials.values()]
+    assert {t.status for t in trials.values()} == {"done"}, [t.error for t in trials.values()]
     # 60 steps, evaluated every 10; the pilot of AutoLR is 10 steps (its minimum) before them, and counts
     assert steps["control"] == [0, 10, 20, 30, 40, 50, 60] == steps["mechanic-freeze"]
     assert steps["auto"] == [0, 20, 30, 40, 50, 60, 70] == steps["auto-schedulefree"]
     assert lrs["auto"][-1] == 0.0  # linear decay to zero at the end of the run
     # the control runs at its family's calibrated lr (this workload is not in the table: every sgd row counts)
-    assert trials["control"]["peak_lr"] == pytest.approx(constants(load_rows(), "sgd").control_lr)
+    assert trials["control"].peak_lr == pytest.approx(constants(load_rows(), "sgd").control_lr)
     # the self-tuning track's table names exactly the one-run methods, scores in [0, 1]
     from tuneless.bench.report.tables import markdown_tables
 
@@ -65,10 +65,10 @@ def test_a_resumed_run_takes_new_methods_and_reruns_nothing(tmp_path, capsys):
     assert main([*options, "--methods", "control", "mechanic-freeze"]) == 0
     assert f"added to run {run_id}: mechanic-freeze" in capsys.readouterr().err
     with Store(store) as opened:
-        trials = {t["method"]: t for t in opened.trials(run_id)}
-        stored = opened.run(run_id)["config"]
+        trials = {t.method: t for t in opened.trials(run_id)}
+        stored = opened.run(run_id).config
     assert sorted(trials) == ["control", "mechanic-freeze"] and trials["control"] == first  # not run again
-    assert stored["methods"] == ["control", "mechanic-freeze"] and "mechanic-freeze" in stored["method_info"]
+    assert stored.methods == ["control", "mechanic-freeze"] and "mechanic-freeze" in stored.method_info
     # dropping a method of the run is still refused
     assert main([*options, "--methods", "mechanic-freeze"]) == 2
     assert "was planned with --methods control mechanic-freeze" in capsys.readouterr().err

@@ -11,6 +11,8 @@ import pytest
 from tuneless.bench.record.rows import Measurement, TrialFinish, TrialStart
 from tuneless.bench.record.store import Store
 
+from .trial_rows import quick_config
+
 
 def _trial(trial_id="t1", run_id="r1", **fields):
     row = {
@@ -42,7 +44,7 @@ def _journal_mode(path):
 def test_wal_mode_and_round_trip(tmp_path):
     path = tmp_path / "s.sqlite"
     with Store(path) as store:
-        store.create_run("r1", "quick", {"seeds": 2, "methods": ["linear"]})
+        store.create_run("r1", quick_config(2, methods=["linear"]))
         store.start_trial(_trial())
         store.add_measurement(
             {
@@ -74,14 +76,14 @@ def test_wal_mode_and_round_trip(tmp_path):
     assert _journal_mode(path) == "delete"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
     with Store(path) as store:
-        assert store.run("r1")["config"] == {"seeds": 2, "methods": ["linear"]}
+        assert store.run("r1").config == quick_config(2, methods=["linear"])
         (trial,) = store.trials("r1")
-        assert trial["status"] == "done" and trial["steps_to_target"] == 5 and trial["peak_lr"] == 0.1
-        assert trial["started"] <= trial["finished"]
+        assert trial.status == "done" and trial.steps_to_target == 5 and trial.peak_lr == 0.1
+        assert trial.started <= trial.finished
         rows = store.measurements("t1")
-        assert [r["step"] for r in rows] == [0, 5]
-        assert rows[0]["extra"] == {"accuracy": 0.25} and rows[0]["train_loss"] is None
-        assert rows[1]["metric"] == 0.25 and rows[1]["extra"] is None
+        assert [r.step for r in rows] == [0, 5]
+        assert rows[0].extra == {"accuracy": 0.25} and rows[0].train_loss is None
+        assert rows[1].metric == 0.25 and rows[1].extra is None
 
 
 def test_rerun_replaces_rows_of_the_same_step(tmp_path):
@@ -89,13 +91,13 @@ def test_rerun_replaces_rows_of_the_same_step(tmp_path):
         store.start_trial(_trial())
         store.add_measurement({"trial_id": "t1", "step": 3, "metric": 1.0})
         store.add_measurement({"trial_id": "t1", "step": 3, "metric": 0.5})
-        assert [r["metric"] for r in store.measurements("t1")] == [0.5]
+        assert [r.metric for r in store.measurements("t1")] == [0.5]
 
 
 def test_export_csv_and_bad_table(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
-        store.create_run("r1", "quick", {})
-        store.create_run("r2", "quick", {})
+        store.create_run("r1", quick_config())
+        store.create_run("r2", quick_config())
         store.start_trial(_trial("a", "r1"))
         store.start_trial(_trial("b", "r2"))
         for step in range(3):
@@ -123,8 +125,8 @@ def test_write_rows_replays_a_remote_trial(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         store.write_rows(rows)
         (trial,) = store.trials("r1")
-        assert trial["status"] == "failed" and trial["error"].startswith("diverged")
-        assert store.measurements("x")[0]["metric"] == 3.0
+        assert trial.status == "failed" and trial.error.startswith("diverged")
+        assert store.measurements("x")[0].metric == 3.0
         with pytest.raises(TypeError, match="expected a TrialStart, Measurement or TrialFinish row"):
             store.write_rows([{"kind": "oops"}])
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _store_with_a_run(path: Path, run_id: str = "r1", workload: str = "ShortDiabetes", seeds: int = 2) -> None:
     config = BenchConfig.from_options("quick", [f"{TINY}:{workload}"], ["constant", "cosine"], seeds)
     with Store(path) as store:
-        store.create_run(run_id, "quick", config.to_dict())
+        store.create_run(run_id, config)
         store.start_trial({"trial_id": "t1", "run_id": run_id, "workload": "w", "method": "constant", "seed": 0})
         store.finish_trial("t1", status="done", final_metric=1.5)
 
@@ -48,7 +48,7 @@ def test_read_only_opening_writes_nothing(tmp_path):
     _store_with_a_run(path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     with Store(path, read_only=True) as store:
-        assert store.run("r1")["suite"] == "quick"
+        assert store.run("r1").suite == "quick"
         with pytest.raises(ValueError, match=r"store .*s\.sqlite'.*(read-only|readonly)"):
             store.finish_trial("t1", status="failed")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
@@ -133,7 +133,7 @@ def test_two_drivers_resuming_one_run_run_every_trial_exactly_once(tmp_path):
         "quick", [f"{TINY}:CountingDiabetes"], ["constant", "cosine"], 2, lr_resolution=None
     )  # the grid only
     with Store(path) as store:
-        store.create_run("r1", "quick", config.to_dict())
+        store.create_run("r1", config)
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
@@ -155,7 +155,7 @@ def test_two_drivers_resuming_one_run_run_every_trial_exactly_once(tmp_path):
     assert [driver.returncode for driver in drivers] == [0, 0], errors
     with Store(path, read_only=True) as store:
         trials = store.trials("r1")
-    assert len(trials) == 2 * 2 * 2 and {t["status"] for t in trials} == {"done"}
+    assert len(trials) == 2 * 2 * 2 and {t.status for t in trials} == {"done"}
     runs = log.read_text().splitlines()
     assert len(runs) == len(trials), runs  # each trial built (run) once, by one driver or the other
     assert (tmp_path / "out0" / "report.html").is_file() and (tmp_path / "out1" / "report.html").is_file()

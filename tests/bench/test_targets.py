@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tuneless.bench.catalog.targets import target_for
@@ -131,7 +133,7 @@ def test_targets_from_an_existing_run_match_the_procedures_own_run(tmp_path, cap
         main([*bench, "--store", run, "--out", str(tmp_path / "out"), "--no-progress", "--lr-resolution", "1.2"]) == 0
     )
     with Store(run, read_only=True) as store:  # bracketing added cosine trials off the grid
-        assert {t["peak_lr"] for t in store.trials(store.latest_run_id()) if t["method"] == "cosine"} > {0.01, 0.03}
+        assert {t.peak_lr for t in store.trials(store.latest_run_id()) if t.method == "cosine"} > {0.01, 0.03}
     common = ["bench", "set-targets", "--workload", tiny, "--workers", "1", "--no-progress"]
     own_store, own_json, from_json = str(tmp_path / "own.sqlite"), tmp_path / "own.json", tmp_path / "from.json"
     assert main([*common, "--seeds", "3", "--store", own_store, "--output", str(own_json)]) == 0
@@ -163,18 +165,16 @@ def test_targets_from_an_existing_run_match_the_procedures_own_run(tmp_path, cap
     # a diverged (failed) grid trial is part of the grid, as in set-targets' own run
     with Store(run) as store:
         (trial,) = [
-            t
-            for t in store.trials(store.latest_run_id())
-            if t["method"] == "cosine" and t["seed"] == 0 and t["peak_lr"] == 0.03
+            t for t in store.trials(store.latest_run_id()) if t.method == "cosine" and t.seed == 0 and t.peak_lr == 0.03
         ]
-        store.finish_trial(trial["trial_id"], status="failed", final_metric=None)  # fmt: skip
+        store.finish_trial(trial.trial_id, status="failed", final_metric=None)  # fmt: skip
     assert main([*common, "--from-store", run, "--output", str(bad)]) == 0
     assert json.loads(bad.read_text())["workloads"]["diabetes-short"]["per_seed"][0]["peak_lr"] == 0.01
     # a seed whose grid trials all failed is named; a grid trial still running is named as such
     with Store(run) as store:
         for trial in store.trials(store.latest_run_id()):
-            if trial["method"] == "cosine" and trial["seed"] == 1:
-                store.finish_trial(trial["trial_id"], status="failed", final_metric=None)
+            if trial.method == "cosine" and trial.seed == 1:
+                store.finish_trial(trial.trial_id, status="failed", final_metric=None)
     capsys.readouterr()
     assert main([*common, "--from-store", run, "--output", str(bad)]) == 0
     printed = capsys.readouterr().out
@@ -210,17 +210,17 @@ def test_targets_name_the_data_the_run_recorded(tmp_path, capsys):
     here = resolve_workload(tiny, {}).data_hash()
     with Store(run) as store:
         run_id = store.latest_run_id()
-        config = store.run(run_id)["config"]
-        assert config["data_hashes"] == {"diabetes-short": here} and len(here) >= 8
-        store.update_run_config(run_id, {**config, "data_hashes": {"diabetes-short": "elsewhere"}})
+        config = store.run(run_id).config
+        assert config.data_hashes == {"diabetes-short": here} and len(here) >= 8
+        store.update_run_config(run_id, replace(config, data_hashes={"diabetes-short": "elsewhere"}))
     output = tmp_path / "t.json"
     common = ["bench", "set-targets", "--workload", tiny, "--from-store", run, "--output", str(output)]
     assert main(common) == 0
     assert json.loads(output.read_text())["workloads"]["diabetes-short"]["data_hash"] == "elsewhere"
     # a run stored before runs recorded their data: the data here, with a note when it ran on another Python
     with Store(run) as store:
-        config = {k: v for k, v in config.items() if k != "data_hashes"}
-        store.update_run_config(run_id, {**config, "environment": {**config["environment"], "python": "2.7.18"}})
+        environment = {**config.environment, "python": "2.7.18"}
+        store.update_run_config(run_id, replace(config, data_hashes=None, environment=environment))
     capsys.readouterr()
     assert main(common) == 0
     assert json.loads(output.read_text())["workloads"]["diabetes-short"]["data_hash"] == here

@@ -169,7 +169,7 @@ def all_failed_status(store_path: str, run_id: str) -> int:
     from .report.formatting import count
 
     with Store(store_path, read_only=True) as store:
-        statuses = [t["status"] for t in store.trials(run_id)]
+        statuses = [t.status for t in store.trials(run_id)]
     if statuses and all(status == "failed" for status in statuses):
         print(
             f"tuneless bench: error: all {count(len(statuses), 'trial')} of run {run_id} failed (see the first error "
@@ -206,15 +206,15 @@ def check_resume_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--resume: the store {args.store!r} has no run to resume (no such file)")
     with Store(args.store, read_only=True) as store:
         run_id = args.run_id or store.latest_run_id()
-        config = store.run(run_id)["config"]
+        config = store.run(run_id).config
     given = {
-        "--suite": (args.suite if args.suite != "quick" else None, config["suite"]),
-        "--workload": (args.workload, config["workloads"]),
-        "--seeds": (args.seeds, config["seeds"]),
+        "--suite": (args.suite if args.suite != "quick" else None, config.suite),
+        "--workload": (args.workload, config.workloads),
+        "--seeds": (args.seeds, config.seeds),
     }
-    missing = [m for m in config["methods"] if args.methods is not None and m not in args.methods]
+    missing = [m for m in config.methods if args.methods is not None and m not in args.methods]
     if missing:  # --methods may add methods to a resumed run, not drop any
-        given["--methods"] = (args.methods, config["methods"])
+        given["--methods"] = (args.methods, config.methods)
     for option, (value, stored) in given.items():
         if value is not None and value != stored:
             shown = " ".join(map(str, value)) if isinstance(value, list) else value

@@ -56,7 +56,7 @@ class Method:
         records_grad_norms: record the gradient-norm trace of every trial (the prior of refinement needs it).
         budget_fraction: the trials run this fraction of the workload's budget (tuning at a shorter horizon).
         from_prior: ``from_prior(config, prior_trial, workload) -> TrialConfig``: how a method with a prior makes
-            its trial from the prior's best trial (a store row); ``None`` = refine the prior's gradient norms.
+            its trial from the prior's best trial (a store ``Trial``); ``None`` = refine the prior's gradient norms.
         prior_cost: ``"best"``: the cost added for the prior is its best trial's (refinement reuses one run of a
             grid tuned anyway); ``"all"``: every trial of the prior on the workload and seed (a tuning stage of
             this method's own, e.g. the short-horizon grid of lr transfer).
@@ -72,7 +72,7 @@ class Method:
     prior: str | None = None
     records_grad_norms: bool = False
     budget_fraction: float = 1.0
-    from_prior: Callable[[TrialConfig, Mapping[str, Any], Workload], TrialConfig] | None = None
+    from_prior: Callable[[TrialConfig, Any, Workload], TrialConfig] | None = None
     prior_cost: str = "best"
     scheduler: Callable[[Any, Workload, int], Any] | None = None
 
@@ -246,16 +246,16 @@ for _method in (
 QUARTER = 0.25
 
 
-def _transferred_config(rule: str) -> Callable[[TrialConfig, Mapping[str, Any], Workload], TrialConfig]:
+def _transferred_config(rule: str) -> Callable[[TrialConfig, Any, Workload], TrialConfig]:
     """The full-budget trial from the best quarter-budget trial: its peak lr moved by the ratio of the
     bound-optimal base lrs (``"bound"``, Schaipp et al., arXiv 2501.18965) or kept (``"same"``)."""
 
-    def from_prior(config: TrialConfig, prior: Mapping[str, Any], workload: Workload) -> TrialConfig:
-        lr = float(prior["peak_lr"])
+    def from_prior(config: TrialConfig, prior: Any, workload: Workload) -> TrialConfig:
+        lr = float(prior.peak_lr)
         if rule == "bound":
             from ...refine.transfer import transfer_lr
 
-            lr = transfer_lr(lr, prior["schedule"], int(prior["budget_steps"]), config.schedule, workload.budget_steps)
+            lr = transfer_lr(lr, prior.schedule, int(prior.budget_steps), config.schedule, workload.budget_steps)
         return dataclasses.replace(config, peak_lr=lr)
 
     return from_prior

@@ -169,6 +169,6 @@ def get_suite(name: str) -> Suite:
 
 
 def run_tuning_measures(suite: str, stored: Sequence[str] | None) -> tuple[str, ...]:
-    """A run's tuning measures (``lr_bracketing.TUNING_MEASURES``): those stored in its config, else its suite's
-    (a run stored before they were recorded resumes with its suite's)."""
+    """A run's tuning measures (``lr_bracketing.TUNING_MEASURES``): those given (stored in its config), else its
+    suite's."""
     return check_tuning_measures(get_suite(suite).tune_by if stored is None else stored)

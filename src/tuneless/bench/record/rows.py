@@ -1,18 +1,22 @@
-"""The rows a trial writes into the store, typed: its start, each evaluation, its finish.
+"""The store's rows, typed, as written and as read.
 
-A trial produces ``TrialStart``, then one ``Measurement`` per evaluation, then ``TrialFinish``
+A trial writes ``TrialStart``, then one ``Measurement`` per evaluation, then ``TrialFinish``
 (``runner.run_trial``). The local executor's trial processes write each row as it exists; a remote executor
-(Ray) gets the list back and replays it with ``Store.write_rows``. Field names are the columns of the store's
-``trials`` and ``measurements`` tables (``store.SCHEMA``).
+(Ray) gets the list back and replays it with ``Store.write_rows``. Reading gives ``Trial`` (a ``trials`` row:
+the fields of ``TrialStart`` and ``TrialFinish`` and ``finished``), ``Measurement`` and ``RunRow``. Field names are
+the columns of the store's tables, in their order (``schema``; ``tests/bench/test_schema.py`` ties them).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Measurement", "StoreRow", "TrialFinish", "TrialStart"]
+from .run_config import BenchConfig
+
+__all__ = ["Measurement", "RunRow", "StoreRow", "Trial", "TrialFinish", "TrialStart"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,9 +56,9 @@ class Measurement:
     step: int
     train_seconds: float
     train_loss: float | None  # mean training loss since the previous evaluation; None at step 0
-    metric: float
+    metric: float | None  # None as read: a NaN metric (SQLite stores NaN as NULL)
     lr: float
-    extra: dict[str, float] = dataclasses.field(default_factory=dict)
+    extra: dict[str, float] | None = dataclasses.field(default_factory=dict)
 
     def columns(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -87,3 +91,50 @@ class TrialFinish:
 
 
 StoreRow = TrialStart | Measurement | TrialFinish
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """A ``trials`` row as read: what ``TrialStart`` wrote, the results ``TrialFinish`` set (``None`` while the
+    trial is 'running', and for a failed trial), and when it finished."""
+
+    trial_id: str
+    run_id: str
+    workload: str
+    method: str
+    peak_lr: float | None
+    seed: int
+    schedule: str | None
+    optimizer: str
+    status: str  # 'running', 'done' or 'failed'
+    error: str | None
+    metric_name: str
+    higher_is_better: bool
+    target: float | None
+    budget_steps: int
+    steps_to_target: int | None
+    seconds_to_target: float | None
+    final_metric: float | None
+    train_seconds: float | None
+    prior_trial_id: str | None
+    prior_seconds: float
+    prior_steps: int
+    started: float
+    finished: float | None
+    train_cpu_seconds: float | None
+    cpu_seconds_to_target: float | None
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, Any]) -> Trial:
+        """The row from its ``trials`` columns (``higher_is_better`` stored as 0/1)."""
+        return cls(**{**columns, "higher_is_better": bool(columns["higher_is_better"])})
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRow:
+    """A ``runs`` row as read: the run's id, when it was created (Unix time), its suite and what it is."""
+
+    run_id: str
+    created: float
+    suite: str
+    config: BenchConfig

@@ -6,12 +6,14 @@ Every trial process opens its own connection and writes its rows as it goes, one
 ``busy_timeout`` makes concurrent writers wait instead of failing. The schema is the contract with scoring and
 the report: they only read it.
 
-Opening checks that the file is a tuneless store (``PRAGMA user_version`` = :data:`SCHEMA_VERSION` and its three
-tables; a file from before the version was written, version 0 with the tables, is accepted), migrates it when
-opened for writing (``schema.migrate``), and turns every SQLite or OS failure (not SQLite, corrupt, truncated,
-read-only, a device or a FIFO) into one ``ValueError`` line naming the file. ``read_only=True`` opens without
-writing anything (a read-only URI; an archived store on a read-only file system or folder is opened as
-immutable), for export and tables. Claims of trials by drivers: ``claims``; CSV export: ``export``.
+Opening checks that the file is a tuneless store (``PRAGMA user_version`` at most :data:`SCHEMA_VERSION` and its
+three tables; a file from before the version was written, version 0 with the tables, is accepted), makes an older
+store current (``schema.migrate``: in place when opened for writing, in an in-memory copy when read-only), and
+turns every SQLite or OS failure (not SQLite, corrupt, truncated, read-only, a device or a FIFO) into one
+``ValueError`` line naming the file. ``read_only=True`` opens without writing anything (a read-only URI; an
+archived store on a read-only file system or folder is opened as immutable), for export and tables. Reads give
+typed rows (``rows``: ``RunRow``, ``Trial``, ``Measurement``). Claims of trials by drivers: ``claims``; CSV
+export: ``export``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from .claims import TrialClaims
-from .defaults import method_info
 from .errors import describe_sqlite_error
-from .rows import Measurement, StoreRow, TrialFinish, TrialStart
+from .rows import Measurement, RunRow, StoreRow, Trial, TrialFinish, TrialStart
+from .run_config import BenchConfig
 from .schema import MEASUREMENT_COLUMNS, SCHEMA, SCHEMA_VERSION, TABLES, TRIAL_COLUMNS, migrate
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Store", "TABLES"]
@@ -59,14 +61,16 @@ class Store:
                 if not exists:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.connection = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
-            self.connection.row_factory = sqlite3.Row
-            self._claims = TrialClaims(self.connection, self.path)
             self.connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             self._check_schema()
-            if not read_only:
+            if read_only:
+                self.connection = _current_copy(self.connection)
+            else:
                 self.connection.execute("PRAGMA journal_mode = WAL")
                 self.connection.execute("PRAGMA synchronous = NORMAL")
                 migrate(self.connection)
+            self.connection.row_factory = sqlite3.Row
+            self._claims = TrialClaims(self.connection, self.path)
         except sqlite3.Error as err:
             if hasattr(self, "connection"):
                 self.connection.close()
@@ -103,7 +107,7 @@ class Store:
                 "upgrade tuneless"
             )
         missing = [t for t in TABLES if t not in tables]
-        if version not in (0, SCHEMA_VERSION) or missing:
+        if missing:
             shown = ", ".join(sorted(tables)[:5]) or "none"
             raise ValueError(
                 f"{where}: not a tuneless store (SQLite file with version {version} and tables {shown}; "
@@ -137,30 +141,27 @@ class Store:
         self.close()
 
     # runs -------------------------------------------------------------------------------------------------------
-    def create_run(self, run_id: str, suite: str, config: Mapping[str, Any]) -> None:
+    def create_run(self, run_id: str, config: BenchConfig) -> None:
         self._execute(
             "INSERT INTO runs (run_id, created, suite, config) VALUES (?, ?, ?, ?)",
-            (run_id, time.time(), suite, json.dumps(config, sort_keys=True)),
+            (run_id, time.time(), config.suite, _config_json(config)),
         )
 
-    def run(self, run_id: str) -> dict[str, Any]:
+    def run(self, run_id: str) -> RunRow:
         row = next(iter(self._execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))), None)
         if row is None:
             known = [r["run_id"] for r in self._execute("SELECT run_id FROM runs ORDER BY created")]
             raise ValueError(f"run_id {run_id!r} is not in the store {str(self.path)!r}; runs there: {known}")
-        out = dict(row)
-        out["config"] = json.loads(out["config"])
-        return out
+        try:
+            config = BenchConfig(**json.loads(row["config"]))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"store {str(self.path)!r}: run {run_id}'s config cannot be read: {err}") from None
+        return RunRow(row["run_id"], row["created"], row["suite"], config)
 
-    def method_info(self, run_id: str) -> dict[str, dict[str, Any]]:
-        """What the run says of each of its methods (``defaults.method_info``): for the report."""
-        methods = [r["method"] for r in self._execute("SELECT DISTINCT method FROM trials WHERE run_id = ?", (run_id,))]
-        return method_info(self.run(run_id)["config"], methods)
-
-    def update_run_config(self, run_id: str, config: Mapping[str, Any]) -> None:
-        """Replace a run's stored config (e.g. to record what a run stored by an older version resumed with)."""
+    def update_run_config(self, run_id: str, config: BenchConfig) -> None:
+        """Replace a run's stored config."""
         self.run(run_id)  # a ValueError naming the store's runs when it is not there
-        self._execute("UPDATE runs SET config = ? WHERE run_id = ?", (json.dumps(config, sort_keys=True), run_id))
+        self._execute("UPDATE runs SET config = ? WHERE run_id = ?", (_config_json(config), run_id))
 
     def latest_run_id(self) -> str:
         row = next(iter(self._execute("SELECT run_id FROM runs ORDER BY created DESC LIMIT 1")), None)
@@ -187,13 +188,14 @@ class Store:
         assignments = ", ".join(f"{k} = ?" for k in fields)
         self._execute(f"UPDATE trials SET {assignments} WHERE trial_id = ?", [*fields.values(), trial_id])
 
-    def trials(self, run_id: str) -> list[dict[str, Any]]:
+    def trials(self, run_id: str) -> list[Trial]:
+        """The run's trials, in the order they were first started."""
         rows = self._execute("SELECT * FROM trials WHERE run_id = ? ORDER BY rowid", (run_id,))
-        return [dict(r) for r in rows]
+        return [Trial.from_columns(r) for r in rows]
 
-    def trial(self, trial_id: str) -> dict[str, Any] | None:
+    def trial(self, trial_id: str) -> Trial | None:
         row = next(iter(self._execute("SELECT * FROM trials WHERE trial_id = ?", (trial_id,))), None)
-        return None if row is None else dict(row)
+        return None if row is None else Trial.from_columns(row)
 
     # measurements -----------------------------------------------------------------------------------------------
     def add_measurement(self, row: Mapping[str, Any]) -> None:
@@ -207,12 +209,10 @@ class Store:
             values,
         )
 
-    def measurements(self, trial_id: str) -> list[dict[str, Any]]:
+    def measurements(self, trial_id: str) -> list[Measurement]:
+        """The trial's evaluations, by step."""
         rows = self._execute("SELECT * FROM measurements WHERE trial_id = ? ORDER BY step", (trial_id,))
-        out = [dict(r) for r in rows]
-        for row in out:
-            row["extra"] = None if row["extra"] is None else json.loads(row["extra"])
-        return out
+        return [Measurement(**{**r, "extra": None if r["extra"] is None else json.loads(r["extra"])}) for r in rows]
 
     def write_rows(self, rows: Iterable[StoreRow]) -> None:
         """Replay the rows a remote trial returned (see ``runner.run_trial``) into this store."""
@@ -242,3 +242,20 @@ class Store:
         if run_id is not None:
             self.run(run_id)  # raises, naming the runs there
         return export_csv(self.connection, self.path, table, path, run_id)
+
+
+def _config_json(config: BenchConfig) -> str:
+    return json.dumps(config.to_dict(), sort_keys=True)
+
+
+def _current_copy(connection: sqlite3.Connection) -> sqlite3.Connection:
+    """``connection`` (read-only) if its store is current, else an in-memory copy of the store made current
+    (``schema.migrate``): what an older store reads as, without writing to it."""
+    if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return connection
+    copy = sqlite3.connect(":memory:", isolation_level=None)
+    connection.backup(copy)
+    connection.close()
+    migrate(copy)
+    copy.execute("PRAGMA query_only = ON")  # read-only as the store is: a write fails, it never vanishes unseen
+    return copy

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..record.rows import Measurement, Trial
 from ..score.profiles import performance_profile
 from ..score.scoring import RunScores, best_methods
 from .formatting import count, direction
@@ -143,32 +144,32 @@ def plot_final_metrics(scored: RunScores, colors: Mapping[str, Any], path: Path)
 
 
 def lr_sensitivity_points(
-    trials: Sequence[Mapping[str, Any]], methods_with_lr: Sequence[str]
+    trials: Sequence[Trial], methods_with_lr: Sequence[str]
 ) -> dict[str, dict[str, dict[float, list[float]]]]:
     """workload -> method -> peak lr -> the finished trials' final metrics (one per seed), for the methods named,
     at each workload's full budget (a method tuned at a shorter horizon, such as ``linear-quarter``, is left out:
     its metric is of another run length)."""
     full = {}
     for t in trials:
-        full[t["workload"]] = max(full.get(t["workload"], 0), t["budget_steps"] or 0)
+        full[t.workload] = max(full.get(t.workload, 0), t.budget_steps or 0)
     points: dict[str, dict[str, dict[float, list[float]]]] = {}
     for t in trials:
         if (
-            t["method"] in methods_with_lr
-            and t["status"] == "done"
-            and t["peak_lr"] is not None
-            and t["final_metric"] is not None
-            and math.isfinite(t["final_metric"])
-            and t["budget_steps"] == full[t["workload"]]
+            t.method in methods_with_lr
+            and t.status == "done"
+            and t.peak_lr is not None
+            and t.final_metric is not None
+            and math.isfinite(t.final_metric)
+            and t.budget_steps == full[t.workload]
         ):
-            by_lr = points.setdefault(t["workload"], {}).setdefault(t["method"], {})
-            by_lr.setdefault(float(t["peak_lr"]), []).append(float(t["final_metric"]))
+            by_lr = points.setdefault(t.workload, {}).setdefault(t.method, {})
+            by_lr.setdefault(float(t.peak_lr), []).append(float(t.final_metric))
     return points
 
 
 def plot_lr_sensitivity(
     scored: RunScores,
-    trials: Sequence[Mapping[str, Any]],
+    trials: Sequence[Trial],
     colors: Mapping[str, Any],
     path: Path,
     method_info: Mapping[str, Mapping[str, Any]],
@@ -241,7 +242,7 @@ def _lr_axes(ax: Any, workload: str, info: Mapping[str, Any], values: Sequence[f
 def plot_curves(
     workload: str,
     scored: RunScores,
-    curves: Mapping[str, tuple[Mapping[str, Any], list[dict[str, Any]]]],
+    curves: Mapping[str, tuple[Trial, list[Measurement]]],
     colors: Mapping[str, Any],
     path: Path,
 ) -> Path:
@@ -257,16 +258,16 @@ def plot_curves(
         if method not in curves:
             continue
         trial, rows = curves[method]
-        lr = "" if trial["peak_lr"] is None else f", peak lr {trial['peak_lr']:.3g}"
-        label = f"{method}{lr}" + ("" if trial["status"] == "done" else f" ({trial['status']})")
+        lr = "" if trial.peak_lr is None else f", peak lr {trial.peak_lr:.3g}"
+        label = f"{method}{lr}" + ("" if trial.status == "done" else f" ({trial.status})")
         style = {"color": colors[method], "ls": LINESTYLES[i % len(LINESTYLES)], "lw": 1.8}
-        steps = [r["step"] for r in rows if r["metric"] is not None]
-        metric = [r["metric"] for r in rows if r["metric"] is not None]
+        steps = [r.step for r in rows if r.metric is not None]
+        metric = [r.metric for r in rows if r.metric is not None]
         ax_metric.plot(steps, metric, marker=".", ms=4, label=label, **style)
         metric_values += metric
-        loss_rows = [r for r in rows if r["train_loss"] is not None and math.isfinite(r["train_loss"])]
-        ax_loss.plot([r["step"] for r in loss_rows], [r["train_loss"] for r in loss_rows], **style)
-        loss_values += [r["train_loss"] for r in loss_rows]
+        loss_rows = [r for r in rows if r.train_loss is not None and math.isfinite(r.train_loss)]
+        ax_loss.plot([r.step for r in loss_rows], [r.train_loss for r in loss_rows], **style)
+        loss_values += [r.train_loss for r in loss_rows]
     if info["target"] is not None:
         ax_metric.axhline(info["target"], color="gray", ls="--", lw=1, label=f"target {info['target']:.4g}")
     for ax, values in ((ax_metric, [*metric_values, info["target"]]), (ax_loss, loss_values)):

@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..record.rows import RunRow, Trial
 from ..score.paired import MIN_PAIRED_SEEDS
 from ..score.scoring import CPU_MEASURE, RunScores, best_methods, best_scores, method_summaries
 from ..score.self_tuning import self_tuning_scores
@@ -43,7 +44,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]]) -> 
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _scores_section(scored: RunScores, descriptions: Mapping[str, str], trials: list[dict[str, Any]]) -> str:
+def _scores_section(scored: RunScores, descriptions: Mapping[str, str], trials: list[Trial]) -> str:
     best = {measure: best_scores(scores) for measure, scores in scored.scores.items()}
     cpu = CPU_MEASURE in scored.scores  # a run that recorded each trial's CPU time
     n = len(scored.workloads)
@@ -61,7 +62,7 @@ def _scores_section(scored: RunScores, descriptions: Mapping[str, str], trials: 
                 (f"{summary.scores['steps']:.3f}", "best" if method in best["steps"] else ""),
                 (format_trial_counts(summary), ""),
                 (f"{summary.targets_reached} / {n}", ""),
-                (", ".join(sorted({t["optimizer"] or "?" for t in trials if t["method"] == method})), "text"),
+                (", ".join(sorted({t.optimizer or "?" for t in trials if t.method == method})), "text"),
                 (descriptions.get(method, ""), "text"),
                 (edge, "edge" if summary.lr_at_edge else ""),
             ]
@@ -166,17 +167,17 @@ def _workload_section(workload: str, scored: RunScores, figure: str) -> str:
 """
 
 
-def _failures_section(trials: list[dict[str, Any]]) -> str:
-    failed = [t for t in trials if t["status"] == "failed"]
+def _failures_section(trials: list[Trial]) -> str:
+    failed = [t for t in trials if t.status == "failed"]
     if not failed:
         return "<h2>Failed trials</h2><p>None: every trial ran to its budget.</p>"
     rows = [
         [
-            (t["workload"], ""),
-            (t["method"], ""),
-            (str(t["seed"]), ""),
-            (format_number(t["peak_lr"], 3), ""),
-            (next(iter((t["error"] or "").strip().splitlines()), ""), "text"),
+            (t.workload, ""),
+            (t.method, ""),
+            (str(t.seed), ""),
+            (format_number(t.peak_lr, 3), ""),
+            (next(iter((t.error or "").strip().splitlines()), ""), "text"),
         ]
         for t in failed
     ]
@@ -206,14 +207,14 @@ def _schedules_section(schedules_file: str | None, schedule_notes: Sequence[str]
 {f"<ul>{notes}</ul>" if notes else ""}"""
 
 
-def _sizes(scored: RunScores, trials: list[dict[str, Any]], seeds: int) -> str:
+def _sizes(scored: RunScores, trials: list[Trial], seeds: int) -> str:
     """ "3 workloads, 2 methods, 1 seed, 40 trials", and how many are unfinished."""
     sizes = ", ".join(
         count(n, noun)
         for n, noun in ((len(scored.workloads), "workload"), (len(scored.methods), "method"), (seeds, "seed"))
     )
     sizes += f", {count(len(trials), 'trial')}"
-    unfinished = sum(1 for t in trials if t["status"] == "running")
+    unfinished = sum(1 for t in trials if t.status == "running")
     if unfinished:
         sizes += f" (<b>{unfinished} unfinished</b>: this report covers the finished ones)"
     return sizes
@@ -250,9 +251,9 @@ take one lr per seed from a prior run (lr transfer) are diamonds at the lrs they
 
 
 def html_page(
-    run: Mapping[str, Any],
+    run: RunRow,
     scored: RunScores,
-    trials: list[dict[str, Any]],
+    trials: list[Trial],
     curve_files: Mapping[str, str],
     schedules_file: str | None,
     schedule_notes: Sequence[str],
@@ -264,17 +265,17 @@ def html_page(
 ) -> str:
     """The report's page; ``method_info``: the run's stored ``method_info`` (what it says of each method);
     ``self_tuning_file``: the self-tuning track's figure (``self_tuning_figure``), if drawn."""
-    created = datetime.datetime.fromtimestamp(run["created"], tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    created = datetime.datetime.fromtimestamp(run.created, tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     seeds = max(r.seeds for row in scored.results.values() for r in row.values())
     descriptions = _method_descriptions(scored.methods, method_info)
     toc = " · ".join(f'<a href="#{_e(slug(w))}">{_e(w)}</a>' for w in scored.workloads)
     workloads = "".join(_workload_section(w, scored, curve_files[w]) for w in scored.workloads)
     sizes = _sizes(scored, trials, seeds)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>tuneless bench: {_e(run["run_id"])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>tuneless bench: {_e(run.run_id)}</title>
 <style>{STYLE}</style></head><body>
 <h1>tuneless bench report</h1>
-<p>Run <code>{_e(run["run_id"])}</code>, suite <b>{_e(run["suite"])}</b>, started {created}.
+<p>Run <code>{_e(run.run_id)}</code>, suite <b>{_e(run.suite)}</b>, started {created}.
 {sizes}.
 Numbers also in <a href="results.json">results.json</a>.</p>
 {_scores_section(scored, descriptions, trials)}
@@ -290,7 +291,7 @@ slower on). The score in the legend is the area under the curve, scaled to [0, 1
 best trial (per seed), mean ± standard deviation over seeds. The dashed line is the target.</p>
 <img src="final_metric.png" alt="final metric per workload">
 {_lr_section(lr_file)}
-{_claims_section(claims_file, run["config"].get("seeds", seeds))}
+{_claims_section(claims_file, run.config.seeds)}
 <h2>Workloads</h2>
 <p>{toc}</p>
 <p>Per workload, a table and a figure. In the table: times are medians over seeds of each seed's best trial

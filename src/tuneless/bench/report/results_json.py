@@ -8,9 +8,9 @@ that run); per method the benchmark scores (time, steps) and the mean over workl
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
+from ..record.rows import RunRow
 from ..score.scoring import RunScores
 
 __all__ = ["results_dict"]
@@ -20,7 +20,7 @@ def _finite_or_none(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def results_dict(run: Mapping[str, Any], scored: RunScores) -> dict[str, Any]:
+def results_dict(run: RunRow, scored: RunScores) -> dict[str, Any]:
     """The content of ``results.json`` (the contract's layout; a miss or a missing value is ``null``)."""
     workloads: dict[str, Any] = {}
     for workload in scored.workloads:
@@ -56,9 +56,9 @@ def results_dict(run: Mapping[str, Any], scored: RunScores) -> dict[str, Any]:
         for method in scored.methods
     }
     return {
-        "run_id": run["run_id"],
-        "suite": run["suite"],
-        "created": run["created"],
+        "run_id": run.run_id,
+        "suite": run.suite,
+        "created": run.created,
         "workloads": workloads,
         "scores": scores,
     }

@@ -80,7 +80,7 @@ def _schedules_used(
     for workload in scored.workloads:
         budget = scored.workload_info[workload]["budget_steps"] or 1000
         for method, result in scored.results[workload].items():
-            text = next(iter(result.chosen.values()))["schedule"]
+            text = next(iter(result.chosen.values())).schedule
             if not text or (method, text) in seen:
                 continue
             seen.add((method, text))

@@ -22,10 +22,10 @@ question is what the prior run buys).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from ..record.rows import RunRow, Trial
 from ..record.store import Store
 from ..score.claims import CLAIMS, Claim, ClaimPoint, claim_panels, claim_verdict
 from ..score.paired import MIN_PAIRED_SEEDS, PAIRED_LEVEL, PairedComparison, paired_comparison
@@ -68,23 +68,20 @@ def markdown_tables(store_path: str, run_id: str | None = None, claims: Sequence
     return "\n".join(lines) + "\n"
 
 
-def _run_lines(run: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) -> list[str]:
+def _run_lines(run: RunRow, trials: Sequence[Trial]) -> list[str]:
     """What the run is: its suite, seeds and tuning; with too few seeds for paired verdicts, how many it needs."""
-    seeds = run["config"]["seeds"]
-    resolution = run["config"].get("lr_resolution")
+    seeds, resolution = run.config.seeds, run.config.lr_resolution
     names = {"steps": "fewest steps to target", "final": "final metric"}
-    measure = " and ".join(names[m] for m in run["config"].get("tune_by", ["steps"]))
-    if "tune_by" not in run["config"]:  # a run stored (and not resumed) before tuning measures bracketed steps only
-        measure += " (a run recorded before tuning measures)"
+    measure = " and ".join(names[m] for m in run.config.tune_by)
     tuning = (
         f"each grid method's best peak lr by {measure} bracketed within a factor {resolution:g} per seed (or its "
         "trial cap)"
         if resolution
         else "peak lrs on the grid only"
     )
-    lines = [f"Run `{run['run_id']}` (suite {run['suite']}, {count(seeds, 'seed')}; {tuning}).", ""]
+    lines = [f"Run `{run.run_id}` (suite {run.suite}, {count(seeds, 'seed')}; {tuning}).", ""]
     if seeds < MIN_PAIRED_SEEDS:
-        finished = sum(t["status"] != "running" for t in trials)
+        finished = sum(t.status != "running" for t in trials)
         lines += [
             f"Paired verdicts need at least {MIN_PAIRED_SEEDS} seeds; this run has {seeds}, so every paired verdict "
             f"is a tie. For the claims, rerun with `--seeds {MIN_PAIRED_SEEDS}`: about "
@@ -331,6 +328,6 @@ def _has_prior(result: MethodResult) -> bool:
 def _steps_per_seed(result: MethodResult, count_prior: bool) -> dict[int, float]:
     """Seed -> the chosen trial's steps to target (+inf: missed), plus its prior runs' steps with ``count_prior``."""
     return {
-        seed: time_to_target(trial, "steps") + (float(trial.get("prior_steps") or 0) if count_prior else 0.0)
+        seed: time_to_target(trial, "steps") + (float(trial.prior_steps or 0) if count_prior else 0.0)
         for seed, trial in result.chosen.items()
     }

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from ..record.rows import RunRow
 from ..score.scoring import MEASURES, RunScores, best_scores, method_summaries
 from .formatting import count, format_trial_counts
 
 __all__ = ["terminal_table"]
 
 
-def terminal_table(run: Mapping[str, Any], scored: RunScores) -> Any:
+def terminal_table(run: RunRow, scored: RunScores) -> Any:
     """A ``rich.table.Table``: per method the benchmark scores (time, steps), trials per workload and seed, on how
     many workloads it reached the target, on how many its final metric was the best (ties count for each), and on
     how many of its peak-lr grids the best lr was at an edge; the best score in bold green. Per-workload numbers
@@ -21,7 +21,7 @@ def terminal_table(run: Mapping[str, Any], scored: RunScores) -> Any:
 
     n = len(scored.workloads)
     table = Table(
-        title=f"tuneless bench: run {run['run_id']} (suite {run['suite']}, {count(n, 'workload')})",
+        title=f"tuneless bench: run {run.run_id} (suite {run.suite}, {count(n, 'workload')})",
         caption="score: AlgoPerf benchmark score in [0, 1] from time (or steps) to target, 1 = fastest on every "
         f"workload, 0 = missed or over {scored.r_max:g}x slower everywhere. best final: workloads where the "
         "method's final metric (mean over seeds of its best trial) is the best. lr at grid edge: workloads where "

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ...output_files import write_text_atomic
+from ..record.rows import Measurement, RunRow, Trial
 from ..score.scoring import per_seed_final_metrics, score_trials
 from . import figures
 from .formatting import slug
@@ -36,8 +37,8 @@ __all__ = ["load_run", "summary_table", "write_report"]
 
 
 # --- reading --------------------------------------------------------------------------------------------------
-def load_run(store_path: str | Path, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The run's row (``config`` parsed) and its trial rows, read from the SQLite store."""
+def load_run(store_path: str | Path, run_id: str) -> tuple[RunRow, list[Trial]]:
+    """The run's row and its trial rows, read from the SQLite store."""
     from ..record.store import Store
 
     if not Path(store_path).is_file():
@@ -52,18 +53,11 @@ def summary_table(store_path: str | Path, run_id: str) -> Any:
     return terminal_table(run, score_trials(trials))
 
 
-def _measurements(store_path: str | Path, trial_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def _measurements(store_path: str | Path, trial_ids: Sequence[str]) -> dict[str, list[Measurement]]:
     from ..record.store import Store
 
     with Store(store_path) as store:
         return {trial_id: store.measurements(trial_id) for trial_id in trial_ids}
-
-
-def _method_info(store_path: str | Path, run_id: str) -> dict[str, dict[str, Any]]:
-    from ..record.store import Store
-
-    with Store(store_path) as store:
-        return store.method_info(run_id)
 
 
 def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Path:
@@ -79,16 +73,16 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
     figures.plot_profiles(scored, colors, out_dir / "profile.png")
     figures.plot_final_metrics(scored, colors, out_dir / "final_metric.png")
     first_seed = {(w, m): next(iter(r.chosen.values())) for w, row in scored.results.items() for m, r in row.items()}
-    measurements = _measurements(store_path, [t["trial_id"] for t in first_seed.values()])
+    measurements = _measurements(store_path, [t.trial_id for t in first_seed.values()])
     curve_files = {}
     for workload in scored.workloads:
-        curves = {m: (t, measurements[t["trial_id"]]) for (w, m), t in first_seed.items() if w == workload}
+        curves = {m: (t, measurements[t.trial_id]) for (w, m), t in first_seed.items() if w == workload}
         name = f"curves-{slug(workload)}.png"
         figures.plot_curves(workload, scored, curves, colors, out_dir / name)
         curve_files[workload] = name
     schedules, notes = plot_schedules(scored, colors, store_path, out_dir / "schedules.png")
     (out_dir / "lr_sensitivity.png").unlink(missing_ok=True)  # nor one of an earlier run's lrs
-    method_info = _method_info(store_path, run_id)
+    method_info = run.config.method_info
     lr_figure = figures.plot_lr_sensitivity(scored, trials, colors, out_dir / "lr_sensitivity.png", method_info)
     (out_dir / "claims.png").unlink(missing_ok=True)  # a figure of an earlier report must not outlive its claims
     claims = draw_claims(claim_panels(scored, per_seed_final_metrics(trials)), out_dir / "claims.png")

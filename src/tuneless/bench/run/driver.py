@@ -73,10 +73,7 @@ def run_trials(
     try:
         if resume:
             run_id = run_id or store.latest_run_id()
-            run = store.run(run_id)
-            config = BenchConfig(**run["config"])
-            if "tune_by" not in run["config"]:  # stored before tuning measures: record the ones it resumes with
-                store.update_run_config(run_id, {**run["config"], "tune_by": config.tune_by})
+            config = store.run(run_id).config
             say(f"resuming run {run_id} (suite {config.suite})")
             config = _add_methods(store, run_id, config, add_methods, say)
         else:
@@ -91,7 +88,7 @@ def run_trials(
             say(f"note: run {run_id} started on {config.environment}; it resumes on {here}")
         if not resume:
             config = dataclasses.replace(config, environment=here, method_info=method_info(methods))
-            store.create_run(run_id, config.suite, config.to_dict())
+            store.create_run(run_id, config)
         for each in prepared:
             each.workload.prepare(list(range(config.seeds)))
         _run_levels(store, run_id, config, prepared, methods, executor, progress, say, device)
@@ -107,11 +104,12 @@ def _add_methods(
     added = [name for name in names if name not in config.methods]
     if not added:
         return config
-    known = config.method_info or method_info(resolve_methods(config.methods))
     config = dataclasses.replace(
-        config, methods=config.methods + added, method_info={**known, **method_info(resolve_methods(added))}
+        config,
+        methods=config.methods + added,
+        method_info={**config.method_info, **method_info(resolve_methods(added))},
     )
-    store.update_run_config(run_id, config.to_dict())
+    store.update_run_config(run_id, config)
     say(f"added to run {run_id}: {', '.join(added)}")
     return config
 
@@ -129,7 +127,7 @@ def _run_levels(
 ) -> None:
     seeds, lr_resolution, tune_by = list(range(config.seeds)), config.lr_resolution, config.tune_by
     planned_ids = {p.trial_id for p in plan_trials(run_id, workloads, methods, seeds)}
-    finished = {t["trial_id"] for t in store.trials(run_id) if t["status"] in ("done", "failed")}
+    finished = {t.trial_id for t in store.trials(run_id) if t.status in ("done", "failed")}
     with _progress_bar(progress, len(planned_ids), len(finished & planned_ids)) as bar:
         for level in method_levels(methods):
             _run_planned(
@@ -142,11 +140,11 @@ def _run_levels(
                 bar.grow(len(extra))
                 _run_planned(store, run_id, extra, executor, bar.advance, device, tune_by)
     refresh_prior_charges(store, run_id, methods)
-    failed = [t for t in store.trials(run_id) if t["status"] == "failed"]
+    failed = [t for t in store.trials(run_id) if t.status == "failed"]
     if failed:
         say(
-            f"{len(failed)} trial(s) failed (recorded with infinite time), e.g. {failed[0]['workload']} / "
-            f"{failed[0]['method']} lr={failed[0]['peak_lr']}: {str(failed[0]['error']).splitlines()[0]}"
+            f"{len(failed)} trial(s) failed (recorded with infinite time), e.g. {failed[0].workload} / "
+            f"{failed[0].method} lr={failed[0].peak_lr}: {str(failed[0].error).splitlines()[0]}"
         )
 
 
@@ -160,12 +158,12 @@ def _run_claimed(store: Store, tasks: Sequence[TrialTask], executor: Executor, a
         executor.run(mine, store, lambda task: advance(task.trial_id))
         for task in mine:  # an executor that returned without a result: the trial must not be claimed forever
             row = store.trial(task.trial_id)
-            if row is None or row["status"] not in ("done", "failed"):
+            if row is None or row.status not in ("done", "failed"):
                 record_failure(store, task, "the executor returned without a result")
         remaining = []
         for task in tasks:
             row = store.trial(task.trial_id)
-            if row is not None and row["status"] in ("done", "failed"):
+            if row is not None and row.status in ("done", "failed"):
                 advance(task.trial_id)
             else:
                 remaining.append(task)
@@ -186,7 +184,7 @@ def _run_planned(
     best prior trial by the first of ``tune_by``), each claimed by this driver (``_run_claimed``)."""
     artifacts = artifacts_dir(store.path, run_id)
     stored = store.trials(run_id)
-    finished = {t["trial_id"] for t in stored if t["status"] in ("done", "failed")}
+    finished = {t.trial_id for t in stored if t.status in ("done", "failed")}
     tasks = []
     for planned in longest_first(planned_trials, stored):
         if planned.trial_id in finished:

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from ..catalog.tuning import LR_RESOLUTION, TUNING_MEASURES, check_resolution, check_tuning_measures
+from ..record.rows import Trial
 
 __all__ = [
     "LR_RESOLUTION",
@@ -98,8 +98,8 @@ def next_peak_lrs(
 
 def next_round(
     grid: Sequence[float],
-    finished: Mapping[float, Mapping[str, Any]],
-    best_of: Sequence[Callable[[Sequence[Mapping[str, Any]]], Mapping[str, Any]]],
+    finished: Mapping[float, Trial],
+    best_of: Sequence[Callable[[Sequence[Trial]], Trial | None]],
     resolution: float = LR_RESOLUTION,
     max_extra: int = MAX_EXTRA_TRIALS,
     max_edge_steps: int = MAX_EDGE_STEPS,
@@ -121,7 +121,7 @@ def next_round(
     while True:
         proposal: list[float] = []
         for choose in best_of:  # each measure's lrs from the trials run so far (two that agree propose the same)
-            best = choose([finished[lr] for lr in tried])["peak_lr"]
+            best = choose([finished[lr] for lr in tried]).peak_lr
             room = cap - len(proposal)
             proposal += [
                 lr for lr in next_peak_lrs(grid, tried, best, resolution, room, max_edge_steps) if lr not in proposal

@@ -17,6 +17,7 @@ from ..catalog.targets import load_targets, target_for
 from ..catalog.tuning import check_tuning_measures
 from ..catalog.workload import Workload
 from ..catalog.workloads import resolve_workload
+from ..record.rows import Trial
 from ..record.store import Store
 from .config import BenchConfig
 from .lr_bracketing import next_round
@@ -194,7 +195,7 @@ def method_levels(methods: Sequence[Method]) -> list[list[Method]]:
     return levels
 
 
-def longest_first(planned_trials: Sequence[PlannedTrial], stored: Sequence[Mapping[str, Any]]) -> list[PlannedTrial]:
+def longest_first(planned_trials: Sequence[PlannedTrial], stored: Sequence[Trial]) -> list[PlannedTrial]:
     """The trials in decreasing order of expected duration, so that a batch (a tuning round waits for all of its
     trials) does not end with one long trial running while the other workers idle (longest processing time
     first). Expected duration: the median wall seconds per step of the run's finished trials on the trial's
@@ -204,8 +205,8 @@ def longest_first(planned_trials: Sequence[PlannedTrial], stored: Sequence[Mappi
     expectations keep the plan's order. Only the order changes: each trial's result does not depend on it."""
     per_step: dict[str, list[float]] = {}
     for t in stored:
-        if t["status"] == "done" and t["finished"] and t["started"] and t["budget_steps"]:
-            per_step.setdefault(t["workload"], []).append((t["finished"] - t["started"]) / t["budget_steps"])
+        if t.status == "done" and t.finished and t.started and t.budget_steps:
+            per_step.setdefault(t.workload, []).append((t.finished - t.started) / t.budget_steps)
 
     unknown: dict[str, list[PlannedTrial]] = {}
     known: list[tuple[float, PlannedTrial]] = []
@@ -234,11 +235,11 @@ def bracketing_trials(
     peak lr of the workload's grid), workload and seed, from the trials finished in the store; ``tune_by`` picks
     the best trial to bracket (``lr_bracketing.TUNING_MEASURES``)."""
     best_of = [BEST_OF[measure] for measure in check_tuning_measures(tune_by)]
-    finished: dict[tuple[str, str, int], dict[float, dict[str, Any]]] = {}
+    finished: dict[tuple[str, str, int], dict[float, Trial]] = {}
     for trial in store.trials(run_id):
-        if trial["status"] in ("done", "failed") and trial["peak_lr"] is not None:
-            key = (trial["workload"], trial["method"], trial["seed"])
-            finished.setdefault(key, {})[trial["peak_lr"]] = trial
+        if trial.status in ("done", "failed") and trial.peak_lr is not None:
+            key = (trial.workload, trial.method, trial.seed)
+            finished.setdefault(key, {})[trial.peak_lr] = trial
     planned = []
     for prepared in workloads:
         workload = prepared.workload

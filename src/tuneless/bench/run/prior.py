@@ -4,13 +4,13 @@ trial from it, and charging its cost."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ...output_files import atomic_path
 from ..catalog.methods import Method, TrialConfig
 from ..catalog.workload import Workload
+from ..record.rows import Trial
 from ..record.store import Store
 from ..score.scoring import best_final_trials, best_trials
 from .runner import TrialTask, record_failure
@@ -18,12 +18,12 @@ from .runner import TrialTask, record_failure
 __all__ = ["BEST_OF", "attach_prior", "refresh_prior_charges"]
 
 
-def _best_by_steps(trials: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def _best_by_steps(trials: Sequence[Trial]) -> Trial | None:
     """The scoring's best trial among one method's trials of one workload and seed (None: none finished)."""
     return next(iter(best_trials(trials, "steps").values()), None)
 
 
-def _best_by_final(trials: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def _best_by_final(trials: Sequence[Trial]) -> Trial | None:
     """The trial with the best final metric among one method's trials of one workload and seed (None: none
     finished)."""
     return next(iter(best_final_trials(trials).values()), None)
@@ -32,9 +32,9 @@ def _best_by_final(trials: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | N
 BEST_OF = {"steps": _best_by_steps, "final": _best_by_final}  # lr_bracketing.TUNING_MEASURES
 
 
-def _charge(trials: Sequence[Mapping[str, Any]]) -> tuple[float, int]:
+def _charge(trials: Sequence[Trial]) -> tuple[float, int]:
     """The train seconds and steps of the prior trials a method built on them is charged for."""
-    return sum(t["train_seconds"] or 0.0 for t in trials), sum(t["budget_steps"] or 0 for t in trials)
+    return sum(t.train_seconds or 0.0 for t in trials), sum(t.budget_steps or 0 for t in trials)
 
 
 def refresh_prior_charges(store: Store, run_id: str, methods: Sequence[Method]) -> None:
@@ -45,15 +45,13 @@ def refresh_prior_charges(store: Store, run_id: str, methods: Sequence[Method]) 
         if method.prior is None or method.prior_cost != "all":
             continue
         for trial in trials:
-            if trial["method"] != method.name or trial["status"] != "done" or trial["prior_trial_id"] is None:
+            if trial.method != method.name or trial.status != "done" or trial.prior_trial_id is None:
                 continue
-            key = (trial["workload"], trial["seed"])
-            candidates = [t for t in trials if t["method"] == method.prior and (t["workload"], t["seed"]) == key]
+            key = (trial.workload, trial.seed)
+            candidates = [t for t in trials if t.method == method.prior and (t.workload, t.seed) == key]
             seconds, steps = _charge(candidates)
-            if (trial["prior_seconds"], trial["prior_steps"]) != (seconds, steps):
-                store.finish_trial(
-                    trial["trial_id"], prior_seconds=seconds, prior_steps=steps, finished=trial["finished"]
-                )
+            if (trial.prior_seconds, trial.prior_steps) != (seconds, steps):
+                store.finish_trial(trial.trial_id, prior_seconds=seconds, prior_steps=steps, finished=trial.finished)
 
 
 def attach_prior(
@@ -71,36 +69,32 @@ def attach_prior(
     prior trials since, keeps every trial of the method on one prior)."""
     stored = store.trials(task.run_id)
     candidates = sorted(  # ties between equally good trials go to the lowest lr, whatever order trials ran in
-        (
-            t
-            for t in stored
-            if t["method"] == method.prior and t["workload"] == workload.name and t["seed"] == task.seed
-        ),
-        key=lambda t: (t["peak_lr"] is None, t["peak_lr"] or 0.0, t["trial_id"]),
+        (t for t in stored if t.method == method.prior and t.workload == workload.name and t.seed == task.seed),
+        key=lambda t: (t.peak_lr is None, t.peak_lr or 0.0, t.trial_id),
     )
     chosen = {
-        t["prior_trial_id"]
+        t.prior_trial_id
         for t in stored
-        if t["method"] == method.name and t["workload"] == workload.name and t["seed"] == task.seed
+        if t.method == method.name and t.workload == workload.name and t.seed == task.seed
     } - {None}
-    # the prior the method's earlier trials started from (in a run stored before this rule there may be several:
-    # the best of them); none yet: the best by the first measure
-    prior = BEST_OF[tune_by[0]]([t for t in candidates if t["trial_id"] in chosen] if chosen else candidates)
+    # the prior the method's earlier trials started from (several, from trials made before the choice was kept per
+    # workload and seed: the best of them; the trials stay as they ran); none yet: the best by the first measure
+    prior = BEST_OF[tune_by[0]]([t for t in candidates if t.trial_id in chosen] if chosen else candidates)
     error = None
     if chosen and prior is None:
         error = f"{method.name}: its earlier trials' prior {sorted(chosen)[0]} is not in the run"
-    elif prior is None or prior["status"] != "done":
+    elif prior is None or prior.status != "done":
         error = f"no finished {method.prior} trial of {workload.name} seed {task.seed} to refine"
     elif method.from_prior is not None:  # the trial is made from the prior's best trial (e.g. lr transfer)
         try:
             config = method.from_prior(task.config, prior, workload)
         except ValueError as err:
-            error = f"{method.name} from trial {prior['trial_id']} failed: {err}"
+            error = f"{method.name} from trial {prior.trial_id} failed: {err}"
     else:
         try:
-            path = _refined_schedule(prior["trial_id"], workload, artifacts)
+            path = _refined_schedule(prior.trial_id, workload, artifacts)
         except (ValueError, OSError) as err:
-            error = f"refining the gradient norms of trial {prior['trial_id']} failed: {err}"
+            error = f"refining the gradient norms of trial {prior.trial_id} failed: {err}"
     if error is not None:
         record_failure(store, task, error)
         return None
@@ -108,7 +102,7 @@ def attach_prior(
         config = TrialConfig(task.config.peak_lr, task.config.optimizer, str(path), task.config.label)
     seconds, steps = _charge(candidates if method.prior_cost == "all" else [prior])
     return dataclasses.replace(
-        task, config=config, prior_trial_id=prior["trial_id"], prior_seconds=seconds, prior_steps=steps
+        task, config=config, prior_trial_id=prior.trial_id, prior_seconds=seconds, prior_steps=steps
     )
 
 

@@ -367,6 +367,6 @@ def record_failure(store: Store, task: TrialTask, error: str) -> None:
     row = store.trial(task.trial_id)
     if row is None:
         store.write_rows([start_row(task, resolve_workload(task.workload_ref, task.workload_overrides))])
-    elif row["status"] != "running":
+    elif row.status != "running":
         return
     store.write_rows([TrialFinish(task.trial_id, "failed", error)])

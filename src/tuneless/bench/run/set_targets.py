@@ -15,6 +15,7 @@ from ..catalog.suites import get_suite
 from ..catalog.targets import TARGET_METHOD, load_targets, targets_path
 from ..catalog.workload import Workload
 from ..catalog.workloads import resolve_workload
+from ..record.rows import RunRow, Trial
 from ..record.store import Store
 from ..score.targets import compute_targets
 from .config import BenchConfig
@@ -50,7 +51,7 @@ def targets_file(
 def targets_of_run(store_path: str | Path, run_id: str) -> dict[str, dict[str, Any]]:
     """The procedure applied to a run that set-targets trained (its data hashes are the run's)."""
     with Store(store_path) as store:
-        return compute_targets(store, run_id, store.run(run_id)["config"]["data_hashes"])
+        return compute_targets(store, run_id, store.run(run_id).config.data_hashes)
 
 
 def targets_from_store(
@@ -61,7 +62,7 @@ def targets_from_store(
     workload's grid."""
     with Store(path, read_only=True) as store:
         chosen = run_id if run_id is not None else _latest_run(store, path)
-        seeds = seeds or store.run(chosen)["config"].get("seeds")  # default: all of the run's
+        seeds = seeds or store.run(chosen).config.seeds  # default: all of the run's
         config = procedure_config(suite, workloads, seeds)
         computed, grids = _targets_from_run(store, chosen, config, chosen=run_id is not None)
     used = "seed 0" if config.seeds == 1 else f"seeds 0-{config.seeds - 1}"
@@ -133,13 +134,12 @@ def _targets_from_run(
     runs recorded it, the data here."""
     run = store.run(run_id)
     which = f"run {run_id}" if chosen else f"run {run_id} (the store's latest; choose another with --run-id)"
-    if run["suite"] != config.suite:
-        raise ValueError(f"--from-store: {which} is of the {run['suite']} suite, not {config.suite}")
-    run_seeds = run["config"].get("seeds")
-    if run_seeds is not None and config.seeds > run_seeds:
-        raise ValueError(f"--from-store: {which} has {run_seeds} seeds, not {config.seeds} (--seeds)")
-    cosine = [t for t in store.trials(run_id) if t["method"] == TARGET_METHOD]
-    in_run = sorted({t["workload"] for t in cosine})
+    if run.suite != config.suite:
+        raise ValueError(f"--from-store: {which} is of the {run.suite} suite, not {config.suite}")
+    if config.seeds > run.config.seeds:
+        raise ValueError(f"--from-store: {which} has {run.config.seeds} seeds, not {config.seeds} (--seeds)")
+    cosine = [t for t in store.trials(run_id) if t.method == TARGET_METHOD]
+    in_run = sorted({t.workload for t in cosine})
     hashes = {}
     grids: dict[str, tuple[float, ...]] = {}
     for ref in config.workloads:
@@ -157,21 +157,21 @@ def _targets_from_run(
         store,
         run_id,
         hashes,
-        keep=lambda t: t["workload"] in grids and t["peak_lr"] in grids[t["workload"]] and t["seed"] < config.seeds,
+        keep=lambda t: t.workload in grids and t.peak_lr in grids[t.workload] and t.seed < config.seeds,
     )
     return computed, grids
 
 
-def _data_hash(run: Mapping[str, Any], workload: Workload, which: str) -> str:
+def _data_hash(run: RunRow, workload: Workload, which: str) -> str:
     """The hash of the data the run recorded for ``workload``; a run stored before runs recorded it: the data's
-    here."""
-    recorded = run["config"].get("data_hashes") or {}
+    here (this fallback stays: the hash of the data the run trained on is known only where it ran)."""
+    recorded = run.config.data_hashes or {}
     if workload.name in recorded:
         return recorded[workload.name]
     reason = workload.unavailable_reason()
     if reason is not None:
         raise ValueError(f"--from-store: {workload.name}: {reason} (its data hash is part of the target)")
-    ran_on = (run["config"].get("environment") or {}).get("python")
+    ran_on = (run.config.environment or {}).get("python")
     if ran_on is not None and ran_on != platform.python_version():
         print(
             f"note: {which} did not record its data; {workload.name}'s target is stamped with the hash of the "
@@ -181,9 +181,9 @@ def _data_hash(run: Mapping[str, Any], workload: Workload, which: str) -> str:
     return workload.data_hash()
 
 
-def _check_overrides(run: Mapping[str, Any], ref: str, config: BenchConfig, workload: Workload, which: str) -> None:
+def _check_overrides(run: RunRow, ref: str, config: BenchConfig, workload: Workload, which: str) -> None:
     """The run trains ``ref`` with the suite's overrides (but the target), where it recorded them."""
-    stored = run["config"].get("overrides", {}).get(ref)
+    stored = run.config.overrides.get(ref)
     if stored is None:
         return
     stored = {k: v for k, v in stored.items() if k != "target"}
@@ -194,21 +194,19 @@ def _check_overrides(run: Mapping[str, Any], ref: str, config: BenchConfig, work
         )
 
 
-def _check_grid_trials(
-    cosine: Sequence[Mapping[str, Any]], workload: Workload, config: BenchConfig, which: str
-) -> None:
+def _check_grid_trials(cosine: Sequence[Trial], workload: Workload, config: BenchConfig, which: str) -> None:
     """The run has a finished cosine trial of ``workload`` at its budget for every grid lr and seed."""
     grid = set(workload.peak_lrs)
-    own = [t for t in cosine if t["status"] != "running" and t["workload"] == workload.name and t["peak_lr"] in grid]
-    budgets = sorted({t["budget_steps"] for t in own})
+    own = [t for t in cosine if t.status != "running" and t.workload == workload.name and t.peak_lr in grid]
+    budgets = sorted({t.budget_steps for t in own})
     if budgets and budgets != [workload.budget_steps]:
         raise ValueError(
             f"--from-store: {which} trains {workload.name} for {budgets} steps, the {config.suite} suite "
             f"for {workload.budget_steps}"
         )
-    finished = {(t["seed"], t["peak_lr"]) for t in own}
+    finished = {(t.seed, t.peak_lr) for t in own}
     missing = sorted((s, lr) for s in range(config.seeds) for lr in grid if (s, lr) not in finished)
-    running = {(t["seed"], t["peak_lr"]) for t in cosine if t["status"] == "running"} & set(missing)
+    running = {(t.seed, t.peak_lr) for t in cosine if t.status == "running"} & set(missing)
     if running:
         raise ValueError(
             f"--from-store: {which} is still running {TARGET_METHOD} trials of {workload.name} at (seed, peak lr) "

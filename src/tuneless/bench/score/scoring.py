@@ -1,7 +1,8 @@
 """Scoring of a benchmark run, AlgoPerf-style (Dahl et al. 2023, arXiv 2306.07179, section 4).
 
-Pure functions over plain trial records (dicts with the columns of the store's ``trials`` table; a pandas
-DataFrame ``df`` works as ``df.to_dict("records")``). Nothing here reads a file or trains anything.
+Pure functions over the store's trial rows (``record.rows.Trial``: the columns of its ``trials`` table; a pandas
+DataFrame ``df`` of them works as ``[Trial(**r) for r in df.to_dict("records")]``). Nothing here reads a file or
+trains anything.
 
 The steps, for each of the two measures of time (``"steps"``: optimizer steps, ``"seconds"``: training seconds,
 evaluation untimed), each computed from the store's ``steps_to_target`` / ``seconds_to_target``:
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..record.rows import Trial
 from .profiles import R_MAX, benchmark_scores, performance_ratios
 
 __all__ = [
@@ -57,7 +59,6 @@ __all__ = [
 MEASURES = ("steps", "seconds")  # store columns steps_to_target, seconds_to_target
 CPU_MEASURE = "cpu_seconds"  # column cpu_seconds_to_target: the trial process's CPU time; scored when recorded
 
-Trial = Mapping[str, Any]
 Table = Mapping[str, Mapping[str, float]]  # workload -> method -> value
 
 
@@ -70,27 +71,27 @@ def _check_measure(measure: str) -> str:
 
 def time_to_target(trial: Trial, measure: str) -> float:
     """The trial's ``steps_to_target`` or ``seconds_to_target``; +inf when the target was missed (NULL)."""
-    value = trial[f"{_check_measure(measure)}_to_target"]
+    value = getattr(trial, f"{_check_measure(measure)}_to_target")
     return math.inf if value is None else float(value)
 
 
 def _final_metric_badness(trial: Trial) -> float:
     """Smaller is better: ``final_metric`` (lower is better) or ``-final_metric`` (higher is better); +inf if
     the trial has none (failed)."""
-    value = trial["final_metric"]
+    value = trial.final_metric
     if value is None or math.isnan(value):
         return math.inf
-    return -float(value) if trial["higher_is_better"] else float(value)
+    return -float(value) if trial.higher_is_better else float(value)
 
 
 def _finished(trials: Iterable[Trial]) -> list[Trial]:
-    return [t for t in trials if t["status"] != "running"]
+    return [t for t in trials if t.status != "running"]
 
 
 def _group(trials: Iterable[Trial], keys: Sequence[str]) -> dict[tuple, list[Trial]]:
     groups: dict[tuple, list[Trial]] = {}
     for trial in trials:
-        groups.setdefault(tuple(trial[k] for k in keys), []).append(trial)
+        groups.setdefault(tuple(getattr(trial, k) for k in keys), []).append(trial)
     return groups
 
 
@@ -128,7 +129,7 @@ def per_seed_final_metrics(trials: Iterable[Trial]) -> dict[str, dict[str, dict[
     for (workload, method, seed), best in best_final_trials(trials).items():
         row = per_seed.setdefault(workload, {}).setdefault(method, {})
         if math.isfinite(_final_metric_badness(best)):
-            row[seed] = float(best["final_metric"])
+            row[seed] = float(best.final_metric)
     return per_seed
 
 
@@ -216,16 +217,16 @@ def score_trials(trials: Iterable[Trial], r_max: float = R_MAX) -> RunScores:
     trials = _finished(trials)
     if not trials:
         raise ValueError("no finished trials to score (every trial is missing or still 'running')")
-    workloads = list(dict.fromkeys(t["workload"] for t in trials))
-    methods = list(dict.fromkeys(t["method"] for t in trials))
+    workloads = list(dict.fromkeys(t.workload for t in trials))
+    methods = list(dict.fromkeys(t.method for t in trials))
     info = {}
     for t in trials:
         info.setdefault(
-            t["workload"],
-            {k: t[k] for k in ("metric_name", "higher_is_better", "target", "budget_steps")},
+            t.workload,
+            {k: getattr(t, k) for k in ("metric_name", "higher_is_better", "target", "budget_steps")},
         )
     measures = MEASURES
-    if any(t.get("train_cpu_seconds") is not None for t in trials):
+    if any(t.train_cpu_seconds is not None for t in trials):
         measures = (*MEASURES, CPU_MEASURE)
     times = {m: median_times_to_target(trials, m) for m in measures}
     results = _method_results(trials, workloads, methods, times)
@@ -263,11 +264,11 @@ def _method_results(
             if method not in times["steps"].get(workload, {}):
                 continue
             chosen = {s: t for (w, m, s), t in best["steps"].items() if (w, m) == (workload, method)}
-            lrs = [t["peak_lr"] for t in chosen.values() if t["peak_lr"] is not None and t["status"] == "done"]
+            lrs = [t.peak_lr for t in chosen.values() if t.peak_lr is not None and t.status == "done"]
             final_lrs = [  # seeds whose trials all failed have no best final metric
-                t["peak_lr"]
+                t.peak_lr
                 for (w, m, _), t in final_best.items()
-                if (w, m) == (workload, method) and t["peak_lr"] is not None and math.isfinite(_final_metric_badness(t))
+                if (w, m) == (workload, method) and t.peak_lr is not None and math.isfinite(_final_metric_badness(t))
             ]
             mean, std = finals[workload][method]
             results.setdefault(workload, {})[method] = MethodResult(
@@ -296,12 +297,12 @@ def _median_with_prior(best: Iterable[Trial], measure: str) -> dict[tuple[str, s
     """Per (workload, method) of a method built on a prior run (any of its trials has a ``prior_trial_id``): the
     median over seeds of the best trial's time plus its prior run's cost (``prior_steps`` / ``prior_seconds``)."""
     best = list(best)
-    with_prior = {(t["workload"], t["method"]) for t in best if t.get("prior_trial_id") is not None}
+    with_prior = {(t.workload, t.method) for t in best if t.prior_trial_id is not None}
     totals: dict[tuple[str, str], list[float]] = {}
     for trial in best:
-        key = (trial["workload"], trial["method"])
+        key = (trial.workload, trial.method)
         if key in with_prior:
-            prior_cost = float(trial.get(f"prior_{measure}") or 0)
+            prior_cost = float(getattr(trial, f"prior_{measure}") or 0)
             totals.setdefault(key, []).append(time_to_target(trial, measure) + prior_cost)
     return {key: float(np.median(values)) for key, values in totals.items()}
 
@@ -312,10 +313,10 @@ def _lr_grid(trials: Sequence[Trial]) -> tuple[float, ...]:
     configurations, a single self-tuning run)."""
     lrs: set[float] = set()
     for group in _group(trials, ("seed",)).values():
-        seed_lrs = [t["peak_lr"] for t in group]
+        seed_lrs = [t.peak_lr for t in group]
         if len(group) < 2 or None in seed_lrs or len(set(seed_lrs)) < len(group):
             return ()
-        if len({(t.get("optimizer"), t.get("schedule")) for t in group}) > 1:
+        if len({(t.optimizer, t.schedule) for t in group}) > 1:
             return ()
         lrs.update(seed_lrs)
     return tuple(sorted(lrs))
