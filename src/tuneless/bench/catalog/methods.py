@@ -326,4 +326,3 @@ for _future in ("constant", "trend", "stretch"):
             scheduler=_online_refined(_future),
         )
     )
-

@@ -93,13 +93,11 @@ for _method in (
         configs=_one_trial("auto-schedulefree", "schedulefree"),
         scheduler=_auto_scheduler("schedulefree", _warmup("constant")),
     ),
-):
-    register_method(_method)
-register_method(
     Method(
         "mechanic-freeze",
         "Mechanic over the workload's optimizer, restarted each time its scale grew 10x and frozen after 25% of "
         "the run (tuneless' short-run options); linear decay, peak 1.0; 1 trial",
         configs=_mechanic_freeze_configs,
-    )
-)
+    ),
+):
+    register_method(_method)

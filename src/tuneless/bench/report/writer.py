@@ -85,10 +85,10 @@ def write_report(store_path: str | Path, run_id: str, out_dir: str | Path) -> Pa
     method_info = run.config.method_info
     lr_figure = figures.plot_lr_sensitivity(scored, trials, colors, out_dir / "lr_sensitivity.png", method_info)
     (out_dir / "claims.png").unlink(missing_ok=True)  # a figure of an earlier report must not outlive its claims
-    claims = draw_claims(claim_panels(scored, per_seed_final_metrics(trials)), out_dir / "claims.png")
+    finals = per_seed_final_metrics(trials)
+    claims = draw_claims(claim_panels(scored, finals), out_dir / "claims.png")
     (out_dir / "self_tuning.png").unlink(missing_ok=True)
-    counts = self_tuning_counts(scored, per_seed_final_metrics(trials))
-    self_tuning = plot_self_tuning(scored, counts, out_dir / "self_tuning.png")
+    self_tuning = plot_self_tuning(scored, self_tuning_counts(scored, finals), out_dir / "self_tuning.png")
     page = html_page(
         run,
         scored,

@@ -17,9 +17,10 @@ __all__ = ["one_run_methods", "self_tuning_scores"]
 
 def one_run_methods(scored: RunScores) -> list[str]:
     """The methods of the run with one trial per workload and seed and no prior run, in the run's order."""
-    results = [(w, m, scored.results[w][m]) for w in scored.workloads for m in scored.results.get(w, {})]
-    many = {m for _, m, r in results if r.trials != 1 or r.steps_with_prior is not None}
-    return [m for m in scored.methods if m not in many and any(m == method for _, method, _ in results)]
+    results = [result for w in scored.workloads for result in scored.results.get(w, {}).values()]
+    ran = {r.method for r in results}
+    many = {r.method for r in results if r.trials != 1 or r.steps_with_prior is not None}
+    return [m for m in scored.methods if m in ran and m not in many]
 
 
 def self_tuning_scores(scored: RunScores, r_max: float = R_MAX) -> dict[str, dict[str, float]]:
