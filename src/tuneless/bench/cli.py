@@ -212,6 +212,10 @@ def check_resume_options(args: argparse.Namespace) -> None:
         "--workload": (args.workload, config.workloads),
         "--seeds": (args.seeds, config.seeds),
     }
+    if args.methods is not None:
+        from .catalog.methods import resolve_methods
+
+        resolve_methods(args.methods)  # an unknown name fails here, before the run is touched
     missing = [m for m in config.methods if args.methods is not None and m not in args.methods]
     if missing:  # --methods may add methods to a resumed run, not drop any
         given["--methods"] = (args.methods, config.methods)
