@@ -10,7 +10,7 @@ from tuneless.bench.record.store import Store
 from tuneless.bench.run.config import BenchConfig
 
 TINY = f"{__file__.rsplit('/', 1)[0]}/tiny_workloads.py"
-ONE_RUN = ["control", "auto", "auto-schedulefree", "prodigy-linear", "mechanic-freeze"]
+ONE_RUN = ["control", "auto", "auto-schedulefree", "prodigy-linear", "mechanic-freeze", "auto-mechanic"]
 
 
 def test_one_run_methods_through_the_benchmark(tmp_path):
@@ -25,7 +25,7 @@ def test_one_run_methods_through_the_benchmark(tmp_path):
     assert {t.status for t in trials.values()} == {"done"}, [t.error for t in trials.values()]
     # 60 steps, evaluated every 10; the pilot of AutoLR is 10 steps (its minimum) before them, and counts
     assert steps["control"] == [0, 10, 20, 30, 40, 50, 60] == steps["mechanic-freeze"]
-    assert steps["auto"] == [0, 20, 30, 40, 50, 60, 70] == steps["auto-schedulefree"]
+    assert steps["auto"] == [0, 20, 30, 40, 50, 60, 70] == steps["auto-schedulefree"] == steps["auto-mechanic"]
     assert lrs["auto"][-1] == 0.0  # linear decay to zero at the end of the run
     # the control runs at its family's calibrated lr (this workload is not in the table: every sgd row counts)
     assert trials["control"].peak_lr == pytest.approx(constants(load_rows(), "sgd").control_lr)
@@ -51,6 +51,19 @@ def test_mechanic_freeze_freezes_after_a_quarter_of_the_trial():
         optimizer = make_optimizer(config.optimizer, [torch.nn.Parameter(torch.zeros(3))], 1.0, 300)
         assert (optimizer.freeze_after, optimizer.restart_factor, type(optimizer.base)) == (75, 10.0, base)
         assert config.peak_lr == 1.0 and config.schedule == "warmup(linear,fraction=0.05)"
+        assert METHODS["auto-mechanic"].trials(workload)[0].optimizer == config.optimizer  # the same, seeded
+
+
+def test_a_mechanic_specs_arguments_are_the_base_optimizers_but_its_own_options():
+    torch = pytest.importorskip("torch")
+    from tuneless.bench.catalog.optimizers import make_optimizer
+
+    spec = "mechanic_adamw(weight_decay=0.1,eps=1e-6,restart_factor=10.0,freeze_fraction=0.5,s_init=1e-6)"
+    optimizer = make_optimizer(spec, [torch.nn.Parameter(torch.zeros(3))], 0.3, 40)
+    group = optimizer.base.param_groups[0]
+    assert (group["weight_decay"], group["eps"], group["lr"]) == (0.1, 1e-6, 0.3)  # AdamW's
+    assert (optimizer.weight_decay, optimizer.eps) == (0.01, 1e-8)  # Mechanic's lambda and epsilon: the paper's
+    assert (optimizer.restart_factor, optimizer.freeze_after, optimizer.s_init) == (10.0, 20, 1e-6)
 
 
 def test_a_resumed_run_takes_new_methods_and_reruns_nothing(tmp_path, capsys):

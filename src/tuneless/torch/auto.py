@@ -18,6 +18,12 @@ step's loss first, with ``set_step_loss``. The pilot cannot do without the loss:
 The optimizer's lrs are relative factors only: each param group's lr is its ``lr`` divided by the largest group's,
 times the multiplier (the multiplier is the lr itself for the largest group).
 
+With ``Mechanic`` (``tuneless.torch.Mechanic``, ideally with its short-run options ``restart_factor=10``,
+``freeze_after=T//4``) the pilot seeds the learned scale instead of fixing a peak lr: the pilot steps go through
+Mechanic to its base optimizer unchanged (``Mechanic.paused``), and the run starts Mechanic at scale ``ratio *
+min-loss lr`` (``MECHANIC_SEED``: a tenth of the min-loss lr) under the schedule at peak 1.0; Mechanic learns the
+scale from there. A pilot that never becomes unstable seeds it the same way (Mechanic corrects the scale).
+
 Resume: ``state_dict()`` during the pilot holds the pre-pilot snapshot (a copy of the parameters, buffers and
 optimizer state), so a checkpoint saved during the pilot resumes it exactly; after the pilot it is plain numbers.
 
@@ -51,20 +57,31 @@ from ..auto.pilot import (
 )
 from ..schedules import Schedule, as_schedule
 from ..schedules._base import check_total_steps
+from .mechanic import Mechanic
 from .scheduler import MultiplierLR
 
-__all__ = ["AutoLR", "DEFAULT_SCHEDULE", "optimizer_family"]
+__all__ = ["DEFAULT_SCHEDULE", "MECHANIC_SEED", "AutoLR", "optimizer_family"]
 
 #: the run's shape after the pilot: the benchmark's linear decay (5% warmup)
 DEFAULT_SCHEDULE = "warmup(linear,fraction=0.05)"
+#: a Mechanic's starting scale as a fraction of the pilot's features: a tenth of the min-loss lr. Chosen on the quick
+#: suite's 14 logistic regressions at 300 steps, seeds 0-1 (0.03 and 0.3 scored within noise of it: Mechanic moves the
+#: scale); docs/auto.md says where it was checked out of sample. Not calibrated per workload: no grid sets it.
+MECHANIC_SEED = {"min_loss": 0.1}
 
 
 def optimizer_family(optimizer: Any) -> str:
     """The AutoLR family of an optimizer, from its class name (a wrapper's ``.optimizer`` is looked through):
     ``"adam"`` for Adam-type ones (Adam, AdamW, NAdam, RAdam, NAdamW, AdamWScheduleFree), ``"sgd"`` for SGD-type
-    ones (SGD, SGDScheduleFree). Any other optimizer is a ``ValueError``: pass ``family=`` explicitly."""
-    while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
-        optimizer = optimizer.optimizer  # accelerate's AcceleratedOptimizer, Lightning's LightningOptimizer
+    ones (SGD, SGDScheduleFree); a ``Mechanic`` has its base optimizer's family. Any other optimizer is a
+    ``ValueError``: pass ``family=`` explicitly."""
+    while True:
+        if isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
+            optimizer = optimizer.optimizer  # accelerate's AcceleratedOptimizer, Lightning's LightningOptimizer
+        elif isinstance(optimizer, Mechanic):
+            optimizer = optimizer.base
+        else:
+            break
     name = type(optimizer).__name__
     found = [family for family in FAMILIES if family in name.lower()]
     if len(found) != 1:
@@ -83,10 +100,12 @@ class AutoLR(MultiplierLR):
         total_steps: the run's horizon ``T`` after the pilot (``run_steps``); the loop runs ``self.total_steps``.
         family: ``"sgd"`` (SGD, momentum SGD, schedule-free SGD) or ``"adam"`` (Adam, AdamW, NAdamW, ...).
         schedule: the run's shape (a schedule, spec string or JSON path); default 5% warmup + linear decay.
-        method: which calibrated ratio to use (the grid method whose best lrs it was fitted on: ``"linear"``;
-            ``"schedulefree"`` for a schedule-free optimizer with ``schedule="constant"``).
-        ratio: the peak lr as ``min_f ratio[f] * pilot feature f`` (features ``"cap"``, ``"min_loss"``); a number
-            is a fraction of the cap. Default: calibrated, see ``tuneless.auto.calibration``.
+        method: which calibrated ratio to use (the grid method whose best lrs it was fitted on: ``"linear"``, the
+            default; ``"schedulefree"`` for a schedule-free optimizer with ``schedule="constant"``); a ``Mechanic``
+            optimizer takes ``"mechanic"`` (its default there), the seed ``MECHANIC_SEED``.
+        ratio: the peak lr (a ``Mechanic``'s starting scale) as ``min_f ratio[f] * pilot feature f`` (features
+            ``"cap"``, ``"min_loss"``); a number is a fraction of the cap. Default: calibrated, see
+            ``tuneless.auto.calibration`` (a ``Mechanic``: ``MECHANIC_SEED``).
         model: the model, to restore its buffers (BatchNorm statistics) after the pilot too.
         exclude: a workload whose calibration rows are left out (the benchmark's leave-one-workload-out).
         pilot_fraction: the pilot's share of ``total_steps`` (default 0.1; at least 10 steps).
@@ -103,7 +122,7 @@ class AutoLR(MultiplierLR):
         family: str,
         *,
         schedule: Schedule | str = DEFAULT_SCHEDULE,
-        method: str = "linear",
+        method: str | None = None,
         ratio: float | Mapping[str, float] | None = None,
         model: torch.nn.Module | None = None,
         exclude: str | None = None,
@@ -119,9 +138,19 @@ class AutoLR(MultiplierLR):
             self.pilot = Pilot(self.pilot.lo, self.pilot.hi, pilot_steps)
         self.pilot_steps = self.pilot.steps
         self.total_steps = self.pilot_steps + self.run_steps
+        self.mechanic = isinstance(optimizer, Mechanic)
+        if method is None:
+            method = "mechanic" if self.mechanic else "linear"
+        if self.mechanic != (method == "mechanic"):
+            raise ValueError(
+                f"method={method!r} with {type(optimizer).__name__}: the method 'mechanic' goes with a Mechanic "
+                "optimizer, and a Mechanic with it (its pilot seeds the learned scale)"
+            )
         self.method = method
         self._fallback_lr = math.nan
-        if ratio is None:
+        if ratio is None and self.mechanic:
+            ratio = dict(MECHANIC_SEED)
+        elif ratio is None:
             found = constants(load_rows(), self.family, exclude=exclude)
             if method not in found.ratio:
                 raise ValueError(f"method={method!r} has no calibrated ratio; calibrated: {sorted(found.ratio)}")
@@ -135,6 +164,7 @@ class AutoLR(MultiplierLR):
         self.losses: list[float] = []
         self.result: PilotResult | None = None
         self.peak_lr: float | None = None
+        self.seed_scale: float | None = None  # a Mechanic's starting scale, set at the pilot's end
         self._step_loss: Any = None
         super().__init__(optimizer)
         top = max(self.base_lrs)
@@ -144,6 +174,8 @@ class AutoLR(MultiplierLR):
         if not self._restored:
             self._apply()
         self._snapshot = self._take_snapshot()
+        if self.mechanic:
+            optimizer.paused = self.in_pilot
 
     @classmethod
     def within(cls, optimizer: torch.optim.Optimizer, steps: int, family: str, **kwargs: Any) -> AutoLR:
@@ -235,6 +267,12 @@ class AutoLR(MultiplierLR):
             self.result = stability_cap(lrs, self.losses)
         features = self.result.features
         planned = min(r * features[f] for f, r in self.ratio.items() if f in features)
+        if self.mechanic:  # the pilot's lr seeds Mechanic's scale; the schedule runs at peak 1.0
+            self.peak_lr, self.seed_scale = 1.0, planned
+            self._restore_snapshot()
+            self.optimizer.paused = False
+            self.optimizer.seed(planned)
+            return
         if self.result.unstable:
             self.peak_lr = planned
         else:
@@ -282,6 +320,7 @@ class AutoLR(MultiplierLR):
             "pilot_steps": self.pilot_steps,
             "base_lrs": [float(b) for b in self.base_lrs],
             "peak_lr": self.peak_lr,
+            "seed_scale": self.seed_scale,
             "result": None if self.result is None else dict(vars(self.result)),
             "losses": list(self.losses),
             "_warned_past_horizon": self._warned_past_horizon,
@@ -301,6 +340,9 @@ class AutoLR(MultiplierLR):
         self._step_count = int(state_dict["_step_count"])
         self.base_lrs = list(state_dict["base_lrs"])
         self.peak_lr = None if in_pilot else float(state_dict["peak_lr"])
+        self.seed_scale = state_dict.get("seed_scale")
+        if self.mechanic:
+            self.optimizer.paused = in_pilot
         self.result = None if state_dict["result"] is None else PilotResult(**state_dict["result"])
         self.losses = list(state_dict["losses"])
         self._warned_past_horizon = bool(state_dict["_warned_past_horizon"])

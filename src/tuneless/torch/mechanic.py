@@ -33,12 +33,18 @@ tenfold since the last (re)start: x_ref = x_t, Delta = 0, m = v = r = 0 and s_i 
 scale are unchanged and only the stale history goes. ``freeze_after=k`` stops learning the scale after k steps:
 from then on x_{t+1} = x_t + S u_t with S fixed (the schedule's decay anneals the steps).
 
+Seeded start (``seed(scale)``, ``paused``; tuneless' additions for ``AutoLR``): while ``paused`` is true a step is
+the base optimizer's own step (scale 1, nothing learned, no state kept), so ``AutoLR``'s pilot can ramp the base lr
+through Mechanic; ``seed(scale)`` then starts the tuner at ``scale`` from the current weights instead of at
+``s_init`` (the pilot's min-loss lr over 10 spares the growth phase and its stale history).
+
 The schedule sets the shape and Mechanic the scale: the base optimizer's ``param_groups`` are Mechanic's, so
 ``ScheduleLR(mechanic, schedule, T)`` scales the base update u_t, and the learned ``scale`` S_t multiplies it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -123,6 +129,7 @@ class Mechanic(torch.optim.Optimizer):
         self.param_groups = self.base.param_groups  # one list: schedulers set the base optimizer's lr
         self.defaults = self.base.defaults
         self.tuner: dict[str, torch.Tensor] | None = None  # m, v, r, s per beta; created at the first step
+        self.paused = False  # True: step() is the base optimizer's step (AutoLR's pilot)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Adds a group to the base optimizer (which fills in its defaults); Mechanic shares its group list."""
@@ -155,6 +162,17 @@ class Mechanic(torch.optim.Optimizer):
         """How many times the tuner restarted (``restart_factor``)."""
         return 0 if self.tuner is None else int(self.tuner["restarts"])
 
+    def seed(self, scale: float) -> None:
+        """Start (or restart) the tuner at ``scale`` from the current weights: x_ref = x, Delta = 0, m = v = r = 0,
+        s_i = scale / n, as a restart does; the next step learns from there. ``AutoLR`` seeds it after its pilot."""
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+            raise ValueError(f"Mechanic.seed: scale must be a finite number > 0, got {scale!r}")
+        params = [p for g in self.param_groups for p in g["params"]]
+        if self.tuner is None:
+            self.tuner = self._new_tuner(params[0])
+        tracked = [p for p in params if p in self.state]
+        self._start_at(tracked, torch.tensor(float(scale), dtype=self.tuner["s"].dtype, device=self.tuner["s"].device))
+
     def _delta(self, p: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         state = self.state[p]
         return state["delta"] if self.store_delta else (p - state["x_ref"]) / scale.to(p.dtype)
@@ -166,6 +184,9 @@ class Mechanic(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if self.paused:
+            self.base.step()
+            return loss
         params = [p for g in self.param_groups for p in g["params"]]
         with_grad = [p for p in params if p.grad is not None]
         if not with_grad:
@@ -198,7 +219,8 @@ class Mechanic(torch.optim.Optimizer):
                 delta = p.add_(x_t.sub_(x_ref).div_(scale.to(p.dtype)))  # u_t + (x_t - x_ref) / S_t
             p.copy_(delta).mul_(new_scale.to(p.dtype)).add_(x_ref)  # x_{t+1} = x_ref + S_{t+1} Delta_{t+1}
         if self.restart_factor is not None and not frozen and new_scale > self.restart_factor * tuner["start"]:
-            self._restart(tracked, new_scale)
+            self._start_at(tracked, new_scale)
+            tuner["restarts"] += 1
         return loss
 
     def _h(self, with_grad: list[torch.Tensor], scale: torch.Tensor) -> torch.Tensor:
@@ -229,8 +251,9 @@ class Mechanic(torch.optim.Optimizer):
         wealth = tuner["start"] / len(self.betas) * tuner["m"] + tuner["r"]
         tuner["s"] = wealth / (tuner["v"].sqrt() + self.eps)
 
-    def _restart(self, tracked: list[torch.Tensor], scale: torch.Tensor) -> None:
-        """Forget the history, keep the iterate and the scale: x_ref = x, Delta = 0, m = v = r = 0, s_i = S / n."""
+    def _start_at(self, tracked: list[torch.Tensor], scale: torch.Tensor) -> None:
+        """Forget the history, keep the iterate: x_ref = x, Delta = 0, m = v = r = 0, s_i = scale / n (a restart
+        keeps the scale S; a seed sets it)."""
         for p in tracked:
             self.state[p]["x_ref"].copy_(p)
             if self.store_delta:
@@ -241,7 +264,6 @@ class Mechanic(torch.optim.Optimizer):
             tuner[key] = torch.zeros_like(tuner[key])
         tuner["s"] = torch.full_like(tuner["s"], float(scale) / len(self.betas))
         tuner["start"] = scale.detach().clone()
-        tuner["restarts"] += 1
 
     def state_dict(self) -> dict[str, Any]:  # type: ignore[override]
         """Base optimizer state, tuner state and per-parameter x_ref/Delta keyed by parameter index."""

@@ -65,11 +65,15 @@ def _control_configs(workload: Workload) -> list[TrialConfig]:
 MECHANIC_SHORT_RUN = {"restart_factor": 10.0, "freeze_fraction": 0.25}
 
 
-def _mechanic_freeze_configs(workload: Workload) -> list[TrialConfig]:
+def _mechanic_short_run(label: str) -> Callable[[Workload], Sequence[TrialConfig]]:
     """One trial: Mechanic (short-run options) over the workload's own optimizer, linear decay, peak 1.0."""
-    name, kwargs = parse_optimizer_spec(workload.optimizer)
-    arguments = ",".join(f"{k}={v!r}" for k, v in {**kwargs, **MECHANIC_SHORT_RUN}.items())
-    return [TrialConfig(1.0, f"mechanic_{name}({arguments})", _warmup("linear"), label="mechanic-freeze")]
+
+    def configs(workload: Workload) -> list[TrialConfig]:
+        name, kwargs = parse_optimizer_spec(workload.optimizer)
+        arguments = ",".join(f"{k}={v!r}" for k, v in {**kwargs, **MECHANIC_SHORT_RUN}.items())
+        return [TrialConfig(1.0, f"mechanic_{name}({arguments})", _warmup("linear"), label=label)]
+
+    return configs
 
 
 for _method in (
@@ -97,7 +101,14 @@ for _method in (
         "mechanic-freeze",
         "Mechanic over the workload's optimizer, restarted each time its scale grew 10x and frozen after 25% of "
         "the run (tuneless' short-run options); linear decay, peak 1.0; 1 trial",
-        configs=_mechanic_freeze_configs,
+        configs=_mechanic_short_run("mechanic-freeze"),
+    ),
+    Method(
+        "auto-mechanic",
+        "mechanic-freeze seeded by AutoLR's pilot: the pilot (10% of the budget) runs the base optimizer, Mechanic "
+        "then starts at a tenth of the pilot's min-loss lr instead of 1e-8; linear decay, peak 1.0; 1 trial",
+        configs=_mechanic_short_run("auto-mechanic"),
+        scheduler=_auto_scheduler("mechanic", _warmup("linear")),
     ),
 ):
     register_method(_method)

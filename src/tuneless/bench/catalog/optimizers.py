@@ -105,18 +105,25 @@ register_optimizer("schedulefree_sgd", _schedulefree("SGDScheduleFree"))
 register_optimizer("schedulefree_adamw", _schedulefree("AdamWScheduleFree"))
 
 
+#: the spec arguments of ``mechanic_<base>(...)`` that are Mechanic's own; every other one is the base optimizer's
+#: (so ``mechanic_adamw(weight_decay=0.01)`` is AdamW's weight decay, not Mechanic's lambda, which keeps the paper's)
+MECHANIC_OPTIONS = ("restart_factor", "freeze_fraction", "s_init", "clip_h", "store_delta")
+
+
 def _mechanic(base_class: str) -> Callable[..., Any]:
     """Mechanic over a torch optimizer; ``freeze_fraction=f`` freezes its scale after ``round(f * total_steps)``
     steps (``Mechanic(freeze_after=...)``)."""
 
-    def factory(params: Any, lr: float, total_steps: int, freeze_fraction: float | None = None, **kwargs: Any) -> Any:
+    def factory(params: Any, lr: float, total_steps: int, **kwargs: Any) -> Any:
         import torch
 
         from ...torch.mechanic import Mechanic
 
-        if freeze_fraction is not None:
-            kwargs["freeze_after"] = max(1, round(freeze_fraction * total_steps))
-        return Mechanic(getattr(torch.optim, base_class), params, lr=lr, **kwargs)
+        own = {k: kwargs.pop(k) for k in MECHANIC_OPTIONS if k in kwargs}
+        fraction = own.pop("freeze_fraction", None)
+        if fraction is not None:
+            own["freeze_after"] = max(1, round(fraction * total_steps))
+        return Mechanic(getattr(torch.optim, base_class)(params, lr=lr, **kwargs), **own)
 
     return factory
 

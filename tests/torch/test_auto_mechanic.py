@@ -1,0 +1,146 @@
+"""AutoLR over Mechanic: the pilot goes through to the base optimizer, then seeds Mechanic's scale; resume; errors."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tuneless.schedules import as_schedule  # noqa: E402
+from tuneless.torch import ScheduleLR  # noqa: E402
+from tuneless.torch.auto import AutoLR, optimizer_family  # noqa: E402
+from tuneless.torch.mechanic import Mechanic  # noqa: E402
+
+
+def problem(seed=0, n=80, d=5):
+    """Least squares from x = 0: a loss that rises once the lr passes 2 / the largest curvature."""
+    rng = np.random.default_rng(seed)
+    A = torch.tensor(rng.normal(size=(n, d)))
+    b = A @ torch.tensor(rng.normal(size=d)) + 0.1 * torch.tensor(rng.normal(size=n))
+    return A, b
+
+
+def train(optimizer, scheduler, x, A, b, steps, log=None):
+    for _ in range(steps):
+        loss = 0.5 * ((A @ x - b) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        if log is not None:
+            log.append((x.detach().clone(), optimizer.param_groups[0]["lr"]))
+        optimizer.step()
+        if isinstance(scheduler, AutoLR):
+            scheduler.step(loss)
+        else:
+            scheduler.step()
+
+
+def mechanic(x, **kwargs):
+    return Mechanic(torch.optim.SGD([x], lr=1.0, momentum=0.9), restart_factor=10.0, freeze_after=50, **kwargs)
+
+
+def test_the_pilot_is_the_base_optimizers_then_the_scale_starts_at_a_tenth_of_the_min_loss_lr():
+    A, b = problem()
+    x = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    opt = mechanic(x)
+    auto = AutoLR(opt, 200, "sgd")
+    # the same pilot with the bare base optimizer: same lrs, same weights, same losses, same measurement
+    y = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    plain_opt = torch.optim.SGD([y], lr=1.0, momentum=0.9)
+    plain = AutoLR(plain_opt, 200, "sgd", ratio={"min_loss": 0.1})
+    seen, plain_seen = [], []
+    train(opt, auto, x, A, b, auto.pilot_steps - 1, seen)
+    train(plain_opt, plain, y, A, b, plain.pilot_steps - 1, plain_seen)
+    for (xa, lra), (xb, lrb) in zip(seen, plain_seen, strict=True):
+        assert torch.equal(xa, xb) and lra == lrb
+    assert opt.tuner is None and opt.paused  # nothing learned during the pilot
+    train(opt, auto, x, A, b, 1)
+    train(plain_opt, plain, y, A, b, 1)
+    assert auto.losses == plain.losses and auto.result == plain.result and auto.result.unstable
+    # after it: the weights are back at the start, Mechanic starts at 0.1 x the min-loss lr, the schedule at peak 1
+    assert torch.equal(x.detach(), torch.zeros(5, dtype=torch.float64)) and not opt.paused
+    assert auto.seed_scale == pytest.approx(0.1 * auto.result.min_loss_lr, rel=1e-12) == plain.peak_lr
+    assert opt.scale == pytest.approx(auto.seed_scale, rel=1e-12) and opt.restarts == 0 and auto.peak_lr == 1.0
+    schedule = as_schedule("warmup(linear,fraction=0.05)")
+    log = []
+    train(opt, auto, x, A, b, auto.run_steps, log)
+    np.testing.assert_allclose([lr for _, lr in log], [schedule(t, 200) for t in range(200)], rtol=1e-12)
+    loss = float(0.5 * ((A @ x.detach() - b) ** 2).mean())
+    best = torch.linalg.lstsq(A, b.unsqueeze(1)).solution.squeeze(1)
+    assert loss < 1.01 * float(0.5 * ((A @ best - b) ** 2).mean())  # and it trained to the least-squares loss
+
+
+def test_the_run_is_a_mechanic_started_at_the_seed():
+    """After the pilot, AutoLR + Mechanic is step for step a fresh Mechanic with s_init = the seed under the
+    schedule at peak 1.0 (the seed replaces s_init; nothing else of the pilot is left)."""
+    A, b = problem(1)
+    x = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    opt = mechanic(x)
+    auto = AutoLR(opt, 120, "sgd")
+    train(opt, auto, x, A, b, auto.total_steps)
+    y = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    fresh = mechanic(y, s_init=auto.seed_scale)
+    train(fresh, ScheduleLR(fresh, "warmup(linear,fraction=0.05)", 120), y, A, b, 120)
+    torch.testing.assert_close(x, y, rtol=1e-12, atol=0)
+    assert fresh.scale == pytest.approx(opt.scale, rel=1e-12) and fresh.restarts == opt.restarts
+
+
+@pytest.mark.parametrize("at", [4, 30])  # a checkpoint during the pilot (12 steps) and during the run
+def test_a_checkpoint_resumes_exactly(at):
+    A, b = problem(2)
+
+    def fresh():
+        x = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+        opt = mechanic(x)
+        return x, opt, AutoLR(opt, 120, "sgd")
+
+    x, opt, auto = fresh()
+    train(opt, auto, x, A, b, auto.total_steps)
+    x2, opt2, auto2 = fresh()
+    train(opt2, auto2, x2, A, b, at)
+    saved = copy.deepcopy({"x": x2.detach(), "opt": opt2.state_dict(), "auto": auto2.state_dict()})
+    x3, opt3, auto3 = fresh()
+    with torch.no_grad():
+        x3.copy_(saved["x"])
+    opt3.load_state_dict(saved["opt"])
+    auto3.load_state_dict(saved["auto"])
+    assert opt3.paused == (at < auto3.pilot_steps)
+    train(opt3, auto3, x3, A, b, auto3.total_steps - at)
+    torch.testing.assert_close(x3, x, rtol=0, atol=0)
+    assert auto3.seed_scale == auto.seed_scale and opt3.scale == opt.scale
+
+
+def test_bad_inputs():
+    x = torch.nn.Parameter(torch.zeros(2))
+    with pytest.raises(ValueError, match="method='linear' with Mechanic: the method 'mechanic' goes with a Mechanic"):
+        AutoLR(mechanic(x), 100, "sgd", method="linear")
+    with pytest.raises(ValueError, match="method='mechanic' with SGD"):
+        AutoLR(torch.optim.SGD([x], lr=1.0), 100, "sgd", method="mechanic")
+    for bad in (0.0, -1.0, math.nan, math.inf, "1"):
+        with pytest.raises(ValueError, match="Mechanic.seed: scale must be a finite number > 0"):
+            mechanic(x).seed(bad)
+    assert optimizer_family(mechanic(x)) == "sgd"
+    assert optimizer_family(Mechanic(torch.optim.AdamW, [x], lr=1.0)) == "adam"
+
+
+def test_a_flat_pilot_still_seeds_mechanic_without_the_fallback():
+    """A pilot that never becomes unstable: Mechanic learns the scale, so it is seeded from the min-loss lr as
+    always (no warning, no family lr)."""
+    x = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    opt = mechanic(x)
+    auto = AutoLR(opt, 100, "sgd")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(auto.pilot_steps):
+            loss = (x * 0).sum() + 1.0
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            auto.step(loss)
+    assert not auto.result.unstable
+    assert auto.seed_scale == pytest.approx(0.1 * auto.result.min_loss_lr, rel=1e-12) and opt.scale == auto.seed_scale
