@@ -274,7 +274,7 @@ class Snapshot(TrainerCallback):
     def on_step_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
         if state.global_step == self.at:
             self.state = {k: v.clone() for k, v in model.state_dict().items()}
-            self.optimizer_state = optimizer.state_dict()["state"]
+            self.optimizer_state = optimizer.state_dict().get("state")  # (a Mechanic's has none)
 
 
 def auto_trainer(tmp_path, callbacks=(), n_windows=400, model=None, optimizer=None, **overrides):
@@ -386,3 +386,23 @@ def test_auto_bad_inputs_are_one_line_errors(tmp_path):
         model.lm_head.weight[0, 0] = float("nan")  # (tied to the embedding) every loss is NaN, at every lr
     with pytest.raises(ValueError, match="loss nan at step 0 .*training diverges at every lr"):
         auto_trainer(tmp_path, model=model, max_steps=20).train()
+
+
+def test_auto_with_a_mechanic_seeds_its_scale_inside_trainer(tmp_path):
+    """A Mechanic inside accelerate's wrapper: the pilot goes to its base optimizer, then it starts at a tenth of
+    the pilot's min-loss lr, the schedule at peak 1.0 (AutoLR sees through the wrapper)."""
+    from tuneless.torch import Mechanic
+
+    model = tiny_gpt2()
+    initial = copy.deepcopy(model.state_dict())
+    mechanic = Mechanic(torch.optim.AdamW(model.parameters(), lr=1.0, weight_decay=0.0), restart_factor=10.0)
+    lrs, at_run = LearningRates(), Snapshot(10)
+    trainer = auto_trainer(tmp_path, [lrs, at_run], model=model, optimizer=mechanic, max_steps=33, max_grad_norm=1.0)
+    trainer.train()
+    auto = trainer.lr_scheduler
+    assert auto.mechanic is mechanic and auto.family == "adam" and auto.method == "mechanic"
+    assert auto.seed_scale == pytest.approx(0.1 * auto.result.min_loss_lr, rel=1e-12) and auto.peak_lr == 1.0
+    np.testing.assert_allclose(lrs.lrs, expected_auto_lrs(auto), rtol=1e-12)
+    for key, value in at_run.state.items():  # the pilot left no trace
+        assert torch.equal(value, initial[key]), key
+    assert mechanic.tuner is not None and mechanic.scale != auto.seed_scale  # it learned from the seed on

@@ -70,18 +70,22 @@ DEFAULT_SCHEDULE = "warmup(linear,fraction=0.05)"
 MECHANIC_SEED = {"min_loss": 0.1}
 
 
+def unwrapped(optimizer: Any) -> Any:
+    """The optimizer inside framework wrappers (accelerate's ``AcceleratedOptimizer``, Lightning's
+    ``LightningOptimizer``: their ``.optimizer``); a ``Mechanic`` is not looked through."""
+    while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
+        optimizer = optimizer.optimizer
+    return optimizer
+
+
 def optimizer_family(optimizer: Any) -> str:
     """The AutoLR family of an optimizer, from its class name (a wrapper's ``.optimizer`` is looked through):
     ``"adam"`` for Adam-type ones (Adam, AdamW, NAdam, RAdam, NAdamW, AdamWScheduleFree), ``"sgd"`` for SGD-type
     ones (SGD, SGDScheduleFree); a ``Mechanic`` has its base optimizer's family. Any other optimizer is a
     ``ValueError``: pass ``family=`` explicitly."""
-    while True:
-        if isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
-            optimizer = optimizer.optimizer  # accelerate's AcceleratedOptimizer, Lightning's LightningOptimizer
-        elif isinstance(optimizer, Mechanic):
-            optimizer = optimizer.base
-        else:
-            break
+    optimizer = unwrapped(optimizer)
+    while isinstance(optimizer, Mechanic):
+        optimizer = unwrapped(optimizer.base)
     name = type(optimizer).__name__
     found = [family for family in FAMILIES if family in name.lower()]
     if len(found) != 1:
@@ -138,17 +142,18 @@ class AutoLR(MultiplierLR):
             self.pilot = Pilot(self.pilot.lo, self.pilot.hi, pilot_steps)
         self.pilot_steps = self.pilot.steps
         self.total_steps = self.pilot_steps + self.run_steps
-        self.mechanic = isinstance(optimizer, Mechanic)
+        inner = unwrapped(optimizer)
+        self.mechanic: Mechanic | None = inner if isinstance(inner, Mechanic) else None  # (also inside a wrapper)
         if method is None:
-            method = "mechanic" if self.mechanic else "linear"
-        if self.mechanic != (method == "mechanic"):
+            method = "mechanic" if self.mechanic is not None else "linear"
+        if (self.mechanic is not None) != (method == "mechanic"):
             raise ValueError(
-                f"method={method!r} with {type(optimizer).__name__}: the method 'mechanic' goes with a Mechanic "
+                f"method={method!r} with {type(inner).__name__}: the method 'mechanic' goes with a Mechanic "
                 "optimizer, and a Mechanic with it (its pilot seeds the learned scale)"
             )
         self.method = method
         self._fallback_lr = math.nan
-        if ratio is None and self.mechanic:
+        if ratio is None and self.mechanic is not None:
             ratio = dict(MECHANIC_SEED)
         elif ratio is None:
             found = constants(load_rows(), self.family, exclude=exclude)
@@ -174,8 +179,8 @@ class AutoLR(MultiplierLR):
         if not self._restored:
             self._apply()
         self._snapshot = self._take_snapshot()
-        if self.mechanic:
-            optimizer.paused = self.in_pilot
+        if self.mechanic is not None:
+            self.mechanic.paused = self.in_pilot
 
     @classmethod
     def within(cls, optimizer: torch.optim.Optimizer, steps: int, family: str, **kwargs: Any) -> AutoLR:
@@ -267,11 +272,11 @@ class AutoLR(MultiplierLR):
             self.result = stability_cap(lrs, self.losses)
         features = self.result.features
         planned = min(r * features[f] for f, r in self.ratio.items() if f in features)
-        if self.mechanic:  # the pilot's lr seeds Mechanic's scale; the schedule runs at peak 1.0
+        if self.mechanic is not None:  # the pilot's lr seeds Mechanic's scale; the schedule runs at peak 1.0
             self.peak_lr, self.seed_scale = 1.0, planned
             self._restore_snapshot()
-            self.optimizer.paused = False
-            self.optimizer.seed(planned)
+            self.mechanic.paused = False
+            self.mechanic.seed(planned)
             return
         if self.result.unstable:
             self.peak_lr = planned
@@ -341,8 +346,8 @@ class AutoLR(MultiplierLR):
         self.base_lrs = list(state_dict["base_lrs"])
         self.peak_lr = None if in_pilot else float(state_dict["peak_lr"])
         self.seed_scale = state_dict.get("seed_scale")
-        if self.mechanic:
-            self.optimizer.paused = in_pilot
+        if self.mechanic is not None:
+            self.mechanic.paused = in_pilot
         self.result = None if state_dict["result"] is None else PilotResult(**state_dict["result"])
         self.losses = list(state_dict["losses"])
         self._warned_past_horizon = bool(state_dict["_warned_past_horizon"])
