@@ -42,6 +42,11 @@ CLAIMS = (
     ),
     Claim("mechanic-freeze", "linear", "One run: Mechanic (restarts, frozen scale) vs grid-tuned linear decay"),
     Claim("mechanic-freeze", "control", "One run: Mechanic (restarts, frozen scale) vs the control"),
+    Claim(
+        "auto-mechanic", "cosine", "One run: Mechanic seeded by the pilot (restarts, frozen scale) vs grid-tuned cosine"
+    ),
+    Claim("auto-mechanic", "linear", "One run: Mechanic seeded by the pilot vs grid-tuned linear decay"),
+    Claim("auto-mechanic", "control", "One run: Mechanic seeded by the pilot vs the control"),
 )
 
 
