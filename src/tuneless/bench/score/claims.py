@@ -47,6 +47,7 @@ CLAIMS = (
     ),
     Claim("auto-mechanic", "linear", "One run: Mechanic seeded by the pilot vs grid-tuned linear decay"),
     Claim("auto-mechanic", "control", "One run: Mechanic seeded by the pilot vs the control"),
+    Claim("auto-mechanic", "auto", "One run: Mechanic seeded by the pilot vs AutoLR's fixed peak (same pilot)"),
 )
 
 
