@@ -85,3 +85,11 @@ def test_a_resumed_run_takes_new_methods_and_reruns_nothing(tmp_path, capsys):
     # dropping a method of the run is still refused
     assert main([*options, "--methods", "mechanic-freeze"]) == 2
     assert "was planned with --methods control mechanic-freeze" in capsys.readouterr().err
+
+
+def test_a_mechanic_spec_takes_freeze_after_too():
+    torch = pytest.importorskip("torch")
+    from tuneless.bench.catalog.optimizers import make_optimizer
+
+    optimizer = make_optimizer("mechanic_sgd(freeze_after=5)", [torch.nn.Parameter(torch.zeros(3))], 1.0, 100)
+    assert optimizer.freeze_after == 5

@@ -144,3 +144,47 @@ def test_a_flat_pilot_still_seeds_mechanic_without_the_fallback():
             auto.step(loss)
     assert not auto.result.unstable
     assert auto.seed_scale == pytest.approx(0.1 * auto.result.min_loss_lr, rel=1e-12) and opt.scale == auto.seed_scale
+
+
+def test_a_checkpoint_of_the_other_mode_is_refused():
+    A, b = problem(3)
+    x = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    opt = mechanic(x)
+    auto = AutoLR(opt, 60, "sgd")
+    train(opt, auto, x, A, b, auto.total_steps)
+    plain = AutoLR(torch.optim.SGD([x], lr=1.0), 60, "sgd")
+    with pytest.raises(ValueError, match="AutoLR state is for method 'mechanic'; this scheduler runs 'linear'"):
+        plain.load_state_dict(auto.state_dict())
+    with pytest.raises(ValueError, match="AutoLR state is for method 'linear'; this scheduler runs 'mechanic'"):
+        AutoLR(mechanic(x), 60, "sgd").load_state_dict(plain.state_dict())
+    with pytest.raises(ValueError, match=r"unknown pilot features \['foo'\]; the pilot measures \['cap', 'min_loss'\]"):
+        AutoLR(torch.optim.SGD([x], lr=1.0), 60, "sgd", ratio={"foo": 1.0})
+
+
+def test_seed_after_steps_restarts_learning_and_before_them_is_a_fresh_s_init():
+    A, b = problem(4)
+    x = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    opt = Mechanic(torch.optim.SGD([x], lr=0.01), freeze_after=3)
+    sched = ScheduleLR(opt, "constant", 100)
+    train(opt, sched, x, A, b, 5)  # frozen by now
+    opt.seed(0.5)
+    assert opt.scale == pytest.approx(0.5, rel=1e-15)
+    train(opt, sched, x, A, b, 2)
+    assert opt.scale != 0.5  # the seed starts a new count: it learns for freeze_after steps again
+    # before the first step, a seed is s_init: a frozen float32 parameter first does not decide the tuner's dtype
+    frozen = torch.nn.Parameter(torch.zeros(2, dtype=torch.float32), requires_grad=False)
+    y, z = (torch.nn.Parameter(torch.zeros(5, dtype=torch.float64)) for _ in range(2))
+    seeded = Mechanic(torch.optim.SGD([frozen, y], lr=0.01))
+    seeded.seed(np.float32(0.25))
+    assert seeded.scale == 0.25
+    saved = copy.deepcopy(seeded.state_dict())  # the pending seed survives a checkpoint
+    seeded = Mechanic(torch.optim.SGD([frozen, y], lr=0.01))
+    seeded.load_state_dict(saved)
+    fresh = Mechanic(torch.optim.SGD([z], lr=0.01), s_init=0.25)
+    train(seeded, ScheduleLR(seeded, "constant", 100), y, A, b, 20)
+    train(fresh, ScheduleLR(fresh, "constant", 100), z, A, b, 20)
+    torch.testing.assert_close(y, z, rtol=0, atol=0)
+    assert seeded.tuner["s"].dtype == torch.float64
+    for bad in (True, torch.ones(2)):
+        with pytest.raises(ValueError, match="Mechanic.seed: scale must be a finite number > 0"):
+            seeded.seed(bad)

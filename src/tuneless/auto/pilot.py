@@ -25,6 +25,7 @@ from ..schedules._base import check_total_steps
 
 __all__ = [
     "FAMILIES",
+    "FEATURES",
     "PILOT_FRACTION",
     "RAMPS",
     "REFERENCE_STEPS",
@@ -48,6 +49,8 @@ REFERENCE_STEPS = 3
 #: unstable: a loss above this multiple of the untrained loss (1.5: above the batch-to-batch noise of the
 #: untrained loss on the benchmark's workloads, below the jump at divergence)
 UNSTABLE_FACTOR = 1.5
+#: what a pilot measures (``PilotResult.features``): the calibration's ratios scale these
+FEATURES = ("cap", "min_loss")
 #: fewest pilot steps: the reference steps plus a ramp of at least this many steps
 MIN_PILOT_STEPS = 10
 
@@ -110,8 +113,8 @@ class PilotResult:
 
     @property
     def features(self) -> dict[str, float]:
-        """What the calibration scales: ``{"cap": ..., "min_loss": ...}``."""
-        return {"cap": self.cap, "min_loss": self.min_loss_lr}
+        """What the calibration scales: ``{"cap": ..., "min_loss": ...}`` (``FEATURES``)."""
+        return dict(zip(FEATURES, (self.cap, self.min_loss_lr), strict=True))
 
 
 def stability_cap(

@@ -45,6 +45,7 @@ import torch
 from ..auto.calibration import constants, load_rows
 from ..auto.pilot import (
     FAMILIES,
+    FEATURES,
     MIN_PILOT_STEPS,
     PILOT_FRACTION,
     REFERENCE_STEPS,
@@ -164,6 +165,9 @@ class AutoLR(MultiplierLR):
             ratio = {"cap": ratio}
         if not ratio or not all(isinstance(r, (int, float)) and math.isfinite(r) and r > 0 for r in ratio.values()):
             raise ValueError(f"ratio={ratio!r}: need finite numbers > 0 (a number scales the cap)")
+        unknown = sorted(set(ratio) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"ratio={ratio!r}: unknown pilot features {unknown}; the pilot measures {list(FEATURES)}")
         self.ratio: dict[str, float] = {str(f): float(r) for f, r in ratio.items()}
         self.model = model
         self.losses: list[float] = []
@@ -324,6 +328,7 @@ class AutoLR(MultiplierLR):
             "run_steps": self.run_steps,
             "pilot_steps": self.pilot_steps,
             "base_lrs": [float(b) for b in self.base_lrs],
+            "method": self.method,
             "peak_lr": self.peak_lr,
             "seed_scale": self.seed_scale,
             "result": None if self.result is None else dict(vars(self.result)),
@@ -337,6 +342,11 @@ class AutoLR(MultiplierLR):
             raise ValueError(
                 f"AutoLR state is for {state_dict['pilot_steps']} pilot + {state_dict['run_steps']} run steps; this "
                 f"scheduler has {self.pilot_steps} + {self.run_steps}"
+            )
+        if state_dict.get("method", self.method) != self.method:  # (older states: no method)
+            raise ValueError(
+                f"AutoLR state is for method {state_dict['method']!r}; this scheduler runs {self.method!r} (a Mechanic "
+                "optimizer runs 'mechanic'): build it as the checkpointed run was built"
             )
         in_pilot = state_dict["peak_lr"] is None
         if in_pilot and not state_dict.get("snapshot"):  # (saved by a version that did not keep the snapshot)

@@ -45,6 +45,7 @@ The schedule sets the shape and Mechanic the scale: the base optimizer's ``param
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -130,6 +131,7 @@ class Mechanic(torch.optim.Optimizer):
         self.defaults = self.base.defaults
         self.tuner: dict[str, torch.Tensor] | None = None  # m, v, r, s per beta; created at the first step
         self.paused = False  # True: step() is the base optimizer's step (AutoLR's pilot)
+        self._seed: float | None = None  # the scale of the first step when seeded before it (seed())
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Adds a group to the base optimizer (which fills in its defaults); Mechanic shares its group list."""
@@ -141,9 +143,13 @@ class Mechanic(torch.optim.Optimizer):
     @property
     def scale(self) -> float:
         """The learned scale S_t = sum_i s_{t,i} that multiplies the accumulated base updates (s_init before step 1)."""
-        return self.s_init if self.tuner is None else float(self.tuner["s"].sum())
+        if self.tuner is None:
+            return self.s_init if self._seed is None else self._seed
+        return float(self.tuner["s"].sum())
 
-    def _new_tuner(self, like: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _new_tuner(self, like: torch.Tensor, start: float | None = None) -> dict[str, torch.Tensor]:
+        """A fresh tuner starting at scale ``start`` (default ``s_init``), on ``like``'s device (float32 or wider)."""
+        start = self.s_init if start is None else start
         dtype = torch.promote_types(like.dtype, torch.float32)
         zeros = torch.zeros(len(self.betas), dtype=dtype, device=like.device)
         return {
@@ -151,8 +157,8 @@ class Mechanic(torch.optim.Optimizer):
             "m": zeros.clone(),
             "v": zeros.clone(),
             "r": zeros.clone(),
-            "s": torch.full_like(zeros, self.s_init / len(self.betas)),
-            "start": torch.tensor(self.s_init, dtype=dtype, device=like.device),  # S at the last (re)start
+            "s": torch.full_like(zeros, start / len(self.betas)),
+            "start": torch.tensor(start, dtype=dtype, device=like.device),  # S at the last (re)start
             "steps": torch.tensor(0, dtype=torch.int64, device=like.device),  # steps taken
             "restarts": torch.tensor(0, dtype=torch.int64, device=like.device),
         }
@@ -164,14 +170,20 @@ class Mechanic(torch.optim.Optimizer):
 
     def seed(self, scale: float) -> None:
         """Start (or restart) the tuner at ``scale`` from the current weights: x_ref = x, Delta = 0, m = v = r = 0,
-        s_i = scale / n, as a restart does; the next step learns from there. ``AutoLR`` seeds it after its pilot."""
-        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+        s_i = scale / n, and its step count (``freeze_after``) from 0; the next step learns from there. Before the
+        first step it replaces ``s_init`` for that step (a fresh Mechanic with ``s_init=scale``). ``AutoLR`` seeds it
+        after its pilot."""
+        number = isinstance(scale, (numbers.Real, torch.Tensor)) and not isinstance(scale, bool)
+        value = float(scale) if number and (not isinstance(scale, torch.Tensor) or scale.numel() == 1) else 0.0
+        if not (math.isfinite(value) and value > 0):
             raise ValueError(f"Mechanic.seed: scale must be a finite number > 0, got {scale!r}")
-        params = [p for g in self.param_groups for p in g["params"]]
         if self.tuner is None:
-            self.tuner = self._new_tuner(params[0])
+            self._seed = value
+            return
+        params = [p for g in self.param_groups for p in g["params"]]
         tracked = [p for p in params if p in self.state]
-        self._start_at(tracked, torch.tensor(float(scale), dtype=self.tuner["s"].dtype, device=self.tuner["s"].device))
+        self._start_at(tracked, torch.tensor(value, dtype=self.tuner["s"].dtype, device=self.tuner["s"].device))
+        self.tuner["steps"].zero_()
 
     def _delta(self, p: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         state = self.state[p]
@@ -192,7 +204,7 @@ class Mechanic(torch.optim.Optimizer):
         if not with_grad:
             return loss
         if self.tuner is None:
-            self.tuner = self._new_tuner(with_grad[0])
+            self.tuner, self._seed = self._new_tuner(with_grad[0], self._seed), None
         tuner = self.tuner
         for p in with_grad:
             if not self.state[p]:
@@ -274,6 +286,7 @@ class Mechanic(torch.optim.Optimizer):
         return {
             "base": self.base.state_dict(),
             "tuner": None if self.tuner is None else {k: v.clone() for k, v in self.tuner.items()},
+            "seed": self._seed,
             "per_param": per_param,
             "config": {
                 "betas": list(self.betas),
@@ -310,6 +323,7 @@ class Mechanic(torch.optim.Optimizer):
             p = params[int(i)]
             self.state[p] = {k: v.to(device=p.device, dtype=p.dtype) for k, v in entry.items()}
         tuner = state_dict["tuner"]
+        self._seed = state_dict.get("seed")  # older checkpoints: none
         if tuner is None:
             self.tuner = None
         else:

@@ -107,7 +107,7 @@ register_optimizer("schedulefree_adamw", _schedulefree("AdamWScheduleFree"))
 
 #: the spec arguments of ``mechanic_<base>(...)`` that are Mechanic's own; every other one is the base optimizer's
 #: (so ``mechanic_adamw(weight_decay=0.01)`` is AdamW's weight decay, not Mechanic's lambda, which keeps the paper's)
-MECHANIC_OPTIONS = ("restart_factor", "freeze_fraction", "s_init", "clip_h", "store_delta")
+MECHANIC_OPTIONS = ("restart_factor", "freeze_after", "freeze_fraction", "s_init", "clip_h", "store_delta")
 
 
 def _mechanic(base_class: str) -> Callable[..., Any]:
