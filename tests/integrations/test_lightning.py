@@ -304,3 +304,33 @@ def test_auto_callback_bad_inputs_are_one_line_errors(tmp_path):
         auto_fit(tmp_path, AutoRegression(), max_epochs=-1, max_steps=-1)
     with pytest.raises(ValueError, match="loss nan at step 0 .*training diverges at every lr"):
         auto_fit(tmp_path, Broken())
+
+
+@pytest.mark.parametrize("wrap_mechanic", [False, True])
+def test_autolr_given_a_lightning_optimizer_drives_the_optimizer_inside(wrap_mechanic):
+    """Manual optimization hands out LightningOptimizer wrappers (a copy of the optimizer's attributes): AutoLR works
+    on the optimizer inside, so the pilot's restore and the run's lrs reach the optimizer that steps."""
+    from lightning.pytorch.core.optimizer import LightningOptimizer
+
+    from tuneless.torch import Mechanic
+    from tuneless.torch.auto import AutoLR
+
+    torch.manual_seed(0)
+    x = torch.nn.Parameter(torch.zeros(4))
+    data = torch.randn(32, 4)
+    inner = torch.optim.SGD([x], lr=1.0, momentum=0.9)
+    inner = Mechanic(inner) if wrap_mechanic else inner
+    auto = AutoLR(LightningOptimizer(inner), 50, "sgd")
+    assert auto.optimizer is inner
+    for _ in range(auto.total_steps):
+        loss = (data @ x - 1.0).pow(2).mean()
+        inner.zero_grad()
+        loss.backward()
+        inner.step()
+        auto.step(loss)
+        if not auto.in_pilot:
+            base = inner.base if wrap_mechanic else inner
+            assert base.param_groups[0]["lr"] == auto.get_last_lr()[0]
+    best = torch.linalg.lstsq(data, torch.ones(32, 1)).solution.squeeze(1)
+    optimum = float((data @ best - 1.0).pow(2).mean())
+    assert float((data @ x.detach() - 1.0).pow(2).mean()) < 1.05 * optimum < 1.0  # it trained (from 1.0 at x = 0)

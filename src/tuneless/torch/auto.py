@@ -143,7 +143,7 @@ class AutoLR(MultiplierLR):
             self.pilot = Pilot(self.pilot.lo, self.pilot.hi, pilot_steps)
         self.pilot_steps = self.pilot.steps
         self.total_steps = self.pilot_steps + self.run_steps
-        inner = unwrapped(optimizer)
+        inner = optimizer = unwrapped(optimizer)  # a framework's wrapper may not forward load_state_dict (Lightning's)
         self.mechanic: Mechanic | None = inner if isinstance(inner, Mechanic) else None  # (also inside a wrapper)
         if method is None:
             method = "mechanic" if self.mechanic is not None else "linear"
