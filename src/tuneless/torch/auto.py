@@ -153,22 +153,7 @@ class AutoLR(MultiplierLR):
                 "optimizer, and a Mechanic with it (its pilot seeds the learned scale)"
             )
         self.method = method
-        self._fallback_lr = math.nan
-        if ratio is None and self.mechanic is not None:
-            ratio = dict(MECHANIC_SEED)
-        elif ratio is None:
-            found = constants(load_rows(), self.family, exclude=exclude)
-            if method not in found.ratio:
-                raise ValueError(f"method={method!r} has no calibrated ratio; calibrated: {sorted(found.ratio)}")
-            ratio, self._fallback_lr = dict(found.ratio[method]), found.control_lr
-        elif isinstance(ratio, (int, float)):
-            ratio = {"cap": ratio}
-        if not ratio or not all(isinstance(r, (int, float)) and math.isfinite(r) and r > 0 for r in ratio.values()):
-            raise ValueError(f"ratio={ratio!r}: need finite numbers > 0 (a number scales the cap)")
-        unknown = sorted(set(ratio) - set(FEATURES))
-        if unknown:
-            raise ValueError(f"ratio={ratio!r}: unknown pilot features {unknown}; the pilot measures {list(FEATURES)}")
-        self.ratio: dict[str, float] = {str(f): float(r) for f, r in ratio.items()}
+        self.ratio, self._fallback_lr = self._ratio(ratio, exclude)
         self.model = model
         self.losses: list[float] = []
         self.result: PilotResult | None = None
@@ -185,6 +170,26 @@ class AutoLR(MultiplierLR):
         self._snapshot = self._take_snapshot()
         if self.mechanic is not None:
             self.mechanic.paused = self.in_pilot
+
+    def _ratio(self, ratio: float | Mapping[str, float] | None, exclude: str | None) -> tuple[dict[str, float], float]:
+        """The ratio per pilot feature (given, ``MECHANIC_SEED``, or the calibration's for ``self.method`` without
+        workload ``exclude``) and the fallback lr of a pilot that never became unstable (calibrated ratios only)."""
+        fallback = math.nan
+        if ratio is None and self.mechanic is not None:
+            ratio = dict(MECHANIC_SEED)
+        elif ratio is None:
+            found = constants(load_rows(), self.family, exclude=exclude)
+            if self.method not in found.ratio:
+                raise ValueError(f"method={self.method!r} has no calibrated ratio; calibrated: {sorted(found.ratio)}")
+            ratio, fallback = dict(found.ratio[self.method]), found.control_lr
+        elif isinstance(ratio, (int, float)):
+            ratio = {"cap": ratio}
+        if not ratio or not all(isinstance(r, (int, float)) and math.isfinite(r) and r > 0 for r in ratio.values()):
+            raise ValueError(f"ratio={ratio!r}: need finite numbers > 0 (a number scales the cap)")
+        unknown = sorted(set(ratio) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"ratio={ratio!r}: unknown pilot features {unknown}; the pilot measures {list(FEATURES)}")
+        return {str(f): float(r) for f, r in ratio.items()}, fallback
 
     @classmethod
     def within(cls, optimizer: torch.optim.Optimizer, steps: int, family: str, **kwargs: Any) -> AutoLR:
