@@ -3,23 +3,17 @@ a failed transfer seed counted against it, and no division by zero without store
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
+from .benchmark_scripts import load_script
 from .trial_rows import trial_row
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lr_transfer.py"
 
 
 @pytest.fixture(scope="module")
 def lr_transfer():
-    spec = importlib.util.spec_from_file_location("lr_transfer_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("lr_transfer")
 
 
 def _trial(method, lr, seed, final, status="done", seconds=1.0, steps=100):

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
+from .benchmark_scripts import load_script
 from .trial_rows import trial_row
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "one_lr_ceiling.py"
 
 
 @pytest.fixture(scope="module")
 def ceiling():
-    spec = importlib.util.spec_from_file_location("one_lr_ceiling_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("one_lr_ceiling")
 
 
 def test_the_lr_is_chosen_without_the_held_out_seed(ceiling):
