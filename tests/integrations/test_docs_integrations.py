@@ -89,26 +89,30 @@ def test_accelerate_example(tmp_path, monkeypatch):
         assert 0 < loss < 0.3  # the target variance is about 0.5: the network learned
 
 
-def auto_plan(text: str) -> tuple[int, int, float, int, float]:
+def auto_plan(text: str) -> tuple[int, int, float, int, float, float]:
     match = re.search(
-        r"(\d+) steps: a pilot of (\d+) \(unstable at lr ([0-9.e+-]+)\), a run of (\d+) at peak lr ([0-9.e+-]+)", text
+        r"(\d+) steps: a pilot of (\d+) \(unstable at lr ([0-9.e+-]+)\), a run of (\d+): Mechanic's scale from "
+        r"([0-9.e+-]+) \(the pilot's seed\) to ([0-9.e+-]+)",
+        text,
     )
     assert match, text
-    steps, pilot, cap, run_steps, peak = match.groups()
-    return int(steps), int(pilot), float(cap), int(run_steps), float(peak)
+    steps, pilot, cap, run_steps, seed, scale = match.groups()
+    return int(steps), int(pilot), float(cap), int(run_steps), float(seed), float(scale)
 
 
 def test_trainer_auto_example(tmp_path, monkeypatch):
-    steps, pilot, cap, run_steps, peak = auto_plan(run(4, tmp_path, monkeypatch))
+    steps, pilot, cap, run_steps, seed, scale = auto_plan(run(4, tmp_path, monkeypatch))
     assert (steps, pilot, run_steps) == (44, 10, 34)  # the pilot inside max_steps
-    assert 1e-6 < peak < cap == 10  # below where the pilot broke: the last step of the Adam ramp (1e-6 .. 10)
+    # a tenth of the min-loss lr, below where the pilot broke: the last step of the Adam ramp (1e-6 .. 10)
+    assert 1e-7 < seed < cap / 10 and cap == 10
+    assert scale > 0 and scale != seed  # Mechanic learned from the seed on
 
 
 def test_lightning_auto_example(tmp_path, monkeypatch):
     text = run(5, tmp_path, monkeypatch)
-    steps, pilot, cap, run_steps, peak = auto_plan(text)
+    steps, pilot, cap, run_steps, seed, scale = auto_plan(text)
     # 2,222 windows / 64 = 35 batches per epoch, 18 optimizer steps each (accumulating 2)
     assert (steps, pilot, run_steps) == (36, 10, 26)
-    assert 1e-6 < peak < cap == 10
+    assert 1e-7 < seed < cap / 10 and cap == 10 and scale > 0 and scale != seed
     loss = float(re.search(r"last-epoch loss ([0-9.]+)", text).group(1))
     assert 0 < loss < UNIFORM

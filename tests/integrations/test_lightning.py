@@ -194,7 +194,10 @@ class AutoRegression(Regression):
     def on_before_optimizer_step(self, optimizer):
         super().on_before_optimizer_step(optimizer)
         if self.trainer.global_step == self.at:
-            self.at_step = ({k: v.clone() for k, v in self.net.state_dict().items()}, optimizer.state_dict()["state"])
+            self.at_step = (
+                {k: v.clone() for k, v in self.net.state_dict().items()},
+                optimizer.state_dict().get("state"),
+            )
 
     def configure_optimizers(self):
         if self.optimizer_name == "sgd":
@@ -203,7 +206,8 @@ class AutoRegression(Regression):
 
 
 def auto_fit(tmp_path, module, callback=None, **settings) -> tuple[pl.Trainer, AutoLRCallback]:
-    callback = callback or AutoLRCallback()
+    """A fit with AutoLRCallback (default here: the fixed peak, whose lrs the tests below predict)."""
+    callback = callback or AutoLRCallback(method="linear")
     settings["callbacks"] = [callback, *settings.get("callbacks", [])]
     return fit(tmp_path, module, **settings), callback
 
@@ -257,26 +261,61 @@ class SaveAt(pl.Callback):
             raise RuntimeError("interrupted")
 
 
-def test_auto_callback_resumes_from_checkpoints_in_the_pilot_and_in_the_run(tmp_path):
+@pytest.mark.parametrize("method", ["linear", "mechanic"])
+def test_auto_callback_resumes_from_checkpoints_in_the_pilot_and_in_the_run(tmp_path, method):
     settings = dict(accumulate_grad_batches=2, max_epochs=3)
     full = AutoRegression()
-    auto_fit(tmp_path / "full", full, **settings)
+    auto_fit(tmp_path / "full", full, AutoLRCallback(method=method), **settings)
     run = tmp_path / "run"
     with pytest.raises(RuntimeError, match="interrupted"):
-        auto_fit(run, AutoRegression(), callbacks=[SaveAt(run, (4, 13), 15)], **settings)
+        auto_fit(run, AutoRegression(), AutoLRCallback(method=method), callbacks=[SaveAt(run, (4, 13), 15)], **settings)
     initial = Regression().net.state_dict()
     for step in (4, 13):  # inside the pilot (its snapshot is in the checkpoint), and in the run
         module = AutoRegression()
         trainer = pl.Trainer(
             accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-            enable_model_summary=False, default_root_dir=str(run), callbacks=[AutoLRCallback()], **settings,
+            enable_model_summary=False, default_root_dir=str(run), callbacks=[AutoLRCallback(method=method)],
+            **settings,
         )  # fmt: skip
         trainer.fit(module, ckpt_path=str(run / f"step{step}.ckpt"))
         assert trainer.global_step == 24
         np.testing.assert_allclose(module.lrs, full.lrs[step:], rtol=1e-12)
+        if method == "mechanic":  # wrapped before Lightning restored its state (a bare SGD's would not load)
+            assert trainer.optimizers[0].freeze_after == 4 and trainer.optimizers[0].tuner is not None
         if step == 4:  # the resumed pilot put the initial weights back, from the snapshot in the checkpoint
             for key, value in initial.items():
                 assert torch.equal(value, module.at_step[0][key]), key
+
+
+class ReturnsMechanic(AutoRegression):
+    def configure_optimizers(self):
+        from tuneless.torch import Mechanic
+
+        return Mechanic(super().configure_optimizers(), restart_factor=10.0, freeze_after=4)
+
+
+def test_auto_callback_default_puts_the_optimizer_inside_a_short_run_mechanic(tmp_path):
+    """AutoLRCallback() is method="mechanic": the same fit as a hand-built Mechanic(restart_factor=10, freeze_after=
+    a quarter of the run after the pilot) from configure_optimizers (24 steps: pilot 10, run 14, frozen after 4)."""
+    from tuneless.torch import Mechanic
+
+    fits = []
+    for module in (AutoRegression(), ReturnsMechanic()):
+        trainer, callback = auto_fit(tmp_path, module, AutoLRCallback(), accumulate_grad_batches=2, max_epochs=3)
+        mechanic = trainer.optimizers[0]
+        assert isinstance(mechanic, Mechanic) and callback.scheduler.mechanic is mechanic
+        assert (mechanic.restart_factor, mechanic.freeze_after, callback.scheduler.run_steps) == (10.0, 4, 14)
+        fits.append((module, mechanic))
+    (wrapped, first), (by_hand, second) = fits
+    assert first.scale == second.scale != callback.scheduler.seed_scale  # learned from the seed, then frozen
+    np.testing.assert_allclose(wrapped.lrs, by_hand.lrs, rtol=0)
+    for key, value in wrapped.net.state_dict().items():
+        assert torch.equal(value, by_hand.net.state_dict()[key]), key
+
+
+def test_auto_callback_names_one_run_method():
+    with pytest.raises(ValueError, match="method='fixed' is unknown; one run knows \\['mechanic', 'linear'"):
+        AutoLRCallback(method="fixed")
 
 
 class WithScheduler(AutoRegression):

@@ -277,12 +277,13 @@ class Snapshot(TrainerCallback):
             self.optimizer_state = optimizer.state_dict().get("state")  # (a Mechanic's has none)
 
 
-def auto_trainer(tmp_path, callbacks=(), n_windows=400, model=None, optimizer=None, **overrides):
+def auto_trainer(tmp_path, callbacks=(), n_windows=400, model=None, optimizer=None, auto="linear", **overrides):
+    """A TunelessTrainer with AutoLR (default here: the fixed peak, whose lrs the tests below predict)."""
     model = model or tiny_gpt2()
     optimizer = optimizer or torch.optim.AdamW(model.parameters(), lr=PEAK, weight_decay=0.0)
     return TunelessTrainer(
         model=model, args=arguments(tmp_path, **overrides), train_dataset=byte_windows(n_windows),
-        data_collator=default_data_collator, optimizers=(optimizer, None), auto=True, callbacks=list(callbacks),
+        data_collator=default_data_collator, optimizers=(optimizer, None), auto=auto, callbacks=list(callbacks),
     )  # fmt: skip
 
 
@@ -350,13 +351,15 @@ def test_auto_over_a_horizon_from_epochs_with_sgd(tmp_path):
     np.testing.assert_allclose(lrs.lrs, expected_auto_lrs(auto), rtol=1e-12)
 
 
-def test_auto_resumes_from_checkpoints_in_the_pilot_and_in_the_run(tmp_path):
-    steps = 23  # pilot 10, run 13
+@pytest.mark.parametrize("auto", ["linear", True])
+def test_auto_resumes_from_checkpoints_in_the_pilot_and_in_the_run(tmp_path, auto):
+    steps = 23  # pilot 10, run 13 (with Mechanic: frozen after round(13 / 4) = 3 of them)
     full = LearningRates()
-    auto_trainer(tmp_path / "full", [full], max_steps=steps).train()
+    uninterrupted = auto_trainer(tmp_path / "full", [full], max_steps=steps, auto=auto)
+    uninterrupted.train()
 
     run = tmp_path / "interrupted"
-    settings = dict(max_steps=steps, save_strategy="steps", save_steps=6, logging_steps=100)
+    settings = dict(max_steps=steps, save_strategy="steps", save_steps=6, logging_steps=100, auto=auto)
     with pytest.raises(KeyboardInterrupt):
         auto_trainer(run, [Interrupt(14)], **settings).train()
     initial = tiny_gpt2().state_dict()
@@ -369,6 +372,38 @@ def test_auto_resumes_from_checkpoints_in_the_pilot_and_in_the_run(tmp_path):
         if checkpoint == 6:  # the resumed pilot put the weights of step 0 back, from the snapshot in the checkpoint
             for key, value in initial.items():
                 assert torch.equal(value, at_run.state[key]), key
+        for key, value in uninterrupted.model.state_dict().items():  # (Mechanic: its scale and history resumed)
+            torch.testing.assert_close(trainer.model.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_auto_true_puts_trainers_optimizer_inside_a_short_run_mechanic(tmp_path):
+    """auto=True is auto="mechanic": the same run as a hand-built Mechanic(restart_factor=10, freeze_after=a quarter
+    of the run after the pilot) given to auto="mechanic" (33 steps: pilot 10, run 23, frozen after 6)."""
+    from tuneless.torch import Mechanic
+    from tuneless.torch.auto import unwrapped
+
+    finals, mechanics = [], []
+    for by_hand in (False, True):
+        model = tiny_gpt2()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1.0, weight_decay=0.0)
+        if by_hand:
+            optimizer = Mechanic(optimizer, restart_factor=10.0, freeze_after=6)
+        auto = "mechanic" if by_hand else True
+        trainer = auto_trainer(tmp_path / str(by_hand), model=model, optimizer=optimizer, max_steps=33, auto=auto)
+        trainer.train()
+        mechanic = unwrapped(trainer.optimizer)
+        assert isinstance(mechanic, Mechanic) and trainer.lr_scheduler.mechanic is mechanic
+        assert (mechanic.restart_factor, mechanic.freeze_after, trainer.lr_scheduler.run_steps) == (10.0, 6, 23)
+        finals.append(model.state_dict())
+        mechanics.append(mechanic)
+    assert mechanics[0].scale == mechanics[1].scale != trainer.lr_scheduler.seed_scale  # learned, then frozen
+    for key, value in finals[0].items():
+        assert torch.equal(value, finals[1][key]), key
+
+
+def test_auto_names_one_run_method(tmp_path):
+    with pytest.raises(ValueError, match="method='fixed' is unknown; one run knows \\['mechanic', 'linear'"):
+        TunelessTrainer(model=tiny_gpt2(), args=arguments(tmp_path), auto="fixed")
 
 
 def test_auto_bad_inputs_are_one_line_errors(tmp_path):
@@ -397,9 +432,12 @@ def test_auto_with_a_mechanic_seeds_its_scale_inside_trainer(tmp_path):
     initial = copy.deepcopy(model.state_dict())
     mechanic = Mechanic(torch.optim.AdamW(model.parameters(), lr=1.0, weight_decay=0.0), restart_factor=10.0)
     lrs, at_run = LearningRates(), Snapshot(10)
-    trainer = auto_trainer(tmp_path, [lrs, at_run], model=model, optimizer=mechanic, max_steps=33, max_grad_norm=1.0)
+    trainer = auto_trainer(
+        tmp_path, [lrs, at_run], model=model, optimizer=mechanic, max_steps=33, max_grad_norm=1.0, auto=True
+    )  # fmt: skip
     trainer.train()
     auto = trainer.lr_scheduler
+    assert mechanic.freeze_after is None  # a Mechanic given keeps its own options (not wrapped again)
     assert auto.mechanic is mechanic and auto.family == "adam" and auto.method == "mechanic"
     assert auto.seed_scale == pytest.approx(0.1 * auto.result.min_loss_lr, rel=1e-12) and auto.peak_lr == 1.0
     np.testing.assert_allclose(lrs.lrs, expected_auto_lrs(auto), rtol=1e-12)

@@ -188,3 +188,83 @@ def test_seed_after_steps_restarts_learning_and_before_them_is_a_fresh_s_init():
     for bad in (True, torch.ones(2)):
         with pytest.raises(ValueError, match="Mechanic.seed: scale must be a finite number > 0"):
             seeded.seed(bad)
+
+
+# --- one_run: the library's default for one run with no sweep ----------------------------------------------------
+@pytest.mark.parametrize("steps", [11, 12, 33, 110, 111, 1000, 4321])
+def test_split_is_within_s_partition_and_fills_the_steps(steps):
+    """AutoLR.split(steps) is (pilot, run) of AutoLR.within: together exactly ``steps``; the pilot is the run's own
+    (10% of it, at least 10) or one step more; no longer run fits."""
+    from tuneless.auto.pilot import Pilot
+
+    pilot, run = AutoLR.split(steps, "adam")
+    x = torch.nn.Parameter(torch.zeros(2))
+    auto = AutoLR.within(torch.optim.AdamW([x], lr=1.0), steps, "adam")
+    assert (auto.pilot_steps, auto.run_steps) == (pilot, run) and pilot + run == steps
+    assert Pilot.for_run(run, "adam", 0.1).steps in (pilot, pilot - 1)
+    assert run + 1 + Pilot.for_run(run + 1, "adam", 0.1).steps > steps
+
+
+def test_one_run_is_a_short_run_mechanic_under_autolr_within():
+    """one_run(SGD, 300): the same run, step for step, as Mechanic(restart_factor=10, freeze_after=round(run / 4))
+    under AutoLR.within(method="mechanic"), built by hand; the scale stops moving after the freeze."""
+    from tuneless.torch.auto import one_run
+
+    A, b = problem(3)
+    x = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    opt, auto = one_run(torch.optim.SGD([x], lr=1.0, momentum=0.9), 300)
+    assert isinstance(opt, Mechanic) and auto.mechanic is opt and auto.method == "mechanic" and auto.family == "sgd"
+    assert auto.total_steps == 300 and (auto.pilot_steps, auto.run_steps) == (27, 273)
+    assert (opt.restart_factor, opt.freeze_after) == (10.0, 68)  # round(273 / 4)
+    y = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    by_hand = Mechanic(torch.optim.SGD([y], lr=1.0, momentum=0.9), restart_factor=10.0, freeze_after=68)
+    hand_auto = AutoLR.within(by_hand, 300, "sgd")
+    train(opt, auto, x, A, b, auto.pilot_steps + 68)
+    train(by_hand, hand_auto, y, A, b, hand_auto.pilot_steps + 68)
+    frozen = opt.scale
+    train(opt, auto, x, A, b, auto.run_steps - 68)
+    train(by_hand, hand_auto, y, A, b, hand_auto.run_steps - 68)
+    torch.testing.assert_close(x, y, rtol=0, atol=0)
+    assert opt.scale == by_hand.scale == frozen != auto.seed_scale
+
+
+def test_one_run_linear_keeps_the_optimizer_and_a_given_mechanic_keeps_its_options():
+    from tuneless.torch.auto import one_run
+
+    x = torch.nn.Parameter(torch.zeros(2))
+    plain = torch.optim.AdamW([x], lr=1.0)
+    opt, auto = one_run(plain, 200, method="linear")
+    assert opt is plain and auto.mechanic is None and auto.method == "linear" and auto.total_steps == 200
+    given = Mechanic(torch.optim.SGD([x], lr=1.0))
+    opt, auto = one_run(given, 200, "sgd")
+    assert opt is given and auto.mechanic is given and given.freeze_after is None and given.restart_factor is None
+
+
+def test_freeze_fraction_sets_the_mechanics_freeze_from_the_run_and_bad_values_are_refused():
+    x = torch.nn.Parameter(torch.zeros(2))
+    for fraction, run, expected in ((0.25, 200, 50), (0.25, 2, 1), (1.0, 37, 37), (0.1, 15, 2)):
+        opt = Mechanic(torch.optim.SGD([x], lr=1.0))
+        AutoLR(opt, run, "sgd", freeze_fraction=fraction)
+        assert opt.freeze_after == expected
+    with pytest.raises(ValueError, match="freeze_fraction=0.25 freezes a Mechanic's scale; this optimizer is no"):
+        AutoLR(torch.optim.SGD([x], lr=1.0), 100, "sgd", freeze_fraction=0.25)
+    for bad in (0, -0.1, 1.5, math.nan, True, "0.25"):
+        with pytest.raises(ValueError, match="need a number in \\(0, 1\\]"):
+            AutoLR(Mechanic(torch.optim.SGD([x], lr=1.0)), 100, "sgd", freeze_fraction=bad)
+
+
+def test_one_run_bad_inputs_are_one_line_errors():
+    from tuneless.auto import one_run  # (the torch function, from tuneless.auto)
+
+    x = torch.nn.Parameter(torch.zeros(2))
+    with pytest.raises(ValueError, match="method='fixed' is unknown; one run knows \\['mechanic', 'linear', 'sched"):
+        one_run(torch.optim.SGD([x], lr=1.0), 100, method="fixed")
+    with pytest.raises(ValueError, match="family='lion' is unknown"):
+        one_run(torch.optim.SGD([x], lr=1.0), 100, "lion")
+    with pytest.raises(ValueError, match="optimizer Adagrad: AutoLR cannot tell its family; pass family="):
+        one_run(torch.optim.Adagrad([x]), 100)
+    for steps in (0, -5):
+        with pytest.raises(ValueError, match="total_steps"):
+            one_run(torch.optim.SGD([x], lr=1.0), steps)
+    with pytest.raises(ValueError, match="steps=10: AutoLR needs at least 11 optimizer steps"):
+        one_run(torch.optim.SGD([x], lr=1.0), 10)

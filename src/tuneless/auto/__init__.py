@@ -1,6 +1,8 @@
 """One run, no sweep: the pilot (an lr range test used as a stability cap) and the calibrated constants of the
-one-run methods. ``tuneless.auto.AutoLR`` (torch) drives a whole run: pilot, then linear decay at a calibrated
-fraction of the cap. See docs/auto.md for what it was measured to do, and where it loses."""
+one-run methods. ``tuneless.auto.one_run(optimizer, steps)`` (torch) is the default for one run with no sweep: the
+optimizer inside a short-run Mechanic whose scale ``tuneless.auto.AutoLR``'s pilot seeds, then linear decay;
+``AutoLR`` alone drives a run at a calibrated fraction of the pilot's cap. See docs/auto.md for what they were
+measured to do, and where they lose."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ __all__ = [
     "Pilot",
     "PilotResult",
     "check_family",
+    "one_run",
     "constants",
     "geometric_median",
     "load_rows",
@@ -26,8 +29,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "AutoLR":  # torch only when asked for
-        from ..torch.auto import AutoLR
+    if name in ("AutoLR", "one_run"):  # torch only when asked for
+        from ..torch import auto
 
-        return AutoLR
+        return getattr(auto, name)
     raise AttributeError(f"module 'tuneless.auto' has no attribute {name!r}")

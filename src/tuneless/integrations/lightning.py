@@ -8,9 +8,12 @@
   with ``interval="step"`` (Lightning steps a scheduler once per epoch unless told otherwise) and the horizon
   ``trainer.estimated_stepping_batches`` (optimizer steps, after gradient accumulation, over all epochs).
 * ``AutoLRCallback()``: trains with ``tuneless.auto.AutoLR``, no learning rate to tune (``configure_optimizers``
-  returns the optimizer alone). Pilot and run share ``trainer.estimated_stepping_batches`` (``AutoLR.within``); the
-  callback steps the scheduler once per optimizer step in ``on_train_batch_end``, whose outputs hold the loss (a
-  scheduler that Lightning stepped would come before the loss of the step's last micro-batch is known).
+  returns the optimizer alone). By default (``method="mechanic"``, ``tuneless.torch.auto.one_run``'s) the callback
+  puts that optimizer inside a short-run ``Mechanic`` at the fit's start, and the pilot seeds its scale;
+  ``method="linear"`` runs at the fixed peak lr the pilot found. Pilot and run share
+  ``trainer.estimated_stepping_batches`` (``AutoLR.within``); the callback steps the scheduler once per optimizer
+  step in ``on_train_batch_end``, whose outputs hold the loss (a scheduler that Lightning stepped would come before
+  the loss of the step's last micro-batch is known).
 
 Refinement: Defazio, Cutkosky, Mehta, Mishchenko 2023, arXiv 2310.07831 (docs/refine.md).
 """
@@ -34,7 +37,14 @@ import torch  # noqa: E402
 from ..auto.pilot import check_family  # noqa: E402
 from ..schedules import Schedule, as_schedule  # noqa: E402
 from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
-from ..torch.auto import DEFAULT_SCHEDULE, AutoLR, optimizer_family  # noqa: E402
+from ..torch.auto import (  # noqa: E402
+    DEFAULT_SCHEDULE,
+    AutoLR,
+    check_one_run_method,
+    optimizer_family,
+    short_run_mechanic,
+)
+from ..torch.mechanic import Mechanic  # noqa: E402
 
 __all__ = ["AutoLRCallback", "GradNormCallback", "lr_scheduler_config"]
 
@@ -109,7 +119,13 @@ def lr_scheduler_config(optimizer: Any, schedule: Schedule | str, trainer: pl.Tr
 
 
 class AutoLRCallback(pl.Callback):
-    """Trains with ``tuneless.auto.AutoLR``: a pilot, then the run at the peak lr the pilot found.
+    """Trains with ``tuneless.auto.AutoLR``: a pilot, then the run (``method``: as ``tuneless.torch.auto.one_run``).
+
+    With ``method="mechanic"`` (the default) the optimizer ``configure_optimizers`` returned goes inside
+    ``short_run_mechanic`` when the fit starts (a ``Mechanic`` returned stays as it is, with its own options): the
+    pilot seeds its scale, which freezes after a quarter of the run; checkpoints hold the Mechanic's state, and a
+    resumed fit wraps the optimizer again before Lightning restores it. ``method="linear"``: the run at the fixed peak
+    lr the pilot found.
 
     The pilot is the first steps of ``trainer.estimated_stepping_batches`` (``AutoLR.within``: 10% of the run, at
     least 10), the run the rest: the fit runs the steps it was asked for. ``configure_optimizers`` returns one
@@ -122,16 +138,23 @@ class AutoLRCallback(pl.Callback):
     Args:
         family: ``"sgd"`` or ``"adam"`` (default: from the optimizer's class: SGD ``"sgd"``, AdamW ``"adam"``).
         schedule: the run's shape after the pilot (default ``AutoLR``'s: 5% warmup, then linear decay to zero).
+        method: ``"mechanic"`` (default; the benchmark's ``auto-mechanic``), ``"linear"`` (the fixed peak;
+            ``auto``) or ``"schedulefree"`` (a schedule-free optimizer, ``schedule="constant"``).
     """
 
-    def __init__(self, family: str | None = None, schedule: Schedule | str = DEFAULT_SCHEDULE) -> None:
+    def __init__(
+        self, family: str | None = None, schedule: Schedule | str = DEFAULT_SCHEDULE, method: str = "mechanic"
+    ) -> None:
         self.family = None if family is None else check_family(family)
         self.schedule = as_schedule(schedule)
+        self.method = check_one_run_method(method)
         self.scheduler: AutoLR | None = None
         self._loaded: Mapping[str, Any] | None = None  # a checkpoint's state, for the scheduler built at train start
         self._window: list[torch.Tensor] = []  # the pilot's losses of the optimizer step now accumulating
 
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Checks the fit; with ``method="mechanic"`` puts the optimizer inside a Mechanic (before Lightning restores a
+        checkpoint's optimizer state, so the state is the Mechanic's)."""
         if not pl_module.automatic_optimization:
             raise ValueError("AutoLRCallback needs automatic optimization (it reads the loss Lightning steps with)")
         if len(trainer.optimizers) != 1 or trainer.lr_scheduler_configs:
@@ -140,8 +163,16 @@ class AutoLRCallback(pl.Callback):
                 f"(got {len(trainer.optimizers)} optimizers, {len(trainer.lr_scheduler_configs)} schedulers)"
             )
         optimizer = trainer.optimizers[0]
+        if self.method == "mechanic" and not isinstance(optimizer, Mechanic):
+            _, run = AutoLR.split(_horizon(trainer), self.family or optimizer_family(optimizer))
+            trainer.strategy.optimizers = [short_run_mechanic(optimizer, run)]  # (its freeze: a checkpoint's too)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        optimizer = trainer.optimizers[0]
         family = self.family or optimizer_family(optimizer)
-        self.scheduler = AutoLR.within(optimizer, _horizon(trainer), family, schedule=self.schedule, model=pl_module)
+        self.scheduler = AutoLR.within(
+            optimizer, _horizon(trainer), family, schedule=self.schedule, model=pl_module, method=self.method
+        )
         if self._loaded:
             self.scheduler.load_state_dict(self._loaded)
         self._loaded, self._window = None, []

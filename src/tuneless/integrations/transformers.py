@@ -11,7 +11,9 @@
   ``max_steps``, or epochs x update steps per epoch), so the lr of optimizer step ``t`` is
   ``schedule(t, T) * learning_rate``. The scheduler's state is saved in every checkpoint and restored on resume.
 * ``TunelessTrainer(..., auto=True)``: ``tuneless.auto.AutoLR`` instead, no learning rate to tune: a pilot, then
-  the run at the peak lr the pilot found. Pilot and run share Trainer's ``num_training_steps`` (``AutoLR.within``):
+  the run. By default (``auto=True`` is ``auto="mechanic"``, ``tuneless.torch.auto.one_run``'s default) Trainer's
+  optimizer goes inside a short-run ``Mechanic`` whose scale the pilot seeds; ``auto="linear"`` runs at the fixed
+  peak lr the pilot found. Pilot and run share Trainer's ``num_training_steps`` (``AutoLR.within``):
   Trainer runs exactly the steps it was asked for, the first ~9% of them the pilot. The family comes from the
   optimizer's class (AdamW: ``"adam"``, SGD: ``"sgd"``) unless ``family=`` names it; the pilot's per-step loss is
   the sum of ``training_step``'s returns over the accumulated micro-batches (each scaled for the accumulation, so
@@ -44,7 +46,16 @@ except (ImportError, RuntimeError) as _error:  # a torchvision built for another
 from ..auto.pilot import check_family  # noqa: E402
 from ..schedules import Schedule, as_schedule  # noqa: E402
 from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
-from ..torch.auto import DEFAULT_SCHEDULE, AutoLR, optimizer_family  # noqa: E402
+from ..torch.auto import (  # noqa: E402
+    DEFAULT_SCHEDULE,
+    MECHANIC_SHORT_RUN,
+    AutoLR,
+    check_one_run_method,
+    optimizer_family,
+    short_run_mechanic,
+    unwrapped,
+)
+from ..torch.mechanic import Mechanic  # noqa: E402
 from ._recording import FinalGradients  # noqa: E402
 from .accelerate import recording_in_unscale  # noqa: E402
 
@@ -120,7 +131,11 @@ class TunelessTrainer(Trainer):
     ``warmup_steps``/``warmup_ratio``; a ``lr_scheduler_type`` other than the default (or ``lr_scheduler_kwargs``)
     is a ValueError, not silently ignored.
 
-    With ``auto=True`` the peak lr is not ``learning_rate`` but what ``AutoLR``'s pilot measured: the first steps
+    With ``auto=True`` (``"mechanic"``) Trainer's optimizer (its own AdamW, or the one given) goes inside
+    ``short_run_mechanic`` (a ``Mechanic`` given stays as it is, with its own options): the pilot seeds its scale and
+    the scale freezes after a quarter of the run (``tuneless.torch.auto.one_run``). With ``auto="linear"`` the peak
+    lr is ``AutoLR``'s calibrated fraction of the pilot's lrs. Either way the lr is not ``learning_rate`` but what
+    ``AutoLR``'s pilot measured: the first steps
     of Trainer's ``num_training_steps`` are the pilot (``AutoLR.within``: 10% of the run, at least 10), the rest the
     run; ``learning_rate`` and the optimizer's lrs only relate the param groups to each other. Evaluations and
     checkpoints during the pilot see the pilot's weights; after it the weights and the optimizer state are back to
@@ -132,7 +147,9 @@ class TunelessTrainer(Trainer):
             ``AutoLR``'s (5% warmup, then linear decay), the run's shape after the pilot.
         trace: when given, a ``GradNormCallback`` records into this file.
         flush_every: the callback's flush interval.
-        auto: train with ``tuneless.auto.AutoLR`` (a pilot, then the run at the lr it found).
+        auto: train with ``tuneless.auto.AutoLR`` (a pilot, then the run): ``True`` or ``"mechanic"`` (the
+            default design, ``auto-mechanic`` in the benchmark), ``"linear"`` (the fixed peak, ``auto``), or
+            ``"schedulefree"`` (a schedule-free optimizer given in ``optimizers=``, with ``schedule="constant"``).
         family: ``"sgd"`` or ``"adam"`` for ``auto`` (default: from the optimizer's class).
         *args, **kwargs: passed to ``Trainer``.
     """
@@ -143,13 +160,15 @@ class TunelessTrainer(Trainer):
         schedule: Schedule | str | None = None,
         trace: str | os.PathLike[str] | None = None,
         flush_every: int = 100,
-        auto: bool = False,
+        auto: bool | str = False,
         family: str | None = None,
         **kwargs: Any,
     ) -> None:
         if family is not None and not auto:
             raise ValueError(f"family={family!r} is AutoLR's: pass auto=True with it")
-        self.auto = bool(auto)
+        # AutoLR's method, or None: no AutoLR
+        self.auto = None if auto in (False, None) else check_one_run_method("mechanic" if auto is True else auto)
+        self._own_mechanic = False  # True once create_optimizer has put the optimizer inside a Mechanic
         self.family = None if family is None else check_family(family)
         self._window_loss: Any = None  # the pilot's loss of the optimizer step now accumulating
         super().__init__(*args, **kwargs)
@@ -170,13 +189,28 @@ class TunelessTrainer(Trainer):
         if trace is not None:
             self.add_callback(GradNormCallback(trace, flush_every, trainer=self))
 
+    def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
+        """Trainer's; with ``auto="mechanic"`` the optimizer inside ``short_run_mechanic`` (once)."""
+        optimizer = super().create_optimizer(*args, **kwargs)
+        if self.auto == "mechanic" and not isinstance(unwrapped(optimizer), Mechanic):
+            self.optimizer = optimizer = short_run_mechanic(optimizer)
+            self._own_mechanic = True
+        return optimizer
+
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> ScheduleLR | AutoLR:
         if self.lr_scheduler is None:
             optimizer = optimizer or self.optimizer
             if self.auto:
                 family = self.family or optimizer_family(optimizer)
+                freeze = MECHANIC_SHORT_RUN["freeze_fraction"] if self._own_mechanic else None
                 self.lr_scheduler = AutoLR.within(
-                    optimizer, num_training_steps, family, schedule=self.schedule, model=self.model
+                    optimizer,
+                    num_training_steps,
+                    family,
+                    schedule=self.schedule,
+                    model=self.model,
+                    method=self.auto,
+                    freeze_fraction=freeze,
                 )
             else:
                 self.lr_scheduler = ScheduleLR(optimizer, self.schedule, num_training_steps)

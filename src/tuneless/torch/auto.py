@@ -61,7 +61,17 @@ from ..schedules._base import check_total_steps
 from .mechanic import Mechanic
 from .scheduler import MultiplierLR
 
-__all__ = ["DEFAULT_SCHEDULE", "MECHANIC_SEED", "AutoLR", "optimizer_family"]
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "MECHANIC_SEED",
+    "MECHANIC_SHORT_RUN",
+    "ONE_RUN_METHODS",
+    "AutoLR",
+    "check_one_run_method",
+    "one_run",
+    "optimizer_family",
+    "short_run_mechanic",
+]
 
 #: the run's shape after the pilot: the benchmark's linear decay (5% warmup)
 DEFAULT_SCHEDULE = "warmup(linear,fraction=0.05)"
@@ -69,6 +79,22 @@ DEFAULT_SCHEDULE = "warmup(linear,fraction=0.05)"
 #: suite's 14 logistic regressions at 300 steps, seeds 0-1 (0.03 and 0.3 scored within noise of it: Mechanic moves the
 #: scale); docs/auto.md says where it was checked out of sample. Not calibrated per workload: no grid sets it.
 MECHANIC_SEED = {"min_loss": 0.1}
+#: Mechanic's short-run options (docs/auto.md, "Learned scales at short horizons"): restart the tuner each time the
+#: scale has grown 10x; freeze the scale after a quarter of the run (``AutoLR(freeze_fraction=...)``, counted from the
+#: pilot's end). Chosen with ``mechanic-freeze`` on the quick suite; the benchmark's ``auto-mechanic`` runs them.
+MECHANIC_SHORT_RUN = {"restart_factor": 10.0, "freeze_fraction": 0.25}
+#: ``one_run``'s methods, the default first: ``"mechanic"`` (the pilot seeds a short-run Mechanic's scale; the
+#: benchmark's ``auto-mechanic``), ``"linear"`` (a fixed peak at the calibrated fraction of the pilot's lrs, linear
+#: decay; the benchmark's ``auto``), ``"schedulefree"`` (the same for a schedule-free optimizer and
+#: ``schedule="constant"``)
+ONE_RUN_METHODS = ("mechanic", "linear", "schedulefree")
+
+
+def check_one_run_method(method: Any) -> str:
+    """``method`` if it is one of ``ONE_RUN_METHODS``, else a one-line ``ValueError``."""
+    if method not in ONE_RUN_METHODS:
+        raise ValueError(f"method={method!r} is unknown; one run knows {list(ONE_RUN_METHODS)} (default 'mechanic')")
+    return str(method)
 
 
 def unwrapped(optimizer: Any) -> Any:
@@ -115,6 +141,8 @@ class AutoLR(MultiplierLR):
         exclude: a workload whose calibration rows are left out (the benchmark's leave-one-workload-out).
         pilot_fraction: the pilot's share of ``total_steps`` (default 0.1; at least 10 steps).
         pilot_steps: the pilot's length in steps instead (at least 10; ``AutoLR.within`` uses it).
+        freeze_fraction: with a ``Mechanic``, freeze its scale after this fraction of the run (``run_steps``, counted
+            from the pilot's end): sets its ``freeze_after`` to ``max(1, round(freeze_fraction * run_steps))``.
 
     The optimizer's lrs only say how the param groups relate: each group runs at its ``lr`` over the largest
     group's ``lr`` (1.0 for every group of an optimizer built with one ``lr``), times the multiplier.
@@ -133,6 +161,7 @@ class AutoLR(MultiplierLR):
         exclude: str | None = None,
         pilot_fraction: float = PILOT_FRACTION,
         pilot_steps: int | None = None,
+        freeze_fraction: float | None = None,
     ) -> None:
         self.family = check_family(family)
         self.run_steps = check_total_steps(total_steps)
@@ -154,6 +183,7 @@ class AutoLR(MultiplierLR):
             )
         self.method = method
         self.ratio, self._fallback_lr = self._ratio(ratio, exclude)
+        self._freeze(freeze_fraction)
         self.model = model
         self.losses: list[float] = []
         self.result: PilotResult | None = None
@@ -191,6 +221,16 @@ class AutoLR(MultiplierLR):
             raise ValueError(f"ratio={ratio!r}: unknown pilot features {unknown}; the pilot measures {list(FEATURES)}")
         return {str(f): float(r) for f, r in ratio.items()}, fallback
 
+    def _freeze(self, fraction: float | None) -> None:
+        """Set the Mechanic's ``freeze_after`` to ``fraction`` of the run (``None``: leave it)."""
+        if fraction is None:
+            return
+        if self.mechanic is None:
+            raise ValueError(f"freeze_fraction={fraction!r} freezes a Mechanic's scale; this optimizer is no Mechanic")
+        if isinstance(fraction, bool) or not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
+            raise ValueError(f"freeze_fraction={fraction!r}: need a number in (0, 1]")
+        self.mechanic.freeze_after = _freeze_after(fraction, self.run_steps)
+
     @classmethod
     def within(cls, optimizer: torch.optim.Optimizer, steps: int, family: str, **kwargs: Any) -> AutoLR:
         """An ``AutoLR`` whose pilot and run take ``steps`` optimizer steps together (``total_steps == steps``): for
@@ -199,8 +239,13 @@ class AutoLR(MultiplierLR):
         of ``T``, at least 10 steps) fits beside it; where ``T`` plus its pilot falls one step short of ``steps``, the
         pilot takes that step too. Needs ``steps >= 11``; other arguments as ``AutoLR``'s.
         """
+        pilot, run = cls.split(steps, family, kwargs.pop("pilot_fraction", PILOT_FRACTION))
+        return cls(optimizer, run, family, pilot_steps=pilot, **kwargs)
+
+    @staticmethod
+    def split(steps: int, family: str, pilot_fraction: float = PILOT_FRACTION) -> tuple[int, int]:
+        """``(pilot_steps, run_steps)`` of ``AutoLR.within(optimizer, steps, family)``."""
         steps = check_total_steps(steps)
-        fraction = kwargs.pop("pilot_fraction", PILOT_FRACTION)
         family = check_family(family)
         if steps <= MIN_PILOT_STEPS:
             raise ValueError(
@@ -209,13 +254,13 @@ class AutoLR(MultiplierLR):
             )
 
         def total(run: int) -> int:
-            return run + Pilot.for_run(run, family, fraction).steps
+            return run + Pilot.for_run(run, family, pilot_fraction).steps
 
         low, high = 1, steps - MIN_PILOT_STEPS  # total(low) <= steps; the longest run that fits is in low..high
         while low < high:
             middle = (low + high + 1) // 2
             low, high = (middle, high) if total(middle) <= steps else (low, middle - 1)
-        return cls(optimizer, low, family, pilot_steps=steps - low, **kwargs)
+        return steps - low, low
 
     # --- the multiplier --------------------------------------------------------------------------------------------
     def multiplier(self, step: int | None = None) -> float:
@@ -368,3 +413,36 @@ class AutoLR(MultiplierLR):
         self._warned_past_horizon = bool(state_dict["_warned_past_horizon"])
         self._snapshot = dict(state_dict["snapshot"]) if in_pilot else {}
         self._apply()
+
+
+def _freeze_after(fraction: float, run_steps: int) -> int:
+    return max(1, round(fraction * run_steps))
+
+
+def short_run_mechanic(optimizer: torch.optim.Optimizer, run_steps: int | None = None) -> Mechanic:
+    """``optimizer`` inside a ``Mechanic`` with the short-run options (``MECHANIC_SHORT_RUN``): restarts at 10x, and
+    given the run's length (after the pilot) its scale frozen after a quarter of it (else ``AutoLR(...,
+    freeze_fraction=0.25)`` sets that, as it knows the run's length)."""
+    freeze = None if run_steps is None else _freeze_after(MECHANIC_SHORT_RUN["freeze_fraction"], run_steps)
+    return Mechanic(optimizer, restart_factor=MECHANIC_SHORT_RUN["restart_factor"], freeze_after=freeze)
+
+
+def one_run(
+    optimizer: torch.optim.Optimizer, steps: int, family: str | None = None, *, method: str = "mechanic", **kwargs: Any
+) -> tuple[torch.optim.Optimizer, AutoLR]:
+    """tuneless' default for one run with no sweep: ``(optimizer to step, scheduler)`` for a loop of ``steps``
+    optimizer steps, the pilot included (``AutoLR.within``). Needs only the optimizer (its family from its class, or
+    ``family=``) and ``steps``; the optimizer's lrs only relate its param groups.
+
+    ``method="mechanic"`` (the default; the benchmark's ``auto-mechanic``): ``optimizer`` goes inside
+    ``short_run_mechanic`` (unless it is a ``Mechanic`` already: then its own options hold), the pilot seeds the
+    scale and the scale freezes after a quarter of the run. ``method="linear"`` (the benchmark's ``auto``): the
+    optimizer as it is, at the calibrated fixed peak. Other arguments go to ``AutoLR``. Each step:
+    ``optimizer.step(); scheduler.step(loss)``.
+    """
+    method = check_one_run_method(method)
+    family = check_family(family) if family is not None else optimizer_family(optimizer)
+    if method == "mechanic" and not isinstance(unwrapped(optimizer), Mechanic):
+        optimizer = short_run_mechanic(optimizer)
+        kwargs.setdefault("freeze_fraction", MECHANIC_SHORT_RUN["freeze_fraction"])
+    return optimizer, AutoLR.within(optimizer, steps, family, method=method, **kwargs)

@@ -60,15 +60,13 @@ def _control_configs(workload: Workload) -> list[TrialConfig]:
     return [TrialConfig(lr, workload.optimizer, _warmup("linear"), label="control")]
 
 
-#: Mechanic for short runs (docs/auto.md, "Learned scales at short horizons"): restart the tuner each time the scale
-#: has grown 10x, freeze the scale after a quarter of the run
-MECHANIC_SHORT_RUN = {"restart_factor": 10.0, "freeze_fraction": 0.25}
-
-
 def _mechanic_short_run(label: str) -> Callable[[Workload], Sequence[TrialConfig]]:
-    """One trial: Mechanic (short-run options) over the workload's own optimizer, linear decay, peak 1.0."""
+    """One trial: Mechanic (``tuneless.torch.auto.MECHANIC_SHORT_RUN``: restart at 10x, frozen after a quarter of the
+    budget) over the workload's own optimizer, linear decay, peak 1.0."""
 
     def configs(workload: Workload) -> list[TrialConfig]:
+        from ...torch.auto import MECHANIC_SHORT_RUN
+
         name, kwargs = parse_optimizer_spec(workload.optimizer)
         arguments = ",".join(f"{k}={v!r}" for k, v in {**kwargs, **MECHANIC_SHORT_RUN}.items())
         return [TrialConfig(1.0, f"mechanic_{name}({arguments})", _warmup("linear"), label=label)]
