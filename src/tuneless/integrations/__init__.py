@@ -3,9 +3,10 @@ accelerate. Each lives in its own module, imported only when asked for, and need
 extra (``pip install 'tuneless[transformers]'``, ``[lightning]``, ``[timm]``, ``[accelerate]``):
 
 * ``tuneless.integrations.transformers``: ``GradNormCallback`` (the trace) and ``TunelessTrainer`` (any tuneless
-  schedule over Trainer's own ``num_training_steps``; ``auto=True``: ``AutoLR``, no learning rate to tune);
+  schedule over Trainer's own ``num_training_steps``; ``auto=True``: as ``tuneless.auto.one_run``, no learning
+  rate to tune);
 * ``tuneless.integrations.lightning``: ``GradNormCallback``, ``lr_scheduler_config`` (``interval="step"``) and
-  ``AutoLRCallback`` (``AutoLR``);
+  ``AutoLRCallback`` (as ``tuneless.auto.one_run``);
 * ``tuneless.integrations.timm``: ``TimmScheduleLR``, a ``timm.scheduler.Scheduler`` driven by ``step_update``;
 * ``tuneless.integrations.accelerate``: ``record_before_clipping`` for hand-written accelerate loops.
 
