@@ -282,6 +282,15 @@ def test_auto_callback_resumes_from_checkpoints_in_the_pilot_and_in_the_run(tmp_
         np.testing.assert_allclose(module.lrs, full.lrs[step:], rtol=1e-12)
         if method == "mechanic":  # wrapped before Lightning restored its state (a bare SGD's would not load)
             assert trainer.optimizers[0].freeze_after == 4 and trainer.optimizers[0].tuner is not None
+    other = "linear" if method == "mechanic" else "mechanic"  # a checkpoint of the other design: one line
+    trainer = pl.Trainer(
+        accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, default_root_dir=str(run), callbacks=[AutoLRCallback(method=other)], **settings,
+    )  # fmt: skip
+    with pytest.raises(
+        ValueError, match=f"the checkpoint's fit ran method={method!r}, this callback has method={other!r}"
+    ):
+        trainer.fit(AutoRegression(), ckpt_path=str(run / "step13.ckpt"))
         if step == 4:  # the resumed pilot put the initial weights back, from the snapshot in the checkpoint
             for key, value in initial.items():
                 assert torch.equal(value, module.at_step[0][key]), key

@@ -374,6 +374,14 @@ def test_auto_resumes_from_checkpoints_in_the_pilot_and_in_the_run(tmp_path, aut
                 assert torch.equal(value, at_run.state[key]), key
         for key, value in uninterrupted.model.state_dict().items():  # (Mechanic: its scale and history resumed)
             torch.testing.assert_close(trainer.model.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+    other = True if auto == "linear" else "linear"  # a checkpoint of the other design: refused in one line
+    with pytest.raises(
+        ValueError,
+        match=f"checkpoint-12: the checkpoint's run was built with auto={auto if auto == 'linear' else 'mechanic'!r}",
+    ):
+        auto_trainer(run, **{**settings, "auto": other}).train(
+            resume_from_checkpoint=str(run / "out" / "checkpoint-12")
+        )
 
 
 def test_auto_true_puts_trainers_optimizer_inside_a_short_run_mechanic(tmp_path):
@@ -401,9 +409,15 @@ def test_auto_true_puts_trainers_optimizer_inside_a_short_run_mechanic(tmp_path)
         assert torch.equal(value, finals[1][key]), key
 
 
-def test_auto_names_one_run_method(tmp_path):
-    with pytest.raises(ValueError, match="method='fixed' is unknown; one run knows \\['mechanic', 'linear'"):
-        TunelessTrainer(model=tiny_gpt2(), args=arguments(tmp_path), auto="fixed")
+def test_auto_names_one_run_method_and_refuses_a_scheduler_beside_it(tmp_path):
+    for bad in ("fixed", ""):
+        with pytest.raises(ValueError, match=f"auto={bad!r} is unknown; one run knows \\['mechanic', 'linear'"):
+            TunelessTrainer(model=tiny_gpt2(), args=arguments(tmp_path), auto=bad)
+    model = tiny_gpt2()
+    optimizer = torch.optim.AdamW(model.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1.0)
+    with pytest.raises(ValueError, match="auto=True sets the lr itself: pass optimizers=\\(optimizer, None\\)"):
+        TunelessTrainer(model=model, args=arguments(tmp_path), optimizers=(optimizer, scheduler), auto=True)
 
 
 def test_auto_bad_inputs_are_one_line_errors(tmp_path):

@@ -268,3 +268,28 @@ def test_one_run_bad_inputs_are_one_line_errors():
             one_run(torch.optim.SGD([x], lr=1.0), steps)
     with pytest.raises(ValueError, match="steps=10: AutoLR needs at least 11 optimizer steps"):
         one_run(torch.optim.SGD([x], lr=1.0), 10)
+
+
+def test_one_run_and_schedule_free_optimizers():
+    """A schedule-free optimizer keeps train/eval modes a Mechanic would hide: one_run refuses to wrap it and points
+    to method="schedulefree", which runs it as it is, warmup then constant (the benchmark's auto-schedulefree);
+    "schedulefree" with another optimizer is refused too."""
+    schedulefree = pytest.importorskip("schedulefree")  # (installed with the bench extra: `make test` has it)
+    from tuneless.torch.auto import one_run
+
+    x = torch.nn.Parameter(torch.zeros(2))
+    with pytest.raises(ValueError, match="AdamWScheduleFree keeps its own train/eval modes and cannot go inside a Mech"):
+        one_run(schedulefree.AdamWScheduleFree([x], lr=1.0), 100)
+    with pytest.raises(ValueError, match="method='schedulefree' needs a schedule-free optimizer .*got SGD"):
+        one_run(torch.optim.SGD([x], lr=1.0), 100, method="schedulefree")
+    free = schedulefree.SGDScheduleFree([x], lr=1.0)
+    opt, auto = one_run(free, 100, method="schedulefree")
+    assert opt is free and auto.family == "sgd" and auto.method == "schedulefree"
+    assert [auto.schedule(t, 100) for t in (5, 50, 99)] == [1.0, 1.0, 1.0]  # constant after the 5% warmup
+
+
+def test_freeze_fraction_takes_numpy_numbers():
+    x = torch.nn.Parameter(torch.zeros(2))
+    opt = Mechanic(torch.optim.SGD([x], lr=1.0))
+    AutoLR(opt, 90, "sgd", freeze_fraction=np.float32(0.5))
+    assert opt.freeze_after == 45 and isinstance(opt.freeze_after, int)

@@ -269,5 +269,5 @@ def test_arguments_are_checked():
     with pytest.raises(ValueError, match="must be a torch.optim.Optimizer"):
         Mechanic("adam", p)
     saved = Mechanic(torch.optim.SGD, p, lr=0.1).state_dict()
-    with pytest.raises(ValueError, match="checkpoint settings"):
+    with pytest.raises(ValueError, match=r"the checkpoint's clip_h=False \(this Mechanic: True\)$"):
         Mechanic(torch.optim.SGD, p, lr=0.1, clip_h=True).load_state_dict(saved)

@@ -105,8 +105,12 @@ def test_short_run_options_resume_exactly():
     run(resumed, y, A, b, 30)
     torch.testing.assert_close(x, y, rtol=0, atol=0)
     assert resumed.restarts == opt.restarts > 0
-    with pytest.raises(ValueError, match="checkpoint settings"):
+    with pytest.raises(ValueError, match=r"the checkpoint's restart_factor=10.0 \(this Mechanic: None\)$"):
         Mechanic(torch.optim.Adam, [y], lr=0.01, freeze_after=40).load_state_dict(saved)
+    with pytest.raises(ValueError, match=r"freeze_after=40 \(this Mechanic: 8\); freeze_after comes from the run's"):
+        Mechanic(torch.optim.Adam, [y], lr=0.01, restart_factor=10.0, freeze_after=8).load_state_dict(saved)
+    with pytest.raises(ValueError, match="this is not a Mechanic's state \\(a plain optimizer's"):
+        resumed.load_state_dict(torch.optim.Adam([y], lr=0.01).state_dict())
 
 
 @pytest.mark.parametrize(

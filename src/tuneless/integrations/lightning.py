@@ -38,13 +38,12 @@ from ..auto.pilot import check_family  # noqa: E402
 from ..schedules import Schedule, as_schedule  # noqa: E402
 from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
 from ..torch.auto import (  # noqa: E402
-    DEFAULT_SCHEDULE,
     AutoLR,
     check_one_run_method,
+    one_run_schedule,
     optimizer_family,
-    short_run_mechanic,
+    prepare_one_run,
 )
-from ..torch.mechanic import Mechanic  # noqa: E402
 
 __all__ = ["AutoLRCallback", "GradNormCallback", "lr_scheduler_config"]
 
@@ -137,17 +136,18 @@ class AutoLRCallback(pl.Callback):
 
     Args:
         family: ``"sgd"`` or ``"adam"`` (default: from the optimizer's class: SGD ``"sgd"``, AdamW ``"adam"``).
-        schedule: the run's shape after the pilot (default ``AutoLR``'s: 5% warmup, then linear decay to zero).
+        schedule: the run's shape after the pilot (default ``one_run_schedule(method)``: 5% warmup, then linear decay
+            to zero; with ``"schedulefree"`` constant).
         method: ``"mechanic"`` (default; the benchmark's ``auto-mechanic``), ``"linear"`` (the fixed peak;
             ``auto``) or ``"schedulefree"`` (a schedule-free optimizer, ``schedule="constant"``).
     """
 
     def __init__(
-        self, family: str | None = None, schedule: Schedule | str = DEFAULT_SCHEDULE, method: str = "mechanic"
+        self, family: str | None = None, schedule: Schedule | str | None = None, method: str = "mechanic"
     ) -> None:
         self.family = None if family is None else check_family(family)
-        self.schedule = as_schedule(schedule)
         self.method = check_one_run_method(method)
+        self.schedule = as_schedule(one_run_schedule(self.method) if schedule is None else schedule)
         self.scheduler: AutoLR | None = None
         self._loaded: Mapping[str, Any] | None = None  # a checkpoint's state, for the scheduler built at train start
         self._window: list[torch.Tensor] = []  # the pilot's losses of the optimizer step now accumulating
@@ -162,10 +162,17 @@ class AutoLRCallback(pl.Callback):
                 f"AutoLRCallback sets the lr itself: configure_optimizers must return one optimizer and no scheduler "
                 f"(got {len(trainer.optimizers)} optimizers, {len(trainer.lr_scheduler_configs)} schedulers)"
             )
+        saved = None if not self._loaded else self._loaded.get("method", "linear")  # (older states: no method)
+        if saved not in (None, self.method):
+            raise ValueError(
+                f"AutoLRCallback: the checkpoint's fit ran method={saved!r}, this callback has method={self.method!r}: "
+                "resume it as it was built (before tuneless 2026-12-06, AutoLRCallback() was method='linear')"
+            )
         optimizer = trainer.optimizers[0]
-        if self.method == "mechanic" and not isinstance(optimizer, Mechanic):
-            _, run = AutoLR.split(_horizon(trainer), self.family or optimizer_family(optimizer))
-            trainer.strategy.optimizers = [short_run_mechanic(optimizer, run)]  # (its freeze: a checkpoint's too)
+        _, run = AutoLR.split(_horizon(trainer), self.family or optimizer_family(optimizer))
+        optimizer, wrapped = prepare_one_run(optimizer, self.method, run)  # (the freeze: a checkpoint's too)
+        if wrapped:
+            trainer.strategy.optimizers = [optimizer]
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         optimizer = trainer.optimizers[0]

@@ -47,15 +47,13 @@ from ..auto.pilot import check_family  # noqa: E402
 from ..schedules import Schedule, as_schedule  # noqa: E402
 from ..torch import GradNormRecorder, ScheduleLR  # noqa: E402
 from ..torch.auto import (  # noqa: E402
-    DEFAULT_SCHEDULE,
     MECHANIC_SHORT_RUN,
     AutoLR,
     check_one_run_method,
+    one_run_schedule,
     optimizer_family,
-    short_run_mechanic,
-    unwrapped,
+    prepare_one_run,
 )
-from ..torch.mechanic import Mechanic  # noqa: E402
 from ._recording import FinalGradients  # noqa: E402
 from .accelerate import recording_in_unscale  # noqa: E402
 
@@ -167,12 +165,19 @@ class TunelessTrainer(Trainer):
         if family is not None and not auto:
             raise ValueError(f"family={family!r} is AutoLR's: pass auto=True with it")
         # AutoLR's method, or None: no AutoLR
-        self.auto = None if auto in (False, None) else check_one_run_method("mechanic" if auto is True else auto)
+        method = "mechanic" if auto is True else auto
+        self.auto = None if auto in (False, None) else check_one_run_method(method, "auto")
         self._own_mechanic = False  # True once create_optimizer has put the optimizer inside a Mechanic
         self.family = None if family is None else check_family(family)
         self._window_loss: Any = None  # the pilot's loss of the optimizer step now accumulating
         super().__init__(*args, **kwargs)
-        self.schedule = as_schedule(schedule if schedule is not None else DEFAULT_SCHEDULE if auto else "linear")
+        if self.auto and self.lr_scheduler is not None:
+            raise ValueError(
+                f"auto={auto!r} sets the lr itself: pass optimizers=(optimizer, None), not a scheduler beside it"
+            )
+        self.schedule = as_schedule(
+            schedule if schedule is not None else one_run_schedule(self.auto) if self.auto else "linear"
+        )
         warmup = {name: getattr(self.args, name, 0) for name in ("warmup_steps", "warmup_ratio")}
         if any(warmup.values()):
             raise ValueError(
@@ -192,10 +197,35 @@ class TunelessTrainer(Trainer):
     def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
         """Trainer's; with ``auto="mechanic"`` the optimizer inside ``short_run_mechanic`` (once)."""
         optimizer = super().create_optimizer(*args, **kwargs)
-        if self.auto == "mechanic" and not isinstance(unwrapped(optimizer), Mechanic):
-            self.optimizer = optimizer = short_run_mechanic(optimizer)
-            self._own_mechanic = True
-        return optimizer
+        if self.auto:
+            self.optimizer, wrapped = prepare_one_run(optimizer, self.auto)
+            self._own_mechanic = self._own_mechanic or wrapped
+        return self.optimizer
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any) -> Any:
+        """Trainer's; with ``auto``, a checkpoint saved by a run of another ``auto`` is refused in one line (its
+        optimizer state would not load)."""
+        if self.auto and resume_from_checkpoint not in (None, False):
+            self._check_checkpoint_method(resume_from_checkpoint)
+        return super().train(resume_from_checkpoint, *args, **kwargs)
+
+    def _check_checkpoint_method(self, checkpoint: str | bool) -> None:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        import torch
+
+        folder = get_last_checkpoint(self.args.output_dir) if checkpoint is True else str(checkpoint)
+        path = os.path.join(folder or "", "scheduler.pt")
+        if not os.path.isfile(path):
+            return  # Trainer says what is missing
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = state.get("method", "linear") if "pilot_steps" in state else None  # (AutoLR's; older: no method)
+        if saved != self.auto:
+            built = "without auto" if saved is None else f"with auto={saved!r}"
+            raise ValueError(
+                f"{folder}: the checkpoint's run was built {built}, this trainer has auto={self.auto!r}: resume it "
+                "as it was built (before tuneless 2026-12-06, auto=True was auto='linear')"
+            )
 
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> ScheduleLR | AutoLR:
         if self.lr_scheduler is None:

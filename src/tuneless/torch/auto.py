@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -68,6 +69,8 @@ __all__ = [
     "ONE_RUN_METHODS",
     "AutoLR",
     "check_one_run_method",
+    "one_run_schedule",
+    "prepare_one_run",
     "one_run",
     "optimizer_family",
     "short_run_mechanic",
@@ -90,11 +93,17 @@ MECHANIC_SHORT_RUN = {"restart_factor": 10.0, "freeze_fraction": 0.25}
 ONE_RUN_METHODS = ("mechanic", "linear", "schedulefree")
 
 
-def check_one_run_method(method: Any) -> str:
-    """``method`` if it is one of ``ONE_RUN_METHODS``, else a one-line ``ValueError``."""
-    if method not in ONE_RUN_METHODS:
-        raise ValueError(f"method={method!r} is unknown; one run knows {list(ONE_RUN_METHODS)} (default 'mechanic')")
-    return str(method)
+def check_one_run_method(method: Any, name: str = "method") -> str:
+    """``method`` if it is one of ``ONE_RUN_METHODS``, else a one-line ``ValueError`` naming the argument ``name``."""
+    if not isinstance(method, str) or method not in ONE_RUN_METHODS:
+        raise ValueError(f"{name}={method!r} is unknown; one run knows {list(ONE_RUN_METHODS)} (default 'mechanic')")
+    return method
+
+
+def one_run_schedule(method: str) -> str:
+    """The run's shape after the pilot for ``method``: 5% warmup, then linear decay (``DEFAULT_SCHEDULE``); for
+    ``"schedulefree"`` 5% warmup, then constant (schedule-free averaging needs no decay; the benchmark's)."""
+    return "warmup(constant,fraction=0.05)" if method == "schedulefree" else DEFAULT_SCHEDULE
 
 
 def unwrapped(optimizer: Any) -> Any:
@@ -227,9 +236,9 @@ class AutoLR(MultiplierLR):
             return
         if self.mechanic is None:
             raise ValueError(f"freeze_fraction={fraction!r} freezes a Mechanic's scale; this optimizer is no Mechanic")
-        if isinstance(fraction, bool) or not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
+        if isinstance(fraction, bool) or not (isinstance(fraction, numbers.Real) and 0 < fraction <= 1):
             raise ValueError(f"freeze_fraction={fraction!r}: need a number in (0, 1]")
-        self.mechanic.freeze_after = _freeze_after(fraction, self.run_steps)
+        self.mechanic.freeze_after = _freeze_after(float(fraction), self.run_steps)
 
     @classmethod
     def within(cls, optimizer: torch.optim.Optimizer, steps: int, family: str, **kwargs: Any) -> AutoLR:
@@ -415,6 +424,29 @@ class AutoLR(MultiplierLR):
         self._apply()
 
 
+def prepare_one_run(
+    optimizer: torch.optim.Optimizer, method: str, run_steps: int | None = None
+) -> tuple[torch.optim.Optimizer, bool]:
+    """The optimizer ``method`` steps, and whether it was put inside a Mechanic here: for ``"mechanic"`` a plain
+    optimizer goes inside ``short_run_mechanic(optimizer, run_steps)`` (a ``Mechanic`` stays as it is); the others
+    keep it. A schedule-free optimizer goes with ``"schedulefree"`` only (it keeps its own train/eval modes, which a
+    Mechanic would hide), and ``"schedulefree"`` with a schedule-free optimizer only: one-line ``ValueError``s."""
+    method = check_one_run_method(method)
+    inner = unwrapped(optimizer)
+    name = type(inner).__name__
+    schedule_free = "schedulefree" in name.lower()
+    if method == "schedulefree" and not schedule_free:
+        raise ValueError(f"method='schedulefree' needs a schedule-free optimizer (schedulefree's), got {name}")
+    if method != "mechanic" or isinstance(inner, Mechanic):
+        return optimizer, False
+    if schedule_free:
+        raise ValueError(
+            f"{name} keeps its own train/eval modes and cannot go inside a Mechanic: use method='schedulefree' "
+            "(Trainer: auto='schedulefree')"
+        )
+    return short_run_mechanic(optimizer, run_steps), True
+
+
 def _freeze_after(fraction: float, run_steps: int) -> int:
     return max(1, round(fraction * run_steps))
 
@@ -437,12 +469,14 @@ def one_run(
     ``method="mechanic"`` (the default; the benchmark's ``auto-mechanic``): ``optimizer`` goes inside
     ``short_run_mechanic`` (unless it is a ``Mechanic`` already: then its own options hold), the pilot seeds the
     scale and the scale freezes after a quarter of the run. ``method="linear"`` (the benchmark's ``auto``): the
-    optimizer as it is, at the calibrated fixed peak. Other arguments go to ``AutoLR``. Each step:
-    ``optimizer.step(); scheduler.step(loss)``.
+    optimizer as it is, at the calibrated fixed peak. ``method="schedulefree"`` (``auto-schedulefree``): a
+    schedule-free optimizer at its calibrated peak, warmup then constant (``one_run_schedule``). Other arguments go
+    to ``AutoLR``. Each step: ``optimizer.step(); scheduler.step(loss)`` (step the optimizer returned: the one given
+    is inside it).
     """
-    method = check_one_run_method(method)
     family = check_family(family) if family is not None else optimizer_family(optimizer)
-    if method == "mechanic" and not isinstance(unwrapped(optimizer), Mechanic):
-        optimizer = short_run_mechanic(optimizer)
+    optimizer, wrapped = prepare_one_run(optimizer, method)
+    if wrapped:
         kwargs.setdefault("freeze_fraction", MECHANIC_SHORT_RUN["freeze_fraction"])
+    kwargs.setdefault("schedule", one_run_schedule(method))
     return optimizer, AutoLR.within(optimizer, steps, family, method=method, **kwargs)

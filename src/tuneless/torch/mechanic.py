@@ -302,16 +302,28 @@ class Mechanic(torch.optim.Optimizer):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:  # type: ignore[override]
         """Loads a ``state_dict()`` from a Mechanic built with the same settings over the same parameters."""
+        if not isinstance(state_dict, dict) or not {"config", "base", "per_param", "tuner"} <= set(state_dict):
+            raise ValueError(
+                "Mechanic.load_state_dict: this is not a Mechanic's state (a plain optimizer's, e.g. saved by "
+                "TunelessTrainer(auto='linear') or AutoLRCallback(method='linear')): resume the run as it was built"
+            )
         config = {
             "restart_factor": None,
             "freeze_after": None,
             **state_dict["config"],
         }  # older checkpoints: the paper's
         mine = self.state_dict()["config"]
-        if config != mine:
-            raise ValueError(
-                f"Mechanic.load_state_dict: checkpoint settings {config} differ from this Mechanic's {mine}"
+        differ = {
+            k: (config.get(k), mine.get(k)) for k in sorted(set(config) | set(mine)) if config.get(k) != mine.get(k)
+        }
+        if differ:
+            said = ", ".join(f"{k}={saved!r} (this Mechanic: {own!r})" for k, (saved, own) in differ.items())
+            hint = (
+                "; freeze_after comes from the run's length: resume with the same steps"
+                if "freeze_after" in differ
+                else ""
             )
+            raise ValueError(f"Mechanic.load_state_dict: the checkpoint's {said}{hint}")
         params = [p for g in self.param_groups for p in g["params"]]
         bad = [i for i in state_dict["per_param"] if not 0 <= int(i) < len(params)]
         if bad:
