@@ -100,6 +100,7 @@ def test_example_spec_formats_back_identically():
         (lambda: S.linear()(3, 0), r"total_steps=0 must be an integer > 0"),
         (lambda: S.linear()(3, -5), r"total_steps=-5 must be an integer > 0"),
         (lambda: S.linear()(3, 2.5), r"total_steps=2.5 must be an integer > 0"),
+        (lambda: S.linear()(0, True), r"total_steps=True must be an integer > 0"),
         (lambda: S.warmup(S.cosine(), steps=-1), r"warmup: steps=-1 must be a finite number >= 0"),
         (lambda: S.warmup(S.cosine(), steps=100)(0, 100), r"warmup: steps=100 must be < total_steps=100"),
         (lambda: S.warmup(S.cosine()), r"give exactly one of steps=N or fraction=F"),

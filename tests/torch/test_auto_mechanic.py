@@ -278,7 +278,7 @@ def test_one_run_and_schedule_free_optimizers():
     from tuneless.torch.auto import one_run
 
     x = torch.nn.Parameter(torch.zeros(2))
-    with pytest.raises(ValueError, match="AdamWScheduleFree keeps its own train/eval modes and cannot go inside a Mech"):
+    with pytest.raises(ValueError, match="AdamWScheduleFree keeps its own train/eval modes and cannot go inside"):
         one_run(schedulefree.AdamWScheduleFree([x], lr=1.0), 100)
     with pytest.raises(ValueError, match="method='schedulefree' needs a schedule-free optimizer .*got SGD"):
         one_run(torch.optim.SGD([x], lr=1.0), 100, method="schedulefree")

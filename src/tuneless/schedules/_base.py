@@ -174,7 +174,7 @@ class Schedule:
 def check_total_steps(total_steps: Any) -> int:
     try:
         T = int(total_steps)
-        ok = T == total_steps and T > 0
+        ok = T == total_steps and T > 0 and not isinstance(total_steps, bool)  # (True == 1: not a step count)
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok:
