@@ -352,6 +352,12 @@ def test_auto_callback_bad_inputs_are_one_line_errors(tmp_path):
         auto_fit(tmp_path, AutoRegression(), max_epochs=-1, max_steps=-1)
     with pytest.raises(ValueError, match="loss nan at step 0 .*training diverges at every lr"):
         auto_fit(tmp_path, Broken())
+    trainer, callback = auto_fit(tmp_path, AutoRegression(), max_epochs=2)  # 2 x 16 steps; then a second fit of it
+    trainer.fit_loop.max_epochs = 4
+    with pytest.raises(
+        ValueError, match="this fit starts at step 32 without a checkpoint of AutoLR .*use a new Trainer"
+    ):
+        trainer.fit(AutoRegression())
 
 
 @pytest.mark.parametrize("wrap_mechanic", [False, True])

@@ -180,9 +180,15 @@ class AutoLRCallback(pl.Callback):
         self.scheduler = AutoLR.within(
             optimizer, _horizon(trainer), family, schedule=self.schedule, model=pl_module, method=self.method
         )
-        if self._loaded:
+        loaded = bool(self._loaded)
+        if loaded:
             self.scheduler.load_state_dict(self._loaded)
         self._loaded, self._window = None, []
+        if not loaded and trainer.global_step > 0:
+            raise ValueError(
+                f"AutoLRCallback: this fit starts at step {trainer.global_step} without a checkpoint of AutoLR (a "
+                "trainer fitted before?); AutoLR plans one fit from step 0: use a new Trainer, or resume a checkpoint"
+            )
         if self.scheduler.last_epoch != trainer.global_step:
             raise ValueError(
                 f"AutoLRCallback: the checkpoint's AutoLR is at step {self.scheduler.last_epoch}, the fit at step "
