@@ -139,7 +139,7 @@ class AutoLRCallback(pl.Callback):
         schedule: the run's shape after the pilot (default ``one_run_schedule(method)``: 5% warmup, then linear decay
             to zero; with ``"schedulefree"`` constant).
         method: ``"mechanic"`` (default; the benchmark's ``auto-mechanic``), ``"linear"`` (the fixed peak;
-            ``auto``) or ``"schedulefree"`` (a schedule-free optimizer, ``schedule="constant"``).
+            ``auto``) or ``"schedulefree"`` (a schedule-free optimizer; warmup, then constant).
     """
 
     def __init__(

@@ -147,7 +147,7 @@ class TunelessTrainer(Trainer):
         flush_every: the callback's flush interval.
         auto: train with ``tuneless.auto.AutoLR`` (a pilot, then the run): ``True`` or ``"mechanic"`` (the
             default design, ``auto-mechanic`` in the benchmark), ``"linear"`` (the fixed peak, ``auto``), or
-            ``"schedulefree"`` (a schedule-free optimizer given in ``optimizers=``, with ``schedule="constant"``).
+            ``"schedulefree"`` (a schedule-free optimizer given in ``optimizers=``; warmup, then constant).
         family: ``"sgd"`` or ``"adam"`` for ``auto`` (default: from the optimizer's class).
         *args, **kwargs: passed to ``Trainer``.
     """

@@ -88,8 +88,8 @@ MECHANIC_SEED = {"min_loss": 0.1}
 MECHANIC_SHORT_RUN = {"restart_factor": 10.0, "freeze_fraction": 0.25}
 #: ``one_run``'s methods, the default first: ``"mechanic"`` (the pilot seeds a short-run Mechanic's scale; the
 #: benchmark's ``auto-mechanic``), ``"linear"`` (a fixed peak at the calibrated fraction of the pilot's lrs, linear
-#: decay; the benchmark's ``auto``), ``"schedulefree"`` (the same for a schedule-free optimizer and
-#: ``schedule="constant"``)
+#: decay; the benchmark's ``auto``), ``"schedulefree"`` (the same for a schedule-free optimizer, warmup then constant:
+#: ``one_run_schedule``)
 ONE_RUN_METHODS = ("mechanic", "linear", "schedulefree")
 
 
