@@ -458,3 +458,21 @@ def test_auto_with_a_mechanic_seeds_its_scale_inside_trainer(tmp_path):
     for key, value in at_run.state.items():  # the pilot left no trace
         assert torch.equal(value, initial[key]), key
     assert mechanic.tuner is not None and mechanic.scale != auto.seed_scale  # it learned from the seed on
+
+
+def test_auto_schedulefree_runs_a_schedule_free_optimizer_and_the_default_refuses_it(tmp_path):
+    """auto="schedulefree": the optimizer as it is (Trainer switches its train/eval mode), warmup then constant at
+    the calibrated peak; auto=True would hide those modes inside a Mechanic: a one-line error."""
+    schedulefree = pytest.importorskip("schedulefree")  # the bench extra, installed by `make test`
+    model = tiny_gpt2()
+    optimizer = schedulefree.AdamWScheduleFree(model.parameters(), lr=1.0, warmup_steps=0)
+    trainer = auto_trainer(tmp_path, model=model, optimizer=optimizer, max_steps=30, auto="schedulefree")
+    trainer.train()
+    auto = trainer.lr_scheduler
+    assert auto.method == "schedulefree" and auto.mechanic is None and (auto.pilot_steps, auto.run_steps) == (10, 20)
+    assert [auto.multiplier(t) for t in (11, 20, 29)] == [auto.peak_lr] * 3 and auto.peak_lr > 0
+    model = tiny_gpt2()
+    with pytest.raises(ValueError, match="AdamWScheduleFree keeps its own train/eval modes .*auto='schedulefree'"):
+        auto_trainer(
+            tmp_path, model=model, optimizer=schedulefree.AdamWScheduleFree(model.parameters()), max_steps=30, auto=True
+        ).train()
