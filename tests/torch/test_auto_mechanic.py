@@ -228,6 +228,22 @@ def test_one_run_is_a_short_run_mechanic_under_autolr_within():
     assert opt.scale == by_hand.scale == frozen != auto.seed_scale
 
 
+def test_one_run_stepping_the_given_optimizer_instead_of_the_returned_one_is_named_after_the_pilot():
+    """The optimizer given to one_run is inside the Mechanic returned; stepped alone it would run at lr 1.0 with no
+    learned scale. The pilot cannot tell (the Mechanic is paused then: its step is the base step), the first step
+    after it does, in one line."""
+    from tuneless.torch.auto import one_run
+
+    A, b = problem(3)
+    x = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    given = torch.optim.SGD([x], lr=1.0)
+    _, auto = one_run(given, 300)
+    train(given, auto, x, A, b, auto.pilot_steps)  # the pilot: the same steps either way
+    with pytest.raises(RuntimeError, match="step the optimizer one_run returned") as error:
+        train(given, auto, x, A, b, 1)
+    assert "\n" not in str(error.value)
+
+
 def test_one_run_linear_keeps_the_optimizer_and_a_given_mechanic_keeps_its_options():
     from tuneless.torch.auto import one_run
 

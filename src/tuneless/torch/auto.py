@@ -306,6 +306,11 @@ class AutoLR(MultiplierLR):
                     "calls step() itself, give it first with scheduler.set_step_loss(loss)"
                 )
             self._observe(float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss))
+        elif self.last_epoch == self.pilot_steps and self.mechanic is not None and self.mechanic.tuner is None:
+            raise RuntimeError(
+                "AutoLR: the Mechanic took no step after the pilot: step the optimizer one_run returned (the one "
+                "you gave it is inside it, and stepped alone it runs at the schedule's bare multiplier)"
+            )
         super().step()
 
     def _observe(self, loss: float) -> None:
@@ -472,7 +477,7 @@ def one_run(
     optimizer as it is, at the calibrated fixed peak. ``method="schedulefree"`` (``auto-schedulefree``): a
     schedule-free optimizer at its calibrated peak, warmup then constant (``one_run_schedule``). Other arguments go
     to ``AutoLR``. Each step: ``optimizer.step(); scheduler.step(loss)`` (step the optimizer returned: the one given
-    is inside it).
+    is inside it; stepping that one instead is a ``RuntimeError`` at the first step after the pilot).
     """
     family = check_family(family) if family is not None else optimizer_family(optimizer)
     optimizer, wrapped = prepare_one_run(optimizer, method)
