@@ -91,6 +91,7 @@ def plot_self_tuning(scored: RunScores, counts: Counts, path: Path) -> Path | No
     labels = [f"{m} vs grid-tuned {r}" + (f"  (score {scores[m]:.2f})" if m in scores else "") for m, r, _ in bars]
     ax.set_yticks(range(len(bars)), list(reversed(labels)), fontsize=9)
     ax.set_xlim(0, total)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # workloads are counted: no 0.5 ticks on 3 workloads
     ax.set_ylim(-0.6, len(bars) + 0.2)
     xlabel = "workloads (paired 95% verdict on the final metric: green better, grey tie, red worse)"
     if any(v.get(hint, 0) for _, _, v in bars for hint in _UNPAIRED):
