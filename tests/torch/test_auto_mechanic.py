@@ -230,18 +230,27 @@ def test_one_run_is_a_short_run_mechanic_under_autolr_within():
 
 def test_one_run_stepping_the_given_optimizer_instead_of_the_returned_one_is_named_after_the_pilot():
     """The optimizer given to one_run is inside the Mechanic returned; stepped alone it would run at lr 1.0 with no
-    learned scale. The pilot cannot tell (the Mechanic is paused then: its step is the base step), the first step
-    after it does, in one line."""
+    learned scale. The pilot cannot tell (the Mechanic is paused then: its step is the base step); the 10th run step
+    without a Mechanic step does, in one line. Fewer skipped steps (a GradScaler skips the steps whose gradients
+    overflow, and the scheduler still steps) are no error."""
     from tuneless.torch.auto import one_run
 
     A, b = problem(3)
     x = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
     given = torch.optim.SGD([x], lr=1.0)
     _, auto = one_run(given, 300)
-    train(given, auto, x, A, b, auto.pilot_steps)  # the pilot: the same steps either way
-    with pytest.raises(RuntimeError, match="step the optimizer one_run returned") as error:
+    train(given, auto, x, A, b, auto.pilot_steps + 9)  # the pilot (the same steps either way), then 9 run steps
+    with pytest.raises(RuntimeError, match="no step in the 10 steps after the pilot: step the optimizer one_run") as e:
         train(given, auto, x, A, b, 1)
-    assert "\n" not in str(error.value)
+    assert "\n" not in str(e.value)
+
+    y = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    returned, auto = one_run(torch.optim.SGD([y], lr=1.0), 300)
+    train(returned, auto, y, A, b, auto.pilot_steps)
+    for _ in range(9):  # nine skipped steps, as a GradScaler skips them: the scheduler steps, the optimizer not
+        auto.step(0.0)
+    train(returned, auto, y, A, b, 20)
+    assert returned.tuner is not None and torch.isfinite(y).all()
 
 
 def test_one_run_linear_keeps_the_optimizer_and_a_given_mechanic_keeps_its_options():

@@ -91,6 +91,9 @@ MECHANIC_SHORT_RUN = {"restart_factor": 10.0, "freeze_fraction": 0.25}
 #: decay; the benchmark's ``auto``), ``"schedulefree"`` (the same for a schedule-free optimizer, warmup then constant:
 #: ``one_run_schedule``)
 ONE_RUN_METHODS = ("mechanic", "linear", "schedulefree")
+#: run steps after which a Mechanic that has not stepped once is an error (the optimizer given to one_run was stepped
+#: instead of the one returned); not 1: a mixed-precision GradScaler skips the steps whose gradients overflow
+MECHANIC_STEP_GRACE = 10
 
 
 def check_one_run_method(method: Any, name: str = "method") -> str:
@@ -306,10 +309,15 @@ class AutoLR(MultiplierLR):
                     "calls step() itself, give it first with scheduler.set_step_loss(loss)"
                 )
             self._observe(float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss))
-        elif self.last_epoch == self.pilot_steps and self.mechanic is not None and self.mechanic.tuner is None:
+        elif (
+            self.mechanic is not None
+            and self.last_epoch == min(self.pilot_steps + MECHANIC_STEP_GRACE, self.total_steps) - 1
+            and self.mechanic.tuner is None
+        ):
             raise RuntimeError(
-                "AutoLR: the Mechanic took no step after the pilot: step the optimizer one_run returned (the one "
-                "you gave it is inside it, and stepped alone it runs at the schedule's bare multiplier)"
+                f"AutoLR: the Mechanic took no step in the {self.last_epoch + 1 - self.pilot_steps} steps after the "
+                "pilot: step the optimizer one_run returned (the one you gave it is inside it, and stepped alone it "
+                "runs at the schedule's bare multiplier)"
             )
         super().step()
 
@@ -477,7 +485,7 @@ def one_run(
     optimizer as it is, at the calibrated fixed peak. ``method="schedulefree"`` (``auto-schedulefree``): a
     schedule-free optimizer at its calibrated peak, warmup then constant (``one_run_schedule``). Other arguments go
     to ``AutoLR``. Each step: ``optimizer.step(); scheduler.step(loss)`` (step the optimizer returned: the one given
-    is inside it; stepping that one instead is a ``RuntimeError`` at the first step after the pilot).
+    is inside it; stepping that one instead is a ``RuntimeError`` ``MECHANIC_STEP_GRACE`` steps after the pilot).
     """
     family = check_family(family) if family is not None else optimizer_family(optimizer)
     optimizer, wrapped = prepare_one_run(optimizer, method)
