@@ -78,12 +78,14 @@ def test_counts_against_grid_tuned_references_and_the_figure(tmp_path):
     path = plot_self_tuning(scored, counts, tmp_path / "self_tuning.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # with two seeds (the quick suite) even w1's clear difference has no verdict: counted apart by the sign of the
-    # mean difference, never as a tie (w3's seeds 0 and 1 differ by -0.1 and +0.1: level, counted ahead)
-    two = {w: {m: {s: v[s] for s in (0, 1)} for m, v in by_method.items()} for w, by_method in finals.items()}
+    # mean difference, never as a tie (on seeds 1 and 3, w3's a is 0.1 above cosine: behind)
+    two = {w: {m: {s: v[s] for s in (1, 3)} for m, v in by_method.items()} for w, by_method in finals.items()}
     counts = self_tuning_counts(scored, two)
-    assert counts["a"]["cosine"] == {"better": 0, "ahead": 2, "tie": 0, "behind": 1, "worse": 0}
+    assert counts["a"]["cosine"] == {"better": 0, "ahead": 1, "tie": 0, "behind": 2, "worse": 0}
     # w1 on five seeds, the rest on two: one verdict, two hints
     counts = self_tuning_counts(scored, {**two, "w1": finals["w1"]})
-    assert counts["a"]["cosine"] == {"better": 1, "ahead": 1, "tie": 0, "behind": 1, "worse": 0}
+    assert counts["a"]["cosine"] == {"better": 1, "ahead": 0, "tie": 0, "behind": 2, "worse": 0}
+    # means exactly level (a equals linear everywhere) are no hint of ahead
+    assert counts["a"]["linear"] == {"better": 0, "ahead": 0, "tie": 1, "behind": 2, "worse": 0}
     assert plot_self_tuning(scored, counts, tmp_path / "two.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert plot_self_tuning(scored, {}, tmp_path / "none.png") is None and not (tmp_path / "none.png").exists()

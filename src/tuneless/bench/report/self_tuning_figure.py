@@ -23,7 +23,7 @@ REFERENCES = ("cosine", "linear")
 #: the share of workloads on which a one-run method should tie or beat the grid-tuned lr (issue #26)
 GOAL = 0.8
 #: the counted outcomes, in the order the bars stack them; "ahead" and "behind": too few common seeds for a
-#: verdict, and the sign of the mean difference (a tie of the means counts as ahead)
+#: verdict, and the sign of the mean difference (level means count as behind: a hint never flatters the method)
 VERDICTS = ("better", "ahead", "tie", "behind", "worse")
 _UNPAIRED = {"ahead": "better", "behind": "worse"}  # drawn hatched, in the colour of the verdict they hint at
 
@@ -43,7 +43,7 @@ def self_tuning_counts(scored: RunScores, finals: Mapping[str, Mapping[str, Mapp
         points = panels.get(f"{claim.a} vs {claim.b}", [])
         if points:
             verdicts = [
-                ("ahead" if estimate >= 0 else "behind")
+                ("ahead" if estimate > 0 else "behind")
                 if len(paired_differences(finals[w][claim.a], finals[w][claim.b])[0]) < MIN_PAIRED_SEEDS
                 else verdict
                 for w, estimate, _, _, verdict in points
