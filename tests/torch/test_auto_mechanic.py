@@ -240,7 +240,7 @@ def test_one_run_stepping_the_given_optimizer_instead_of_the_returned_one_is_nam
     given = torch.optim.SGD([x], lr=1.0)
     _, auto = one_run(given, 300)
     train(given, auto, x, A, b, auto.pilot_steps + 9)  # the pilot (the same steps either way), then 9 run steps
-    with pytest.raises(RuntimeError, match="no step in the 10 steps after the pilot: step the optimizer one_run") as e:
+    with pytest.raises(RuntimeError, match="not stepped in the 10 steps after the pilot: step the Mechanic") as e:
         train(given, auto, x, A, b, 1)
     assert "\n" not in str(e.value)
 
@@ -251,6 +251,23 @@ def test_one_run_stepping_the_given_optimizer_instead_of_the_returned_one_is_nam
         auto.step(0.0)
     train(returned, auto, y, A, b, 20)
     assert returned.tuner is not None and torch.isfinite(y).all()
+
+    # the Mechanic stepped with no gradient anywhere (it skips such a step) is still the Mechanic stepped
+    z = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    returned, auto = one_run(torch.optim.SGD([z], lr=1.0), 300)
+    train(returned, auto, z, A, b, auto.pilot_steps)
+    for _ in range(12):
+        returned.zero_grad()
+        returned.step()
+        auto.step()
+    assert returned.tuner is None and returned.unpaused_calls == 12
+
+    # a run shorter than the grace is not checked: the pilot's 10 steps and 5 run steps through the wrong optimizer
+    w = torch.nn.Parameter(torch.zeros(5, dtype=torch.float64))
+    given = torch.optim.SGD([w], lr=1.0)
+    _, auto = one_run(given, 15)
+    assert auto.run_steps < 10
+    train(given, auto, w, A, b, auto.total_steps)
 
 
 def test_one_run_linear_keeps_the_optimizer_and_a_given_mechanic_keeps_its_options():

@@ -91,8 +91,9 @@ MECHANIC_SHORT_RUN = {"restart_factor": 10.0, "freeze_fraction": 0.25}
 #: decay; the benchmark's ``auto``), ``"schedulefree"`` (the same for a schedule-free optimizer, warmup then constant:
 #: ``one_run_schedule``)
 ONE_RUN_METHODS = ("mechanic", "linear", "schedulefree")
-#: run steps after which a Mechanic that has not stepped once is an error (the optimizer given to one_run was stepped
-#: instead of the one returned); not 1: a mixed-precision GradScaler skips the steps whose gradients overflow
+#: run steps after which a Mechanic that was not stepped once is an error (the optimizer inside it was stepped instead
+#: of the Mechanic); not 1: a mixed-precision GradScaler skips the steps whose gradients overflow. Runs shorter than
+#: this are not checked.
 MECHANIC_STEP_GRACE = 10
 
 
@@ -311,13 +312,13 @@ class AutoLR(MultiplierLR):
             self._observe(float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss))
         elif (
             self.mechanic is not None
-            and self.last_epoch == min(self.pilot_steps + MECHANIC_STEP_GRACE, self.total_steps) - 1
-            and self.mechanic.tuner is None
+            and self.last_epoch == self.pilot_steps + MECHANIC_STEP_GRACE - 1
+            and self.mechanic.unpaused_calls == 0
         ):
             raise RuntimeError(
-                f"AutoLR: the Mechanic took no step in the {self.last_epoch + 1 - self.pilot_steps} steps after the "
-                "pilot: step the optimizer one_run returned (the one you gave it is inside it, and stepped alone it "
-                "runs at the schedule's bare multiplier)"
+                f"AutoLR: its Mechanic was not stepped in the {MECHANIC_STEP_GRACE} steps after the pilot: step the "
+                "Mechanic (what one_run returned), not the optimizer inside it (alone it runs at the schedule's bare "
+                "multiplier, with no learned scale)"
             )
         super().step()
 

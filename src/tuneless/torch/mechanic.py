@@ -131,6 +131,7 @@ class Mechanic(torch.optim.Optimizer):
         self.defaults = self.base.defaults
         self.tuner: dict[str, torch.Tensor] | None = None  # m, v, r, s per beta; created at the first step
         self.paused = False  # True: step() is the base optimizer's step (AutoLR's pilot)
+        self.unpaused_calls = 0  # step() calls while not paused, this process only (AutoLR checks it is stepped)
         self._seed: float | None = None  # the scale of the first step when seeded before it (seed())
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -199,6 +200,7 @@ class Mechanic(torch.optim.Optimizer):
         if self.paused:
             self.base.step()
             return loss
+        self.unpaused_calls += 1
         params = [p for g in self.param_groups for p in g["params"]]
         with_grad = [p for p in params if p.grad is not None]
         if not with_grad:
