@@ -15,6 +15,15 @@ STORE = ROOT / "docs" / "stores" / "long5.sqlite"
 SECTION = "## Measured: the long suite"
 
 
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def header(markdown: str, header_start: str) -> list[str]:
+    """The header cells of the first markdown table whose header line starts with ``header_start``."""
+    return cells(next(line for line in markdown.splitlines() if line.startswith(header_start)))
+
+
 def rows(markdown: str, header_start: str) -> list[list[str]]:
     """The body rows of the first markdown table whose header line starts with ``header_start``."""
     lines = markdown.splitlines()
@@ -23,7 +32,7 @@ def rows(markdown: str, header_start: str) -> list[list[str]]:
     for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
-        body.append([cell.strip() for cell in line.strip("|").split("|")])
+        body.append(cells(line))
     return body
 
 
@@ -54,11 +63,9 @@ def test_claims_table_matches_the_store(printed, documented):
 
 
 def test_final_metric_table_matches_the_store(printed, documented):
-    header = next(line for line in printed.splitlines() if line.startswith("| workload | metric |"))
-    methods = [cell.strip() for cell in header.strip("|").split("|")][2:]
+    methods = header(printed, "| workload | metric |")[2:]
     stored = {row[0]: dict(zip(methods, row[2:], strict=True)) for row in rows(printed, "| workload | metric |")}
-    doc_header = next(line for line in documented.splitlines() if line.startswith("| workload | cosine"))
-    doc_methods = [cell.strip() for cell in doc_header.strip("|").split("|")][1:]
+    doc_methods = header(documented, "| workload | cosine")[1:]
     documented_rows = rows(documented, "| workload | cosine")
     assert {row[0].split(" (")[0] for row in documented_rows} == set(stored)
     for row in documented_rows:
